@@ -1,0 +1,222 @@
+package conversation
+
+import (
+	"slices"
+	"sort"
+	"time"
+)
+
+// Channel is how a message travelled.
+type Channel string
+
+// The channels Switchboard receives.
+const (
+	ChannelSMS       Channel = "sms"
+	ChannelWhatsApp  Channel = "whatsapp"
+	ChannelVoice     Channel = "voice"
+	ChannelEmail     Channel = "email"
+	ChannelMessenger Channel = "messenger"
+	ChannelInstagram Channel = "instagram"
+	ChannelTelegram  Channel = "telegram"
+)
+
+// Direction says whether the customer or the business sent a message.
+type Direction string
+
+// The two directions.
+const (
+	DirectionInbound  Direction = "inbound"
+	DirectionOutbound Direction = "outbound"
+)
+
+// Status of a conversation.
+const (
+	StatusOpen   = "open"
+	StatusClosed = "closed"
+)
+
+// OptOut is a customer's messaging consent keyword (Twilio Advanced Opt-Out).
+type OptOut string
+
+// The consent keywords Twilio reports in OptOutType.
+const (
+	OptOutNone  OptOut = ""
+	OptOutStop  OptOut = "stop"
+	OptOutStart OptOut = "start"
+	OptOutHelp  OptOut = "help"
+)
+
+// Contact is a person who reached the business on one or more identities.
+type Contact struct {
+	ID              string     `json:"id" dynamodbav:"contactId"`
+	Name            string     `json:"name,omitempty" dynamodbav:"name,omitempty"`
+	Identities      []Identity `json:"-" dynamodbav:"identities"`
+	ConversationIDs []string   `json:"-" dynamodbav:"conversationIds"`
+	CreatedAt       time.Time  `json:"createdAt" dynamodbav:"createdAt"`
+}
+
+// IdentityState is what Switchboard knows of one identity beyond its contact:
+// the consent state that outbound senders must respect.
+type IdentityState struct {
+	Identity
+	ContactID string    `json:"-"`
+	OptedOut  bool      `json:"optedOut"`
+	OptOutAt  time.Time `json:"optOutAt,omitzero"`
+}
+
+// Conversation is one thread of contact between a customer and the business,
+// across every channel. A contact has at most one open conversation.
+type Conversation struct {
+	ID            string    `json:"id" dynamodbav:"conversationId"`
+	ContactID     string    `json:"contactId" dynamodbav:"contactId"`
+	Status        string    `json:"status" dynamodbav:"status"`
+	Team          string    `json:"team" dynamodbav:"team"`
+	Assignee      string    `json:"assignee,omitempty" dynamodbav:"assignee,omitempty"`
+	Channels      []Channel `json:"channels" dynamodbav:"channels,stringset,omitempty"`
+	OpenedBy      string    `json:"-" dynamodbav:"openedBy"`
+	CreatedAt     time.Time `json:"createdAt" dynamodbav:"createdAt"`
+	LastMessageAt time.Time `json:"lastMessageAt,omitzero" dynamodbav:"lastMessageAt,omitempty"`
+	LastPreview   string    `json:"lastPreview,omitempty" dynamodbav:"lastPreview,omitempty"`
+	// Unread is how many inbound messages arrived after the last outbound
+	// one: the size of UnreadCursors, a set so that re-applying a message
+	// cannot count it twice.
+	Unread        int      `json:"unread" dynamodbav:"-"`
+	UnreadCursors []string `json:"-" dynamodbav:"unread,stringset,omitempty"`
+	// Version increases with every write of the summary (optimistic
+	// concurrency for stores that read, apply and write back).
+	Version int64 `json:"-" dynamodbav:"version"`
+	// Cursor is the position of the last message applied to this summary
+	// (see [Message.Cursor]); it makes projection idempotent.
+	Cursor string `json:"-" dynamodbav:"cursor,omitempty"`
+	// ReadCursor is the cursor of the last outbound message.
+	ReadCursor string `json:"-" dynamodbav:"readCursor,omitempty"`
+}
+
+// Apply folds message m into the summary and reports whether anything
+// changed. Applying a message twice, or messages out of order, ends the same:
+// channels and unread cursors are sets, and the last-message fields and the
+// read mark move only forward, by [Message.Cursor]. An inbound message is
+// unread unless an outbound message (an agent's reply) came after it. It is
+// the one definition of the summary: both stores read, apply and write back.
+func (c *Conversation) Apply(m *Message) bool {
+	cur := m.Cursor()
+	changed := false
+	if !slices.Contains(c.Channels, m.Channel) {
+		c.Channels = append(c.Channels, m.Channel)
+		slices.Sort(c.Channels)
+		changed = true
+	}
+	switch m.Direction {
+	case DirectionInbound:
+		if cur > c.ReadCursor && !slices.Contains(c.UnreadCursors, cur) {
+			c.UnreadCursors = append(c.UnreadCursors, cur)
+			slices.Sort(c.UnreadCursors)
+			changed = true
+		}
+	case DirectionOutbound:
+		if cur > c.ReadCursor {
+			c.ReadCursor = cur
+			c.UnreadCursors = slices.DeleteFunc(c.UnreadCursors, func(u string) bool { return u < cur })
+			changed = true
+		}
+	}
+	if cur > c.Cursor {
+		c.Cursor = cur
+		c.LastMessageAt = m.CreatedAt
+		c.LastPreview = m.Preview()
+		changed = true
+	}
+	c.Unread = len(c.UnreadCursors)
+	return changed
+}
+
+// Media is one attachment of a message.
+type Media struct {
+	URL         string `json:"url" dynamodbav:"url"`
+	ContentType string `json:"contentType" dynamodbav:"contentType"`
+	Size        int64  `json:"size,omitempty" dynamodbav:"size,omitempty"`
+}
+
+// Message is one entry on a conversation's timeline.
+type Message struct {
+	ID                string    `json:"id" dynamodbav:"messageId"`
+	Key               string    `json:"-" dynamodbav:"key"`
+	ConversationID    string    `json:"conversationId" dynamodbav:"conversationId"`
+	ContactID         string    `json:"contactId" dynamodbav:"contactId"`
+	Channel           Channel   `json:"channel" dynamodbav:"channel"`
+	Direction         Direction `json:"direction" dynamodbav:"direction"`
+	From              string    `json:"from" dynamodbav:"from"`
+	To                string    `json:"to" dynamodbav:"to"`
+	Body              string    `json:"body" dynamodbav:"body"`
+	Media             []Media   `json:"media" dynamodbav:"media,omitempty"`
+	Provider          string    `json:"provider" dynamodbav:"provider"`
+	ProviderMessageID string    `json:"providerMessageId" dynamodbav:"providerMessageId"`
+	Status            string    `json:"status" dynamodbav:"status"`
+	ErrorCode         string    `json:"errorCode,omitempty" dynamodbav:"errorCode,omitempty"`
+	OptOut            OptOut    `json:"optOut,omitempty" dynamodbav:"optOut,omitempty"`
+	CreatedAt         time.Time `json:"createdAt" dynamodbav:"createdAt"`
+	UpdatedAt         time.Time `json:"updatedAt,omitzero" dynamodbav:"updatedAt,omitempty"`
+
+	// Identity is the customer's normalized identity, whichever direction.
+	Identity Identity `json:"-" dynamodbav:"identity"`
+	// ProfileName is the name the channel reported for the sender; set only
+	// when the contact had no name yet, so projection names the contact.
+	ProfileName string `json:"-" dynamodbav:"profileName,omitempty"`
+	// Opens is true on the message that opened its conversation.
+	Opens bool `json:"-" dynamodbav:"opens,omitempty"`
+}
+
+// Cursor orders messages within a conversation: creation time, then key. It
+// is what the conversation summary remembers as the last message applied.
+func (m *Message) Cursor() string {
+	return m.CreatedAt.UTC().Format("2006-01-02T15:04:05.000000000Z") + "#" + m.Key
+}
+
+// Preview is a short, single-line excerpt of the body for summaries.
+func (m *Message) Preview() string {
+	const max = 80
+	r := []rune(m.Body)
+	for i, c := range r {
+		if c == '\n' || c == '\r' || c == '\t' {
+			r[i] = ' '
+		}
+	}
+	if len(r) > max {
+		return string(r[:max-1]) + "…"
+	}
+	if len(r) == 0 && len(m.Media) > 0 {
+		return "[" + m.Media[0].ContentType + "]"
+	}
+	return string(r)
+}
+
+// SortByActivity orders conversations most recently active first (ties by
+// id, so the order is stable).
+func SortByActivity(cs []Conversation) {
+	sort.Slice(cs, func(i, j int) bool {
+		a, b := cs[i].LastMessageAt, cs[j].LastMessageAt
+		if a.IsZero() {
+			a = cs[i].CreatedAt
+		}
+		if b.IsZero() {
+			b = cs[j].CreatedAt
+		}
+		if !a.Equal(b) {
+			return a.After(b)
+		}
+		return cs[i].ID > cs[j].ID
+	})
+}
+
+// Message statuses ordered by how far delivery got: a status never replaces
+// one of higher rank, so a late "sent" cannot overwrite "delivered". Terminal
+// outcomes share a rank; "read" (WhatsApp) is above them.
+var statusRanks = map[string]int{
+	"accepted": 1, "scheduled": 1, "queued": 2, "sending": 3, "sent": 4,
+	"receiving": 4, "received": 5,
+	"delivered": 6, "undelivered": 6, "failed": 6, "canceled": 6,
+	"read": 7,
+}
+
+// StatusRank is the rank of a message status word; unknown words rank 0.
+func StatusRank(status string) int { return statusRanks[status] }

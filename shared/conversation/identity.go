@@ -1,0 +1,113 @@
+package conversation
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+// Kind is the namespace of an identity's address.
+type Kind string
+
+// Identity kinds. One phone identity serves SMS, WhatsApp via Twilio and
+// voice, so a customer who texts and then calls is one contact.
+const (
+	KindPhone     Kind = "phone"
+	KindEmail     Kind = "email"
+	KindMessenger Kind = "messenger"
+	KindInstagram Kind = "instagram"
+	KindTelegram  Kind = "telegram"
+	// KindClient is a Twilio Voice SDK caller ("client:alice").
+	KindClient Kind = "client"
+	// KindAddress is a sender that is not a dialable number: a short code,
+	// an alphanumeric sender id, an anonymous caller.
+	KindAddress Kind = "address"
+)
+
+// Identity is a normalized address on a kind of channel. Two identities link
+// to the same contact automatically only when they are equal.
+type Identity struct {
+	Kind    Kind   `json:"channel" dynamodbav:"kind"`
+	Address string `json:"address" dynamodbav:"address"`
+}
+
+// Key is the identity's string form, "phone:+14155550100".
+func (i Identity) Key() string { return string(i.Kind) + ":" + i.Address }
+
+// IsZero reports whether the identity is unset.
+func (i Identity) IsZero() bool { return i.Address == "" }
+
+// ErrBadAddress is returned for an address that cannot name an identity.
+var ErrBadAddress = errors.New("bad address")
+
+// Normalizer turns provider addresses into identities. DefaultRegion (ISO
+// 3166 alpha-2, "US") reads national-format numbers; Twilio always sends
+// E.164, but other sources may not.
+type Normalizer struct {
+	DefaultRegion string
+}
+
+// Phone normalizes a Twilio-style address: "+14155550100",
+// "whatsapp:+14155550100", "tel:…" and "sms:…" become one phone identity in
+// E.164; "client:name" is a Voice SDK client; anything else that is not a
+// possible phone number (short codes, alphanumeric senders, "anonymous") is
+// kept, trimmed and lowercased, as an address identity of its own.
+func (n Normalizer) Phone(raw string) (Identity, error) {
+	s := strings.TrimSpace(raw)
+	if s == "" {
+		return Identity{}, fmt.Errorf("%w: empty", ErrBadAddress)
+	}
+	if scheme, rest, ok := strings.Cut(s, ":"); ok {
+		switch strings.ToLower(scheme) {
+		case "whatsapp", "tel", "sms":
+			s = strings.TrimSpace(rest)
+		case "client":
+			if rest == "" {
+				return Identity{}, fmt.Errorf("%w: empty client name", ErrBadAddress)
+			}
+			return Identity{Kind: KindClient, Address: rest}, nil
+		}
+	}
+	if e164, ok := n.e164(s); ok {
+		return Identity{Kind: KindPhone, Address: e164}, nil
+	}
+	if s == "" {
+		return Identity{}, fmt.Errorf("%w: empty", ErrBadAddress)
+	}
+	return Identity{Kind: KindAddress, Address: strings.ToLower(s)}, nil
+}
+
+func (n Normalizer) e164(s string) (string, bool) {
+	if !strings.ContainsAny(s, "0123456789") {
+		return "", false
+	}
+	region := n.DefaultRegion
+	if region == "" {
+		region = "US"
+	}
+	num, err := phonenumbers.Parse(s, region)
+	if err != nil || !phonenumbers.IsPossibleNumber(num) {
+		return "", false
+	}
+	return phonenumbers.Format(num, phonenumbers.E164), true
+}
+
+// Email normalizes an email address: trimmed and lowercased.
+func (n Normalizer) Email(raw string) (Identity, error) {
+	s := strings.ToLower(strings.TrimSpace(raw))
+	if at := strings.LastIndexByte(s, '@'); at <= 0 || at == len(s)-1 {
+		return Identity{}, fmt.Errorf("%w: not an email address", ErrBadAddress)
+	}
+	return Identity{Kind: KindEmail, Address: s}, nil
+}
+
+// Platform namespaces a platform user id: Platform(KindTelegram, "42").
+func (n Normalizer) Platform(kind Kind, id string) (Identity, error) {
+	id = strings.TrimSpace(id)
+	if id == "" {
+		return Identity{}, fmt.Errorf("%w: empty %s id", ErrBadAddress, kind)
+	}
+	return Identity{Kind: kind, Address: id}, nil
+}

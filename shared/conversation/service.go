@@ -1,0 +1,202 @@
+package conversation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Inbound is one provider event from a customer, normalized. Channels build it;
+// [Service.Ingest] stores it.
+type Inbound struct {
+	// Key is the provider event's idempotency key ("twilio:SM…"): two
+	// deliveries of the same event carry the same key.
+	Key               string
+	Channel           Channel
+	From              Identity
+	FromAddress       string
+	To                string
+	Body              string
+	Media             []Media
+	Provider          string
+	ProviderMessageID string
+	Status            string
+	// ProfileName names the contact if it has no name yet.
+	ProfileName string
+	OptOut      OptOut
+	ReceivedAt  time.Time
+}
+
+// ErrInvalid wraps a reason an Inbound cannot be ingested (a caller error).
+var ErrInvalid = errors.New("invalid event")
+
+func (in *Inbound) validate() error {
+	var missing []string
+	if in.Key == "" {
+		missing = append(missing, "key")
+	}
+	if in.Channel == "" {
+		missing = append(missing, "channel")
+	}
+	if in.From.IsZero() {
+		missing = append(missing, "from")
+	}
+	if in.Provider == "" {
+		missing = append(missing, "provider")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%w: missing %s", ErrInvalid, strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// Result is what Ingest did.
+type Result struct {
+	Message Message
+	// Duplicate: the event was stored before; nothing changed.
+	Duplicate bool
+	// NewConversation: this event opened a conversation. Of any number of
+	// concurrent deliveries of one event, exactly one sees it.
+	NewConversation bool
+}
+
+// Service is the domain's entry point. Dependencies come in as fields; the
+// zero values of Now and NewID use the clock and UUIDv7.
+type Service struct {
+	Store Store
+	// Team is the team new conversations are routed to.
+	Team  string
+	Now   func() time.Time
+	NewID func(prefix string) string
+}
+
+// maxAttempts bounds how often Ingest re-reads a route that changed under it
+// (only concurrent first messages of one identity race like that).
+const maxAttempts = 8
+
+// Ingest stores an inbound event on its contact's open conversation, creating
+// the contact and the conversation when there are none. On a known contact's
+// open conversation it costs one read and one conditional write; a duplicate
+// costs the same and changes nothing.
+func (s *Service) Ingest(ctx context.Context, in Inbound) (Result, error) {
+	if err := in.validate(); err != nil {
+		return Result{}, err
+	}
+	if in.ReceivedAt.IsZero() {
+		in.ReceivedAt = s.now()
+	}
+	for range maxAttempts {
+		route, err := s.Store.Route(ctx, in.From)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			route = Route{Identity: in.From}
+		case err != nil:
+			return Result{}, fmt.Errorf("read route: %w", err)
+		}
+		msg := s.message(in, route)
+
+		if route.ConversationID != "" {
+			msg.ConversationID = route.ConversationID
+			err := s.Store.PutMessage(ctx, msg)
+			if errors.Is(err, ErrDuplicate) {
+				return Result{Message: msg, Duplicate: true}, nil
+			}
+			if err != nil {
+				return Result{}, fmt.Errorf("put message: %w", err)
+			}
+			return Result{Message: msg}, nil
+		}
+
+		// No open conversation: open one with this message, atomically.
+		conv := Conversation{
+			ID:        s.newID("cv"),
+			ContactID: msg.ContactID,
+			Status:    StatusOpen,
+			Team:      s.Team,
+			OpenedBy:  in.Key,
+			CreatedAt: in.ReceivedAt,
+		}
+		msg.ConversationID = conv.ID
+		msg.Opens = true
+		err = s.Store.OpenConversation(ctx, Open{Route: route, Name: in.ProfileName, Conversation: conv, Message: msg})
+		if errors.Is(err, ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return Result{}, fmt.Errorf("open conversation: %w", err)
+		}
+		return Result{Message: msg, NewConversation: true}, nil
+	}
+	return Result{}, fmt.Errorf("open conversation: %w after %d attempts", ErrConflict, maxAttempts)
+}
+
+func (s *Service) message(in Inbound, route Route) Message {
+	contactID := route.ContactID
+	if contactID == "" {
+		contactID = s.newID("ct")
+	}
+	status := in.Status
+	if status == "" {
+		status = "received"
+	}
+	m := Message{
+		ID:                s.newID("msg"),
+		Key:               in.Key,
+		ContactID:         contactID,
+		Channel:           in.Channel,
+		Direction:         DirectionInbound,
+		From:              in.FromAddress,
+		To:                in.To,
+		Body:              in.Body,
+		Media:             in.Media,
+		Provider:          in.Provider,
+		ProviderMessageID: in.ProviderMessageID,
+		Status:            status,
+		OptOut:            in.OptOut,
+		CreatedAt:         in.ReceivedAt.UTC(),
+		Identity:          in.From,
+	}
+	if !route.Named && route.Version != 0 {
+		m.ProfileName = in.ProfileName
+	}
+	return m
+}
+
+// Project applies a stored message to the state derived from it. The stream
+// consumer calls it for every new message; it is idempotent.
+func (s *Service) Project(ctx context.Context, m Message) error {
+	if err := s.Store.Project(ctx, m); err != nil {
+		return fmt.Errorf("project message %s: %w", m.ID, err)
+	}
+	return nil
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Service) newID(prefix string) string {
+	if s.NewID != nil {
+		return s.NewID(prefix)
+	}
+	return NewID(prefix)
+}
+
+// NewID returns prefix + "_" + a time-ordered UUIDv7 without dashes.
+func NewID(prefix string) string {
+	u := uuid.Must(uuid.NewV7())
+	var b [32]byte
+	const hex = "0123456789abcdef"
+	for i, c := range u {
+		b[i*2] = hex[c>>4]
+		b[i*2+1] = hex[c&0xf]
+	}
+	return prefix + "_" + string(b[:])
+}

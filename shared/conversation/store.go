@@ -1,0 +1,88 @@
+package conversation
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors a Store returns; callers test with errors.Is.
+var (
+	// ErrNotFound: no such item.
+	ErrNotFound = errors.New("not found")
+	// ErrDuplicate: a message with the same key is already stored.
+	ErrDuplicate = errors.New("duplicate")
+	// ErrConflict: the identity's route changed since it was read; read it
+	// again and retry.
+	ErrConflict = errors.New("route changed")
+)
+
+// Route is what one read of an identity tells the ingest path: which contact
+// it belongs to and where an inbound message goes.
+type Route struct {
+	Identity  Identity
+	ContactID string
+	// ConversationID is the contact's open conversation, "" if none.
+	ConversationID string
+	// OpenedBy is the key of the message that opened ConversationID.
+	OpenedBy string
+	// Named is true once the contact has a name.
+	Named bool
+	// Version increases with every change to the route; OpenConversation
+	// succeeds only if it is unchanged.
+	Version int64
+}
+
+// Open asks the store to start a conversation with its first message in one
+// atomic step. When Route.Version is 0 the identity is new and the contact is
+// created too (named Name).
+type Open struct {
+	Route        Route
+	Name         string
+	Conversation Conversation
+	Message      Message
+}
+
+// Store is the persistence Switchboard needs. Implementations: shared/store
+// (DynamoDB) and shared/memstore; both pass conversation/storetest.
+type Store interface {
+	// Route reads an identity's route: ErrNotFound if the identity is new.
+	Route(ctx context.Context, id Identity) (Route, error)
+	// PutMessage stores m on its conversation unless a message with the same
+	// key is there already (ErrDuplicate). It is the ingest path's one write.
+	PutMessage(ctx context.Context, m Message) error
+	// OpenConversation atomically creates the contact and identity (when
+	// Route.Version is 0), the conversation, and its first message, and
+	// points the identity at the conversation. It returns ErrConflict if the
+	// route changed since it was read (another request got there first), and
+	// writes nothing then.
+	OpenConversation(ctx context.Context, o Open) error
+
+	// Project applies a stored message to what derives from it: the
+	// conversation summary, the contact's name, the identity's opt-out
+	// state. Applying the same message again changes nothing.
+	Project(ctx context.Context, m Message) error
+
+	// UpdateStatus sets the delivery status of the outbound message the
+	// provider knows as providerMessageID, if the new status ranks above the
+	// stored one (see StatusRank). It returns ErrNotFound for an unknown
+	// message, and false when the status was not newer.
+	UpdateStatus(ctx context.Context, provider, providerMessageID string, s StatusUpdate) (bool, error)
+
+	// Conversations lists conversations with the given status, the most
+	// recently active first.
+	Conversations(ctx context.Context, status string, limit int) ([]Conversation, error)
+	// Conversation returns one conversation and its messages, oldest first.
+	Conversation(ctx context.Context, id string) (Conversation, []Message, error)
+	// Contact returns a contact.
+	Contact(ctx context.Context, id string) (Contact, error)
+	// IdentityState returns an identity's consent state.
+	IdentityState(ctx context.Context, id Identity) (IdentityState, error)
+}
+
+// StatusUpdate is a delivery status event for an outbound message.
+type StatusUpdate struct {
+	Status    string
+	ErrorCode string
+	At        time.Time
+}

@@ -1,0 +1,505 @@
+// Package storetest is the contract every conversation.Store must meet. The
+// memory and DynamoDB stores run the same suite, so the dev server and the
+// unit tests behave as production does.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchboard/switchboard/shared/conversation"
+)
+
+// NewStore returns an empty store for one test.
+type NewStore func(t *testing.T) conversation.Store
+
+var norm = conversation.Normalizer{DefaultRegion: "US"}
+
+type harness struct {
+	t     *testing.T
+	store conversation.Store
+	svc   *conversation.Service
+	clock time.Time
+	mu    sync.Mutex
+}
+
+func newHarness(t *testing.T, ns NewStore) *harness {
+	st := ns(t)
+	h := &harness{t: t, store: st, clock: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)}
+	h.svc = &conversation.Service{Store: st, Team: "support", Now: h.now}
+	return h
+}
+
+// now advances one millisecond per call so that messages order by arrival.
+func (h *harness) now() time.Time {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.clock = h.clock.Add(time.Millisecond)
+	return h.clock
+}
+
+func (h *harness) phone(raw string) conversation.Identity {
+	id, err := norm.Phone(raw)
+	if err != nil {
+		h.t.Fatalf("normalize %q: %v", raw, err)
+	}
+	return id
+}
+
+func (h *harness) sms(key, from, body string) conversation.Inbound {
+	return conversation.Inbound{
+		Key: "twilio:" + key, Channel: conversation.ChannelSMS, From: h.phone(from), FromAddress: from,
+		To: "+18005550100", Body: body, Provider: "twilio", ProviderMessageID: key,
+	}
+}
+
+// ingest stores in and, like the stream, projects what was stored.
+func (h *harness) ingest(in conversation.Inbound) conversation.Result {
+	h.t.Helper()
+	ctx := context.Background()
+	res, err := h.svc.Ingest(ctx, in)
+	if err != nil {
+		h.t.Fatalf("ingest %s: %v", in.Key, err)
+	}
+	if !res.Duplicate {
+		if err := h.svc.Project(ctx, res.Message); err != nil {
+			h.t.Fatalf("project %s: %v", in.Key, err)
+		}
+	}
+	return res
+}
+
+func (h *harness) conversation(id string) (conversation.Conversation, []conversation.Message) {
+	h.t.Helper()
+	c, msgs, err := h.store.Conversation(context.Background(), id)
+	if err != nil {
+		h.t.Fatalf("get conversation %s: %v", id, err)
+	}
+	return c, msgs
+}
+
+func (h *harness) open() []conversation.Conversation {
+	h.t.Helper()
+	cs, err := h.store.Conversations(context.Background(), conversation.StatusOpen, 100)
+	if err != nil {
+		h.t.Fatalf("list conversations: %v", err)
+	}
+	return cs
+}
+
+// Run runs the whole contract against stores made by ns.
+func Run(t *testing.T, ns NewStore) {
+	t.Run("FirstMessageCreatesContactAndConversation", func(t *testing.T) { firstMessage(t, ns) })
+	t.Run("FollowUpJoinsOpenConversation", func(t *testing.T) { followUp(t, ns) })
+	t.Run("DuplicateChangesNothing", func(t *testing.T) { duplicate(t, ns) })
+	t.Run("SMSAndWhatsAppAreOneConversation", func(t *testing.T) { crossChannel(t, ns) })
+	t.Run("ConcurrentCopiesStoreOnce", func(t *testing.T) { concurrentCopies(t, ns) })
+	t.Run("ConcurrentFirstMessagesShareConversation", func(t *testing.T) { concurrentDistinct(t, ns) })
+	t.Run("ProjectionIsIdempotentAndOrderFree", func(t *testing.T) { projection(t, ns) })
+	t.Run("ProfileNameNamesUnnamedContactOnce", func(t *testing.T) { profileName(t, ns) })
+	t.Run("OptOutRecordedOnIdentity", func(t *testing.T) { optOut(t, ns) })
+	t.Run("StatusNeverMovesBackwards", func(t *testing.T) { status(t, ns) })
+	t.Run("ListNewestFirst", func(t *testing.T) { listOrder(t, ns) })
+	t.Run("MediaAndBodyRoundTrip", func(t *testing.T) { roundTrip(t, ns) })
+	t.Run("NotFound", func(t *testing.T) { notFound(t, ns) })
+}
+
+func firstMessage(t *testing.T, ns NewStore) {
+	h := newHarness(t, ns)
+	res := h.ingest(h.sms("SM1", "+14155550101", "my order is late"))
+	if !res.NewConversation || res.Duplicate {
+		t.Fatalf("first message: got %+v, want new conversation", res)
+	}
+	route, err := h.store.Route(context.Background(), h.phone("+14155550101"))
+	if err != nil {
+		t.Fatalf("route: %v", err)
+	}
+	if route.ConversationID != res.Message.ConversationID || route.ContactID != res.Message.ContactID {
+		t.Errorf("route = %+v, want conversation %s contact %s", route, res.Message.ConversationID, res.Message.ContactID)
+	}
+	c, msgs := h.conversation(res.Message.ConversationID)
+	if c.Status != conversation.StatusOpen || c.ContactID != res.Message.ContactID || c.Team != "support" {
+		t.Errorf("conversation = %+v", c)
+	}
+	if len(msgs) != 1 || msgs[0].Body != "my order is late" || msgs[0].Direction != conversation.DirectionInbound {
+		t.Fatalf("messages = %+v, want the one inbound message", msgs)
+	}
+	if c.Unread != 1 || !c.LastMessageAt.Equal(msgs[0].CreatedAt) || c.LastPreview != "my order is late" {
+		t.Errorf("summary = unread %d last %v preview %q", c.Unread, c.LastMessageAt, c.LastPreview)
+	}
+	contact, err := h.store.Contact(context.Background(), res.Message.ContactID)
+	if err != nil {
+		t.Fatalf("contact: %v", err)
+	}
+	if !slices.Equal(contact.Identities, []conversation.Identity{h.phone("+14155550101")}) {
+		t.Errorf("identities = %v", contact.Identities)
+	}
+	if !slices.Equal(contact.ConversationIDs, []string{c.ID}) {
+		t.Errorf("contact conversations = %v, want [%s]", contact.ConversationIDs, c.ID)
+	}
+}
+
+func followUp(t *testing.T, ns NewStore) {
+	h := newHarness(t, ns)
+	first := h.ingest(h.sms("SM1", "+14155550101", "hello"))
+	second := h.ingest(h.sms("SM2", "+14155550101", "are you there?"))
+	if second.NewConversation || second.Duplicate {
+		t.Fatalf("follow-up: got %+v", second)
+	}
+	if second.Message.ConversationID != first.Message.ConversationID {
+		t.Fatalf("follow-up went to %s, want %s", second.Message.ConversationID, first.Message.ConversationID)
+	}
+	c, msgs := h.conversation(first.Message.ConversationID)
+	if got := bodies(msgs); !slices.Equal(got, []string{"hello", "are you there?"}) {
+		t.Errorf("timeline = %q", got)
+	}
+	if c.Unread != 2 || c.LastPreview != "are you there?" {
+		t.Errorf("summary unread=%d preview=%q", c.Unread, c.LastPreview)
+	}
+	// Another customer gets a conversation of their own.
+	other := h.ingest(h.sms("SM3", "+14155550102", "hi"))
+	if !other.NewConversation || other.Message.ConversationID == first.Message.ConversationID {
+		t.Errorf("second customer: %+v", other)
+	}
+	if got := len(h.open()); got != 2 {
+		t.Errorf("open conversations = %d, want 2", got)
+	}
+}
+
+func duplicate(t *testing.T, ns NewStore) {
+	h := newHarness(t, ns)
+	first := h.ingest(h.sms("SM1", "+14155550101", "hello"))
+	for range 3 {
+		again := h.ingest(h.sms("SM1", "+14155550101", "hello"))
+		if !again.Duplicate || again.NewConversation {
+			t.Fatalf("redelivery: got %+v, want duplicate", again)
+		}
+	}
+	c, msgs := h.conversation(first.Message.ConversationID)
+	if len(msgs) != 1 || c.Unread != 1 {
+		t.Errorf("after duplicates: %d messages, unread %d; want 1, 1", len(msgs), c.Unread)
+	}
+}
+
+func crossChannel(t *testing.T, ns NewStore) {
+	h := newHarness(t, ns)
+	sms := h.ingest(h.sms("SM1", "+14155550101", "texting"))
+	wa := h.sms("SM2", "whatsapp:+14155550101", "now on whatsapp")
+	wa.Channel = conversation.ChannelWhatsApp
+	res := h.ingest(wa)
+	if res.Message.ConversationID != sms.Message.ConversationID || res.Message.ContactID != sms.Message.ContactID {
+		t.Fatalf("whatsapp landed on %s/%s, want %s/%s", res.Message.ContactID, res.Message.ConversationID,
+			sms.Message.ContactID, sms.Message.ConversationID)
+	}
+	open := h.open()
+	if len(open) != 1 {
+		t.Fatalf("open conversations = %d, want 1", len(open))
+	}
+	want := []conversation.Channel{conversation.ChannelSMS, conversation.ChannelWhatsApp}
+	if !slices.Equal(open[0].Channels, want) {
+		t.Errorf("channels = %v, want %v", open[0].Channels, want)
+	}
+}
+
+func concurrentCopies(t *testing.T, ns NewStore) {
+	h := newHarness(t, ns)
+	const copies = 16
+	results := make([]conversation.Result, copies)
+	errs := make([]error, copies)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range copies {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			results[i], errs[i] = h.svc.Ingest(context.Background(), h.sms("SMdup", "+14155550199", "once"))
+		}()
+	}
+	close(start)
+	wg.Wait()
+	stored, opened := 0, 0
+	for i, r := range results {
+		if errs[i] != nil {
+			t.Fatalf("copy %d: %v", i, errs[i])
+		}
+		if !r.Duplicate {
+			stored++
+			if err := h.svc.Project(context.Background(), r.Message); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if r.NewConversation {
+			opened++
+		}
+	}
+	if stored != 1 || opened != 1 {
+		t.Fatalf("%d copies: stored %d, opened %d; want 1, 1", copies, stored, opened)
+	}
+	open := h.open()
+	if len(open) != 1 {
+		t.Fatalf("open conversations = %d, want 1", len(open))
+	}
+	_, msgs := h.conversation(open[0].ID)
+	if len(msgs) != 1 {
+		t.Errorf("messages = %d, want 1", len(msgs))
+	}
+}
+
+func concurrentDistinct(t *testing.T, ns NewStore) {
+	h := newHarness(t, ns)
+	const n = 12
+	results := make([]conversation.Result, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			results[i], errs[i] = h.svc.Ingest(context.Background(), h.sms(fmt.Sprintf("SM%02d", i), "+14155550198", fmt.Sprint("part ", i)))
+		}()
+	}
+	close(start)
+	wg.Wait()
+	convs := map[string]bool{}
+	contacts := map[string]bool{}
+	opened := 0
+	for i, r := range results {
+		if errs[i] != nil {
+			t.Fatalf("message %d: %v", i, errs[i])
+		}
+		if r.Duplicate {
+			t.Errorf("message %d reported duplicate", i)
+		}
+		if r.NewConversation {
+			opened++
+		}
+		convs[r.Message.ConversationID] = true
+		contacts[r.Message.ContactID] = true
+		if err := h.svc.Project(context.Background(), r.Message); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(convs) != 1 || len(contacts) != 1 || opened != 1 {
+		t.Fatalf("conversations %d, contacts %d, opened %d; want 1 each", len(convs), len(contacts), opened)
+	}
+	for id := range convs {
+		c, msgs := h.conversation(id)
+		if len(msgs) != n || c.Unread != n {
+			t.Errorf("messages %d unread %d, want %d", len(msgs), c.Unread, n)
+		}
+	}
+}
+
+func projection(t *testing.T, ns NewStore) {
+	h := newHarness(t, ns)
+	ctx := context.Background()
+	a, err := h.svc.Ingest(ctx, h.sms("SMa", "+14155550101", "first"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := h.svc.Ingest(ctx, h.sms("SMb", "+14155550101", "second"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reply := conversation.Message{
+		ID: "msg_reply", Key: "agent:r1", ConversationID: a.Message.ConversationID, ContactID: a.Message.ContactID,
+		Channel: conversation.ChannelSMS, Direction: conversation.DirectionOutbound, From: "+18005550100", To: "+14155550101",
+		Body: "we're on it", Provider: "twilio", ProviderMessageID: "SMr1", Status: "queued",
+		CreatedAt: h.now(), Identity: a.Message.Identity,
+	}
+	if err := h.store.PutMessage(ctx, reply); err != nil {
+		t.Fatal(err)
+	}
+	c3, err := h.svc.Ingest(ctx, h.sms("SMc", "+14155550101", "thanks!"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The stream may deliver out of order and more than once.
+	for _, m := range []conversation.Message{c3.Message, b.Message, reply, a.Message, b.Message, c3.Message, reply} {
+		if err := h.svc.Project(ctx, m); err != nil {
+			t.Fatalf("project %s: %v", m.Key, err)
+		}
+	}
+	c, msgs := h.conversation(a.Message.ConversationID)
+	if got := bodies(msgs); !slices.Equal(got, []string{"first", "second", "we're on it", "thanks!"}) {
+		t.Errorf("timeline = %q", got)
+	}
+	if c.Unread != 1 || c.LastPreview != "thanks!" || !c.LastMessageAt.Equal(c3.Message.CreatedAt) {
+		t.Errorf("summary unread=%d preview=%q last=%v; want 1, thanks!, %v", c.Unread, c.LastPreview, c.LastMessageAt, c3.Message.CreatedAt)
+	}
+	if !slices.Equal(c.Channels, []conversation.Channel{conversation.ChannelSMS}) {
+		t.Errorf("channels = %v", c.Channels)
+	}
+}
+
+func profileName(t *testing.T, ns NewStore) {
+	h := newHarness(t, ns)
+	ctx := context.Background()
+	// Named on the first message.
+	in := h.sms("SMw1", "whatsapp:+14155550111", "hola")
+	in.Channel, in.ProfileName = conversation.ChannelWhatsApp, "Ana"
+	res := h.ingest(in)
+	c, err := h.store.Contact(ctx, res.Message.ContactID)
+	if err != nil || c.Name != "Ana" {
+		t.Fatalf("contact = %+v, %v; want named Ana", c, err)
+	}
+	// A contact first seen by SMS is named by a later WhatsApp profile, once.
+	res = h.ingest(h.sms("SMs1", "+14155550112", "hi"))
+	for i, name := range []string{"Ben", "Benjamin"} {
+		in := h.sms(fmt.Sprint("SMw2", i), "whatsapp:+14155550112", "hi again")
+		in.Channel, in.ProfileName = conversation.ChannelWhatsApp, name
+		h.ingest(in)
+	}
+	c, err = h.store.Contact(ctx, res.Message.ContactID)
+	if err != nil || c.Name != "Ben" {
+		t.Fatalf("contact = %+v, %v; want named Ben (the first profile name, not overwritten)", c, err)
+	}
+}
+
+func optOut(t *testing.T, ns NewStore) {
+	h := newHarness(t, ns)
+	ctx := context.Background()
+	id := h.phone("+14155550121")
+	h.ingest(h.sms("SMo1", "+14155550121", "hello"))
+	st, err := h.store.IdentityState(ctx, id)
+	if err != nil || st.OptedOut {
+		t.Fatalf("before STOP: %+v, %v", st, err)
+	}
+	stop := h.sms("SMo2", "+14155550121", "STOP")
+	stop.OptOut = conversation.OptOutStop
+	stopRes := h.ingest(stop)
+	if st, _ = h.store.IdentityState(ctx, id); !st.OptedOut {
+		t.Fatalf("after STOP: %+v, want opted out", st)
+	}
+	start := h.sms("SMo3", "+14155550121", "START")
+	start.OptOut = conversation.OptOutStart
+	h.ingest(start)
+	// A redelivered STOP, older than the START, must not opt out again.
+	if err := h.svc.Project(ctx, stopRes.Message); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ = h.store.IdentityState(ctx, id); st.OptedOut {
+		t.Fatalf("after START: %+v, want opted in", st)
+	}
+}
+
+func status(t *testing.T, ns NewStore) {
+	h := newHarness(t, ns)
+	ctx := context.Background()
+	res := h.ingest(h.sms("SMi", "+14155550131", "help"))
+	out := conversation.Message{
+		ID: "msg_out", Key: "agent:o1", ConversationID: res.Message.ConversationID, ContactID: res.Message.ContactID,
+		Channel: conversation.ChannelSMS, Direction: conversation.DirectionOutbound, From: "+18005550100", To: "+14155550131",
+		Body: "hello from support", Provider: "twilio", ProviderMessageID: "SMout1", Status: "queued",
+		CreatedAt: h.now(), Identity: res.Message.Identity,
+	}
+	if err := h.store.PutMessage(ctx, out); err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		status  string
+		applied bool
+		want    string
+	}{
+		{"sent", true, "sent"},
+		{"delivered", true, "delivered"},
+		{"sent", false, "delivered"},
+		{"delivered", false, "delivered"},
+		{"read", true, "read"},
+	}
+	for _, s := range steps {
+		ok, err := h.store.UpdateStatus(ctx, "twilio", "SMout1", conversation.StatusUpdate{Status: s.status, At: h.now()})
+		if err != nil || ok != s.applied {
+			t.Fatalf("status %s: applied=%v err=%v; want %v", s.status, ok, err, s.applied)
+		}
+		_, msgs := h.conversation(res.Message.ConversationID)
+		for _, m := range msgs {
+			if m.Key == out.Key && m.Status != s.want {
+				t.Fatalf("after %s: status %s, want %s", s.status, m.Status, s.want)
+			}
+		}
+	}
+	if _, err := h.store.UpdateStatus(ctx, "twilio", "SMunknown", conversation.StatusUpdate{Status: "delivered", At: h.now()}); !errors.Is(err, conversation.ErrNotFound) {
+		t.Errorf("unknown sid: err = %v, want ErrNotFound", err)
+	}
+	// Inbound messages are not addressable by status callbacks.
+	if _, err := h.store.UpdateStatus(ctx, "twilio", "SMi", conversation.StatusUpdate{Status: "delivered", At: h.now()}); !errors.Is(err, conversation.ErrNotFound) {
+		t.Errorf("inbound sid: err = %v, want ErrNotFound", err)
+	}
+}
+
+func listOrder(t *testing.T, ns NewStore) {
+	h := newHarness(t, ns)
+	a := h.ingest(h.sms("SM1", "+14155550141", "a"))
+	b := h.ingest(h.sms("SM2", "+14155550142", "b"))
+	h.ingest(h.sms("SM3", "+14155550141", "a again"))
+	open := h.open()
+	if len(open) != 2 || open[0].ID != a.Message.ConversationID || open[1].ID != b.Message.ConversationID {
+		t.Fatalf("order = %v, want [%s %s]", ids(open), a.Message.ConversationID, b.Message.ConversationID)
+	}
+	closed, err := h.store.Conversations(context.Background(), conversation.StatusClosed, 10)
+	if err != nil || len(closed) != 0 {
+		t.Errorf("closed = %v, %v; want none", closed, err)
+	}
+}
+
+func roundTrip(t *testing.T, ns NewStore) {
+	h := newHarness(t, ns)
+	in := h.sms("MM1", "+14155550151", "ünïcødé ✓ and a photo")
+	in.Media = []conversation.Media{
+		{URL: "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1", ContentType: "image/jpeg"},
+		{URL: "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME2", ContentType: "application/pdf"},
+	}
+	res := h.ingest(in)
+	_, msgs := h.conversation(res.Message.ConversationID)
+	if len(msgs) != 1 {
+		t.Fatalf("messages = %d", len(msgs))
+	}
+	got := msgs[0]
+	if got.Body != in.Body || !slices.Equal(got.Media, in.Media) || got.From != in.FromAddress || got.To != in.To ||
+		got.ProviderMessageID != "MM1" || got.Provider != "twilio" || got.Channel != conversation.ChannelSMS ||
+		got.ID != res.Message.ID || !got.CreatedAt.Equal(res.Message.CreatedAt) || got.Identity != in.From {
+		t.Errorf("round trip:\n got %+v\nwant %+v", got, res.Message)
+	}
+}
+
+func notFound(t *testing.T, ns NewStore) {
+	h := newHarness(t, ns)
+	ctx := context.Background()
+	if _, err := h.store.Route(ctx, h.phone("+14155550199")); !errors.Is(err, conversation.ErrNotFound) {
+		t.Errorf("Route: %v", err)
+	}
+	if _, _, err := h.store.Conversation(ctx, "cv_missing"); !errors.Is(err, conversation.ErrNotFound) {
+		t.Errorf("Conversation: %v", err)
+	}
+	if _, err := h.store.Contact(ctx, "ct_missing"); !errors.Is(err, conversation.ErrNotFound) {
+		t.Errorf("Contact: %v", err)
+	}
+	if _, err := h.store.IdentityState(ctx, h.phone("+14155550199")); !errors.Is(err, conversation.ErrNotFound) {
+		t.Errorf("IdentityState: %v", err)
+	}
+}
+
+func bodies(msgs []conversation.Message) []string {
+	out := make([]string, len(msgs))
+	for i, m := range msgs {
+		out[i] = m.Body
+	}
+	return out
+}
+
+func ids(cs []conversation.Conversation) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.ID
+	}
+	return out
+}

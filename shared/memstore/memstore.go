@@ -1,0 +1,241 @@
+// Package memstore is an in-memory [conversation.Store]: the dev server's
+// default and the fast unit tests' store. It passes the same contract suite
+// (conversation/storetest) as the DynamoDB store, so code tested against it
+// behaves the same in AWS.
+//
+// Stored messages are handed to an optional OnStored hook after the write,
+// as DynamoDB Streams hands them to the fan-out function in AWS.
+package memstore
+
+import (
+	"context"
+	"slices"
+	"sort"
+	"sync"
+
+	"github.com/switchboard/switchboard/shared/conversation"
+)
+
+type identity struct {
+	route conversation.Route
+	state conversation.IdentityState
+	// optCursor is the cursor of the last opt-out keyword applied.
+	optCursor string
+}
+
+type msgRef struct{ conv, key string }
+
+// Store is the in-memory store. The zero value is not usable; call New.
+type Store struct {
+	mu            sync.Mutex
+	identities    map[string]*identity
+	contacts      map[string]*conversation.Contact
+	conversations map[string]*conversation.Conversation
+	messages      map[string]map[string]*conversation.Message
+	byProviderID  map[string]msgRef
+
+	onStored func(conversation.Message)
+}
+
+var _ conversation.Store = (*Store)(nil)
+
+// New returns an empty store. onStored, if not nil, is called (outside the
+// store's lock) with every message after it is stored.
+func New(onStored func(conversation.Message)) *Store {
+	return &Store{
+		identities:    map[string]*identity{},
+		contacts:      map[string]*conversation.Contact{},
+		conversations: map[string]*conversation.Conversation{},
+		messages:      map[string]map[string]*conversation.Message{},
+		byProviderID:  map[string]msgRef{},
+		onStored:      onStored,
+	}
+}
+
+func (s *Store) stored(m conversation.Message) {
+	if s.onStored != nil {
+		s.onStored(m)
+	}
+}
+
+// Route implements conversation.Store.
+func (s *Store) Route(_ context.Context, id conversation.Identity) (conversation.Route, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, ok := s.identities[id.Key()]
+	if !ok {
+		return conversation.Route{}, conversation.ErrNotFound
+	}
+	return rec.route, nil
+}
+
+// PutMessage implements conversation.Store.
+func (s *Store) PutMessage(_ context.Context, m conversation.Message) error {
+	s.mu.Lock()
+	msgs, ok := s.messages[m.ConversationID]
+	if !ok {
+		s.mu.Unlock()
+		return conversation.ErrNotFound
+	}
+	if _, dup := msgs[m.Key]; dup {
+		s.mu.Unlock()
+		return conversation.ErrDuplicate
+	}
+	s.putLocked(m)
+	s.mu.Unlock()
+	s.stored(m)
+	return nil
+}
+
+func (s *Store) putLocked(m conversation.Message) {
+	m.Media = slices.Clone(m.Media)
+	s.messages[m.ConversationID][m.Key] = &m
+	if m.Direction == conversation.DirectionOutbound && m.ProviderMessageID != "" {
+		s.byProviderID[m.Provider+":"+m.ProviderMessageID] = msgRef{m.ConversationID, m.Key}
+	}
+}
+
+// OpenConversation implements conversation.Store.
+func (s *Store) OpenConversation(_ context.Context, o conversation.Open) error {
+	s.mu.Lock()
+	key := o.Route.Identity.Key()
+	rec, exists := s.identities[key]
+	if (o.Route.Version == 0 && exists) || (o.Route.Version != 0 && (!exists || rec.route.Version != o.Route.Version)) {
+		s.mu.Unlock()
+		return conversation.ErrConflict
+	}
+	conv := o.Conversation
+	if !exists {
+		rec = &identity{
+			route: conversation.Route{Identity: o.Route.Identity, ContactID: conv.ContactID, Named: o.Name != ""},
+			state: conversation.IdentityState{Identity: o.Route.Identity, ContactID: conv.ContactID},
+		}
+		s.identities[key] = rec
+		s.contacts[conv.ContactID] = &conversation.Contact{
+			ID: conv.ContactID, Name: o.Name, CreatedAt: conv.CreatedAt,
+			Identities: []conversation.Identity{o.Route.Identity},
+		}
+	}
+	rec.route.ConversationID = conv.ID
+	rec.route.OpenedBy = conv.OpenedBy
+	rec.route.Version++
+	c := s.contacts[conv.ContactID]
+	c.ConversationIDs = append(c.ConversationIDs, conv.ID)
+	s.conversations[conv.ID] = &conv
+	s.messages[conv.ID] = map[string]*conversation.Message{}
+	s.putLocked(o.Message)
+	s.mu.Unlock()
+	s.stored(o.Message)
+	return nil
+}
+
+// Project implements conversation.Store.
+func (s *Store) Project(_ context.Context, m conversation.Message) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	conv, ok := s.conversations[m.ConversationID]
+	if !ok {
+		return conversation.ErrNotFound
+	}
+	if conv.Apply(&m) {
+		conv.Version++
+	}
+	if m.ProfileName != "" {
+		if c := s.contacts[m.ContactID]; c != nil && c.Name == "" {
+			c.Name = m.ProfileName
+			if rec := s.identities[m.Identity.Key()]; rec != nil {
+				rec.route.Named = true
+			}
+		}
+	}
+	if m.OptOut == conversation.OptOutStop || m.OptOut == conversation.OptOutStart {
+		if rec := s.identities[m.Identity.Key()]; rec != nil && m.Cursor() > rec.optCursor {
+			rec.optCursor = m.Cursor()
+			rec.state.OptedOut = m.OptOut == conversation.OptOutStop
+			rec.state.OptOutAt = m.CreatedAt
+		}
+	}
+	return nil
+}
+
+// UpdateStatus implements conversation.Store.
+func (s *Store) UpdateStatus(_ context.Context, provider, providerMessageID string, u conversation.StatusUpdate) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ref, ok := s.byProviderID[provider+":"+providerMessageID]
+	if !ok {
+		return false, conversation.ErrNotFound
+	}
+	m := s.messages[ref.conv][ref.key]
+	if conversation.StatusRank(u.Status) <= conversation.StatusRank(m.Status) {
+		return false, nil
+	}
+	m.Status, m.ErrorCode, m.UpdatedAt = u.Status, u.ErrorCode, u.At.UTC()
+	return true, nil
+}
+
+// Conversations implements conversation.Store.
+func (s *Store) Conversations(_ context.Context, status string, limit int) ([]conversation.Conversation, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []conversation.Conversation
+	for _, c := range s.conversations {
+		if c.Status == status {
+			out = append(out, copyConv(c))
+		}
+	}
+	conversation.SortByActivity(out)
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+// Conversation implements conversation.Store.
+func (s *Store) Conversation(_ context.Context, id string) (conversation.Conversation, []conversation.Message, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.conversations[id]
+	if !ok {
+		return conversation.Conversation{}, nil, conversation.ErrNotFound
+	}
+	msgs := make([]conversation.Message, 0, len(s.messages[id]))
+	for _, m := range s.messages[id] {
+		msgs = append(msgs, *m)
+	}
+	sort.Slice(msgs, func(i, j int) bool { return msgs[i].Cursor() < msgs[j].Cursor() })
+	return copyConv(c), msgs, nil
+}
+
+// Contact implements conversation.Store.
+func (s *Store) Contact(_ context.Context, id string) (conversation.Contact, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.contacts[id]
+	if !ok {
+		return conversation.Contact{}, conversation.ErrNotFound
+	}
+	out := *c
+	out.Identities = slices.Clone(c.Identities)
+	out.ConversationIDs = slices.Clone(c.ConversationIDs)
+	return out, nil
+}
+
+// IdentityState implements conversation.Store.
+func (s *Store) IdentityState(_ context.Context, id conversation.Identity) (conversation.IdentityState, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, ok := s.identities[id.Key()]
+	if !ok {
+		return conversation.IdentityState{}, conversation.ErrNotFound
+	}
+	return rec.state, nil
+}
+
+func copyConv(c *conversation.Conversation) conversation.Conversation {
+	out := *c
+	out.Channels = slices.Clone(c.Channels)
+	out.UnreadCursors = slices.Clone(c.UnreadCursors)
+	out.Unread = len(out.UnreadCursors)
+	return out
+}
