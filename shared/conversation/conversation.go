@@ -220,3 +220,8 @@ var statusRanks = map[string]int{
 
 // StatusRank is the rank of a message status word; unknown words rank 0.
 func StatusRank(status string) int { return statusRanks[status] }
+
+// SortMessages orders a timeline oldest first, by [Message.Cursor].
+func SortMessages(ms []Message) {
+	sort.Slice(ms, func(i, j int) bool { return ms[i].Cursor() < ms[j].Cursor() })
+}

@@ -10,7 +10,6 @@ package memstore
 import (
 	"context"
 	"slices"
-	"sort"
 	"sync"
 
 	"github.com/switchboard/switchboard/shared/conversation"
@@ -203,7 +202,7 @@ func (s *Store) Conversation(_ context.Context, id string) (conversation.Convers
 	for _, m := range s.messages[id] {
 		msgs = append(msgs, *m)
 	}
-	sort.Slice(msgs, func(i, j int) bool { return msgs[i].Cursor() < msgs[j].Cursor() })
+	conversation.SortMessages(msgs)
 	return copyConv(c), msgs, nil
 }
 

@@ -1,0 +1,585 @@
+// Package store is the DynamoDB [conversation.Store]: one table, designed from
+// its access patterns.
+//
+// Items (PK, SK):
+//
+//	identity      IDENT#<kind>:<address>  IDENT      contact, open conversation, opt-out, version
+//	contact       CONTACT#<id>            CONTACT    name, identities, conversation ids
+//	conversation  CONV#<id>               #CONV      summary; GSI1PK STATUS#<status>, GSI1SK <team>#<created>#<id>
+//	message       CONV#<id>               MSG#<key>  the message; it is its own dedupe marker.
+//	                                                 Outbound ones: GSI2PK PMID#<provider>#<provider message id>
+//
+// Access patterns:
+//
+//  1. identity → contact and its open conversation: GetItem IDENT (the ingest
+//     path's one read, strongly consistent).
+//  2. store an inbound message once: PutItem MSG#<key> under the conversation
+//     with attribute_not_exists(PK) (the ingest path's one write; a duplicate
+//     fails the condition and changes nothing).
+//  3. first message of a new conversation: one TransactWriteItems of identity
+//     (conditioned on its version), contact, conversation and message.
+//  4. conversation → its messages in order: Query PK = CONV#<id>; the summary
+//     sorts first ("#CONV" < "MSG#"), messages are ordered by their cursor
+//     (creation time, then key) in memory.
+//  5. open conversations (by team), most recent activity first: Query GSI1
+//     (KEYS_ONLY) on STATUS#open, optionally begins_with(GSI1SK, "<team>#"),
+//     BatchGetItem the summaries, sort by last activity. The GSI keys change
+//     only when a conversation opens or closes, so summary updates cost no
+//     index writes.
+//  6. contact → conversations: the contact item's conversationIds.
+//  7. outbound message by provider id (status callbacks): Query GSI2
+//     (KEYS_ONLY, sparse: inbound messages carry no GSI2PK and cost no index
+//     write).
+//
+// Every item has a "type" attribute so that the stream's event filter can pick
+// new messages (type = message, eventName INSERT). The summary is maintained
+// from the stream by Project: read, [conversation.Conversation.Apply], write
+// back conditioned on the version read. TTLAttribute is the table's TTL
+// attribute, for items that expire (dedupe-only markers, raw payloads).
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/switchboard/switchboard/shared/conversation"
+)
+
+// Attribute and index names of the table.
+const (
+	TTLAttribute = "expiresAt"
+	GSI1         = "GSI1"
+	GSI2         = "GSI2"
+)
+
+// Item types, in the "type" attribute.
+const (
+	TypeIdentity     = "identity"
+	TypeContact      = "contact"
+	TypeConversation = "conversation"
+	TypeMessage      = "message"
+)
+
+// API is the part of the DynamoDB client the store uses.
+type API interface {
+	GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(context.Context, *dynamodb.UpdateItemInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	BatchGetItem(context.Context, *dynamodb.BatchGetItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
+	TransactWriteItems(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+}
+
+// Store is the DynamoDB store.
+type Store struct {
+	db    API
+	table string
+}
+
+var _ conversation.Store = (*Store)(nil)
+
+// New returns a store on table.
+func New(db API, table string) *Store { return &Store{db: db, table: table} }
+
+func identityKey(id conversation.Identity) map[string]types.AttributeValue {
+	return key("IDENT#"+id.Key(), "IDENT")
+}
+func contactKey(id string) map[string]types.AttributeValue { return key("CONTACT#"+id, "CONTACT") }
+func convKey(id string) map[string]types.AttributeValue    { return key("CONV#"+id, "#CONV") }
+func msgKey(conv, k string) map[string]types.AttributeValue {
+	return key("CONV#"+conv, "MSG#"+k)
+}
+
+func key(pk, sk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{"PK": s(pk), "SK": s(sk)}
+}
+
+func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+func n(v int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
+}
+
+// identityItem is the stored form of an identity.
+type identityItem struct {
+	Kind           conversation.Kind `dynamodbav:"kind"`
+	Address        string            `dynamodbav:"address"`
+	ContactID      string            `dynamodbav:"contactId"`
+	ConversationID string            `dynamodbav:"conversationId,omitempty"`
+	OpenedBy       string            `dynamodbav:"openedBy,omitempty"`
+	Named          bool              `dynamodbav:"named"`
+	Version        int64             `dynamodbav:"version"`
+	OptedOut       bool              `dynamodbav:"optedOut"`
+	OptOutAt       time.Time         `dynamodbav:"optOutAt,omitempty"`
+}
+
+// Route implements conversation.Store.
+func (st *Store) Route(ctx context.Context, id conversation.Identity) (conversation.Route, error) {
+	it, err := st.getIdentity(ctx, id)
+	if err != nil {
+		return conversation.Route{}, err
+	}
+	return conversation.Route{
+		Identity: id, ContactID: it.ContactID, ConversationID: it.ConversationID,
+		OpenedBy: it.OpenedBy, Named: it.Named, Version: it.Version,
+	}, nil
+}
+
+func (st *Store) getIdentity(ctx context.Context, id conversation.Identity) (identityItem, error) {
+	var it identityItem
+	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: &st.table, Key: identityKey(id), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return it, fmt.Errorf("get identity: %w", err)
+	}
+	if out.Item == nil {
+		return it, conversation.ErrNotFound
+	}
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return it, fmt.Errorf("decode identity: %w", err)
+	}
+	return it, nil
+}
+
+// messageItem marshals m with its keys.
+func messageItem(m conversation.Message) (map[string]types.AttributeValue, error) {
+	item, err := attributevalue.MarshalMap(m)
+	if err != nil {
+		return nil, fmt.Errorf("encode message: %w", err)
+	}
+	for k, v := range msgKey(m.ConversationID, m.Key) {
+		item[k] = v
+	}
+	item["type"] = s(TypeMessage)
+	item["statusRank"] = n(int64(conversation.StatusRank(m.Status)))
+	if m.Direction == conversation.DirectionOutbound && m.ProviderMessageID != "" {
+		item["GSI2PK"] = s(providerKey(m.Provider, m.ProviderMessageID))
+	}
+	return item, nil
+}
+
+func providerKey(provider, id string) string { return "PMID#" + provider + "#" + id }
+
+var notExists = aws.String("attribute_not_exists(PK)")
+
+// PutMessage implements conversation.Store.
+func (st *Store) PutMessage(ctx context.Context, m conversation.Message) error {
+	item, err := messageItem(m)
+	if err != nil {
+		return err
+	}
+	_, err = st.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: &st.table, Item: item, ConditionExpression: notExists,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return conversation.ErrDuplicate
+	}
+	if err != nil {
+		return fmt.Errorf("put message: %w", err)
+	}
+	return nil
+}
+
+func conversationItem(c conversation.Conversation) (map[string]types.AttributeValue, error) {
+	item, err := attributevalue.MarshalMap(c)
+	if err != nil {
+		return nil, fmt.Errorf("encode conversation: %w", err)
+	}
+	for k, v := range convKey(c.ID) {
+		item[k] = v
+	}
+	item["type"] = s(TypeConversation)
+	item["GSI1PK"] = s("STATUS#" + c.Status)
+	item["GSI1SK"] = s(c.Team + "#" + c.CreatedAt.UTC().Format(time.RFC3339Nano) + "#" + c.ID)
+	return item, nil
+}
+
+// OpenConversation implements conversation.Store.
+func (st *Store) OpenConversation(ctx context.Context, o conversation.Open) error {
+	conv, msg, r := o.Conversation, o.Message, o.Route
+	convItem, err := conversationItem(conv)
+	if err != nil {
+		return err
+	}
+	mItem, err := messageItem(msg)
+	if err != nil {
+		return err
+	}
+	var ident, contact types.TransactWriteItem
+	if r.Version == 0 {
+		it, err := attributevalue.MarshalMap(identityItem{
+			Kind: r.Identity.Kind, Address: r.Identity.Address, ContactID: conv.ContactID,
+			ConversationID: conv.ID, OpenedBy: conv.OpenedBy, Named: o.Name != "", Version: 1,
+		})
+		if err != nil {
+			return fmt.Errorf("encode identity: %w", err)
+		}
+		for k, v := range identityKey(r.Identity) {
+			it[k] = v
+		}
+		it["type"] = s(TypeIdentity)
+		ident.Put = &types.Put{TableName: &st.table, Item: it, ConditionExpression: notExists}
+
+		ct, err := attributevalue.MarshalMap(conversation.Contact{
+			ID: conv.ContactID, Name: o.Name, CreatedAt: conv.CreatedAt,
+			Identities: []conversation.Identity{r.Identity}, ConversationIDs: []string{conv.ID},
+		})
+		if err != nil {
+			return fmt.Errorf("encode contact: %w", err)
+		}
+		for k, v := range contactKey(conv.ContactID) {
+			ct[k] = v
+		}
+		ct["type"] = s(TypeContact)
+		contact.Put = &types.Put{TableName: &st.table, Item: ct, ConditionExpression: notExists}
+	} else {
+		upd := expression.Set(expression.Name("conversationId"), expression.Value(conv.ID)).
+			Set(expression.Name("openedBy"), expression.Value(conv.OpenedBy)).
+			Set(expression.Name("version"), expression.Value(r.Version+1))
+		cond := expression.Name("version").Equal(expression.Value(r.Version))
+		e, err := expression.NewBuilder().WithUpdate(upd).WithCondition(cond).Build()
+		if err != nil {
+			return fmt.Errorf("build identity update: %w", err)
+		}
+		ident.Update = &types.Update{
+			TableName: &st.table, Key: identityKey(r.Identity), UpdateExpression: e.Update(),
+			ConditionExpression: e.Condition(), ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+		}
+		cu := expression.Set(expression.Name("conversationIds"),
+			expression.ListAppend(expression.Name("conversationIds"), expression.Value([]string{conv.ID})))
+		ce, err := expression.NewBuilder().WithUpdate(cu).Build()
+		if err != nil {
+			return fmt.Errorf("build contact update: %w", err)
+		}
+		contact.Update = &types.Update{
+			TableName: &st.table, Key: contactKey(conv.ContactID), UpdateExpression: ce.Update(),
+			ExpressionAttributeNames: ce.Names(), ExpressionAttributeValues: ce.Values(),
+		}
+	}
+	_, err = st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+		TransactItems: []types.TransactWriteItem{
+			ident, contact,
+			{Put: &types.Put{TableName: &st.table, Item: convItem, ConditionExpression: notExists}},
+			{Put: &types.Put{TableName: &st.table, Item: mItem, ConditionExpression: notExists}},
+		},
+	})
+	var tce *types.TransactionCanceledException
+	if errors.As(err, &tce) {
+		if len(tce.CancellationReasons) > 0 && aws.ToString(tce.CancellationReasons[0].Code) == "ConditionalCheckFailed" {
+			return conversation.ErrConflict
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("open conversation: %w", err)
+	}
+	return nil
+}
+
+// maxProjectAttempts bounds the optimistic read-apply-write loop; only two
+// consumers projecting one conversation at the same moment ever retry.
+const maxProjectAttempts = 8
+
+// Project implements conversation.Store.
+func (st *Store) Project(ctx context.Context, m conversation.Message) error {
+	if err := st.projectSummary(ctx, m); err != nil {
+		return err
+	}
+	if m.ProfileName != "" {
+		if err := st.nameContact(ctx, m); err != nil {
+			return err
+		}
+	}
+	if m.OptOut == conversation.OptOutStop || m.OptOut == conversation.OptOutStart {
+		if err := st.recordOptOut(ctx, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (st *Store) projectSummary(ctx context.Context, m conversation.Message) error {
+	for range maxProjectAttempts {
+		c, err := st.getConversation(ctx, m.ConversationID)
+		if err != nil {
+			return err
+		}
+		read := c.Version
+		if !c.Apply(&m) {
+			return nil
+		}
+		upd := expression.Set(expression.Name("channels"), expression.Value(&types.AttributeValueMemberSS{Value: channelStrings(c.Channels)})).
+			Set(expression.Name("cursor"), expression.Value(c.Cursor)).
+			Set(expression.Name("lastMessageAt"), expression.Value(c.LastMessageAt)).
+			Set(expression.Name("lastPreview"), expression.Value(c.LastPreview)).
+			Set(expression.Name("version"), expression.Value(read+1))
+		if c.ReadCursor != "" {
+			upd = upd.Set(expression.Name("readCursor"), expression.Value(c.ReadCursor))
+		}
+		if len(c.UnreadCursors) > 0 {
+			upd = upd.Set(expression.Name("unread"), expression.Value(&types.AttributeValueMemberSS{Value: c.UnreadCursors}))
+		} else {
+			upd = upd.Remove(expression.Name("unread"))
+		}
+		cond := expression.Name("version").Equal(expression.Value(read))
+		e, err := expression.NewBuilder().WithUpdate(upd).WithCondition(cond).Build()
+		if err != nil {
+			return fmt.Errorf("build summary update: %w", err)
+		}
+		_, err = st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: &st.table, Key: convKey(c.ID), UpdateExpression: e.Update(), ConditionExpression: e.Condition(),
+			ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+		})
+		var ccf *types.ConditionalCheckFailedException
+		if errors.As(err, &ccf) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("update summary: %w", err)
+		}
+		return nil
+	}
+	return fmt.Errorf("update summary of %s: version kept changing", m.ConversationID)
+}
+
+func channelStrings(cs []conversation.Channel) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = string(c)
+	}
+	return out
+}
+
+// update runs one UpdateItem; a failed condition is not an error (the
+// update was already applied, or superseded).
+func (st *Store) update(ctx context.Context, k map[string]types.AttributeValue, upd expression.UpdateBuilder, cond expression.ConditionBuilder) error {
+	e, err := expression.NewBuilder().WithUpdate(upd).WithCondition(cond).Build()
+	if err != nil {
+		return fmt.Errorf("build update: %w", err)
+	}
+	_, err = st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &st.table, Key: k, UpdateExpression: e.Update(), ConditionExpression: e.Condition(),
+		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if err != nil && !errors.As(err, &ccf) {
+		return err
+	}
+	return nil
+}
+
+func (st *Store) nameContact(ctx context.Context, m conversation.Message) error {
+	noName := expression.AttributeNotExists(expression.Name("name")) // names are stored omitempty
+	if err := st.update(ctx, contactKey(m.ContactID),
+		expression.Set(expression.Name("name"), expression.Value(m.ProfileName)),
+		expression.AttributeExists(expression.Name("PK")).And(noName)); err != nil {
+		return fmt.Errorf("name contact: %w", err)
+	}
+	if err := st.update(ctx, identityKey(m.Identity),
+		expression.Set(expression.Name("named"), expression.Value(true)),
+		expression.AttributeExists(expression.Name("PK"))); err != nil {
+		return fmt.Errorf("mark identity named: %w", err)
+	}
+	return nil
+}
+
+func (st *Store) recordOptOut(ctx context.Context, m conversation.Message) error {
+	cur := m.Cursor()
+	upd := expression.Set(expression.Name("optedOut"), expression.Value(m.OptOut == conversation.OptOutStop)).
+		Set(expression.Name("optOutAt"), expression.Value(m.CreatedAt)).
+		Set(expression.Name("optCursor"), expression.Value(cur))
+	cond := expression.AttributeExists(expression.Name("PK")).And(
+		expression.AttributeNotExists(expression.Name("optCursor")).Or(expression.Name("optCursor").LessThan(expression.Value(cur))))
+	if err := st.update(ctx, identityKey(m.Identity), upd, cond); err != nil {
+		return fmt.Errorf("record opt-out: %w", err)
+	}
+	return nil
+}
+
+// UpdateStatus implements conversation.Store.
+func (st *Store) UpdateStatus(ctx context.Context, provider, providerMessageID string, u conversation.StatusUpdate) (bool, error) {
+	out, err := st.db.Query(ctx, &dynamodb.QueryInput{
+		TableName: &st.table, IndexName: aws.String(GSI2),
+		KeyConditionExpression:    aws.String("GSI2PK = :k"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":k": s(providerKey(provider, providerMessageID))},
+		Limit:                     aws.Int32(1),
+	})
+	if err != nil {
+		return false, fmt.Errorf("find message by provider id: %w", err)
+	}
+	if len(out.Items) == 0 {
+		return false, conversation.ErrNotFound
+	}
+	k := map[string]types.AttributeValue{"PK": out.Items[0]["PK"], "SK": out.Items[0]["SK"]}
+	rank := int64(conversation.StatusRank(u.Status))
+	upd := expression.Set(expression.Name("status"), expression.Value(u.Status)).
+		Set(expression.Name("statusRank"), expression.Value(rank)).
+		Set(expression.Name("updatedAt"), expression.Value(u.At.UTC()))
+	if u.ErrorCode != "" {
+		upd = upd.Set(expression.Name("errorCode"), expression.Value(u.ErrorCode))
+	}
+	cond := expression.AttributeExists(expression.Name("PK")).And(expression.Name("statusRank").LessThan(expression.Value(rank)))
+	e, err := expression.NewBuilder().WithUpdate(upd).WithCondition(cond).Build()
+	if err != nil {
+		return false, fmt.Errorf("build status update: %w", err)
+	}
+	_, err = st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &st.table, Key: k, UpdateExpression: e.Update(), ConditionExpression: e.Condition(),
+		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("update status: %w", err)
+	}
+	return true, nil
+}
+
+func (st *Store) getConversation(ctx context.Context, id string) (conversation.Conversation, error) {
+	var c conversation.Conversation
+	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.table, Key: convKey(id), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return c, fmt.Errorf("get conversation: %w", err)
+	}
+	if out.Item == nil {
+		return c, conversation.ErrNotFound
+	}
+	return decodeConversation(out.Item)
+}
+
+func decodeConversation(item map[string]types.AttributeValue) (conversation.Conversation, error) {
+	var c conversation.Conversation
+	if err := attributevalue.UnmarshalMap(item, &c); err != nil {
+		return c, fmt.Errorf("decode conversation: %w", err)
+	}
+	c.Unread = len(c.UnreadCursors)
+	return c, nil
+}
+
+// maxListed bounds how many conversations one listing reads from the index.
+const maxListed = 1000
+
+// Conversations implements conversation.Store.
+func (st *Store) Conversations(ctx context.Context, status string, limit int) ([]conversation.Conversation, error) {
+	var keys []map[string]types.AttributeValue
+	p := dynamodb.NewQueryPaginator(st.db, &dynamodb.QueryInput{
+		TableName: &st.table, IndexName: aws.String(GSI1),
+		KeyConditionExpression:    aws.String("GSI1PK = :k"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":k": s("STATUS#" + status)},
+	})
+	for p.HasMorePages() && len(keys) < maxListed {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list conversations: %w", err)
+		}
+		for _, it := range page.Items {
+			keys = append(keys, map[string]types.AttributeValue{"PK": it["PK"], "SK": it["SK"]})
+		}
+	}
+	var out []conversation.Conversation
+	for len(keys) > 0 {
+		batch := keys[:min(100, len(keys))]
+		keys = keys[len(batch):]
+		for len(batch) > 0 {
+			res, err := st.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{
+				RequestItems: map[string]types.KeysAndAttributes{st.table: {Keys: batch}},
+			})
+			if err != nil {
+				return nil, fmt.Errorf("read conversations: %w", err)
+			}
+			for _, it := range res.Responses[st.table] {
+				c, err := decodeConversation(it)
+				if err != nil {
+					return nil, err
+				}
+				if c.Status == status {
+					out = append(out, c)
+				}
+			}
+			batch = res.UnprocessedKeys[st.table].Keys
+		}
+	}
+	conversation.SortByActivity(out)
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+// Conversation implements conversation.Store.
+func (st *Store) Conversation(ctx context.Context, id string) (conversation.Conversation, []conversation.Message, error) {
+	var conv conversation.Conversation
+	var msgs []conversation.Message
+	found := false
+	p := dynamodb.NewQueryPaginator(st.db, &dynamodb.QueryInput{
+		TableName: &st.table, KeyConditionExpression: aws.String("PK = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": s("CONV#" + id)},
+		ConsistentRead:            aws.Bool(true),
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return conv, nil, fmt.Errorf("query conversation: %w", err)
+		}
+		for _, it := range page.Items {
+			sk := it["SK"].(*types.AttributeValueMemberS).Value
+			if sk == "#CONV" {
+				if conv, err = decodeConversation(it); err != nil {
+					return conv, nil, err
+				}
+				found = true
+				continue
+			}
+			if !strings.HasPrefix(sk, "MSG#") {
+				continue
+			}
+			var m conversation.Message
+			if err := attributevalue.UnmarshalMap(it, &m); err != nil {
+				return conv, nil, fmt.Errorf("decode message: %w", err)
+			}
+			msgs = append(msgs, m)
+		}
+	}
+	if !found {
+		return conv, nil, conversation.ErrNotFound
+	}
+	conversation.SortMessages(msgs)
+	return conv, msgs, nil
+}
+
+// Contact implements conversation.Store.
+func (st *Store) Contact(ctx context.Context, id string) (conversation.Contact, error) {
+	var c conversation.Contact
+	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.table, Key: contactKey(id)})
+	if err != nil {
+		return c, fmt.Errorf("get contact: %w", err)
+	}
+	if out.Item == nil {
+		return c, conversation.ErrNotFound
+	}
+	if err := attributevalue.UnmarshalMap(out.Item, &c); err != nil {
+		return c, fmt.Errorf("decode contact: %w", err)
+	}
+	return c, nil
+}
+
+// IdentityState implements conversation.Store.
+func (st *Store) IdentityState(ctx context.Context, id conversation.Identity) (conversation.IdentityState, error) {
+	it, err := st.getIdentity(ctx, id)
+	if err != nil {
+		return conversation.IdentityState{}, err
+	}
+	return conversation.IdentityState{Identity: id, ContactID: it.ContactID, OptedOut: it.OptedOut, OptOutAt: it.OptOutAt}, nil
+}
