@@ -9,7 +9,9 @@ import (
 
 func TestNormalizerPhone(t *testing.T) {
 	n := conversation.Normalizer{DefaultRegion: "US"}
-	phone := func(a string) conversation.Identity { return conversation.Identity{Kind: conversation.KindPhone, Address: a} }
+	phone := func(a string) conversation.Identity {
+		return conversation.Identity{Kind: conversation.KindPhone, Address: a}
+	}
 	tests := []struct {
 		raw  string
 		want conversation.Identity

@@ -200,3 +200,17 @@ func NewID(prefix string) string {
 	}
 	return prefix + "_" + string(b[:])
 }
+
+// RecordStatus records a delivery status of an outbound message. It returns
+// ErrNotFound for a message Switchboard did not send, false when the status
+// is not newer than the stored one.
+func (s *Service) RecordStatus(ctx context.Context, provider, providerMessageID string, u StatusUpdate) (bool, error) {
+	if u.At.IsZero() {
+		u.At = s.now()
+	}
+	ok, err := s.Store.UpdateStatus(ctx, provider, providerMessageID, u)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return false, fmt.Errorf("record status: %w", err)
+	}
+	return ok, err
+}
