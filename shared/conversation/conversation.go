@@ -51,7 +51,7 @@ type Contact struct {
 	ID              string     `json:"id" dynamodbav:"contactId"`
 	Name            string     `json:"name,omitempty" dynamodbav:"name,omitempty"`
 	Identities      []Identity `json:"-" dynamodbav:"identities"`
-	ConversationIDs []string   `json:"-" dynamodbav:"conversationIds"`
+	ConversationIDs []string   `json:"conversationIds" dynamodbav:"conversationIds"`
 	CreatedAt       time.Time  `json:"createdAt" dynamodbav:"createdAt"`
 }
 

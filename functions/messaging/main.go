@@ -1,0 +1,62 @@
+// Command messaging is the Lambda function behind POST /webhooks/twilio/messaging
+// and /webhooks/twilio/messaging/status: Twilio SMS, MMS and WhatsApp.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/switchboard/switchboard/shared/config"
+	"github.com/switchboard/switchboard/shared/conversation"
+	"github.com/switchboard/switchboard/shared/store"
+	"github.com/switchboard/switchboard/shared/twilio"
+)
+
+func main() {
+	log := lambdacontext.NewLogger()
+	h, err := setup(context.Background(), log)
+	if err != nil {
+		log.Error("start", "error", err.Error())
+		os.Exit(1)
+	}
+	lambda.Start(httpadapter.NewV2(h).ProxyWithContext)
+}
+
+func setup(ctx context.Context, log *slog.Logger) (http.Handler, error) {
+	var cfg config.Messaging
+	if err := config.Load(&cfg); err != nil {
+		return nil, err
+	}
+	awsCfg, err := config.AWS(ctx, cfg.Common)
+	if err != nil {
+		return nil, err
+	}
+	secrets := config.Secrets{SSM: config.SSM(awsCfg, cfg.Common)}
+	token, err := secrets.Get(ctx, "TWILIO_AUTH_TOKEN", true)
+	if err != nil {
+		return nil, err
+	}
+	// During a token rotation Twilio may sign with either token.
+	previous, err := secrets.Get(ctx, "TWILIO_AUTH_TOKEN_PREVIOUS", false)
+	if err != nil {
+		return nil, err
+	}
+	svc := &conversation.Service{Store: store.New(config.DynamoDB(awsCfg, cfg.Common), cfg.TableName), Team: cfg.Team}
+	h, err := twilio.NewHandler(twilio.Config{
+		Verifier: twilio.NewVerifier(token, previous), Service: svc,
+		Normalizer:    conversation.Normalizer{DefaultRegion: cfg.PhoneRegion},
+		PublicBaseURL: cfg.PublicBaseURL, AckText: cfg.AckText, MaxBody: cfg.MaxBody, Log: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	h.Register(mux)
+	return mux, nil
+}

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/switchboard/switchboard/shared/devenv"
+	"github.com/switchboard/switchboard/shared/localaws"
+	"github.com/switchboard/switchboard/shared/twilio"
+)
+
+var update = flag.Bool("update", false, "rewrite events/twilio from shared/twilio/testdata")
+
+// sample is one envelope in events/twilio, made from a provider fixture.
+type sample struct {
+	event, fixture, path string
+	forged               bool
+	status               int
+	ack                  bool
+}
+
+var samples = []sample{
+	{"sms-inbound", "sms-inbound.form", twilio.MessagingPath, false, http.StatusOK, true},
+	{"mms-inbound", "mms-inbound.form", twilio.MessagingPath, false, http.StatusOK, false},
+	{"whatsapp-inbound", "whatsapp-inbound.form", twilio.MessagingPath, false, http.StatusOK, false},
+	{"sms-stop", "sms-stop.form", twilio.MessagingPath, false, http.StatusOK, false},
+	{"sms-forged", "sms-inbound.form", twilio.MessagingPath, true, http.StatusForbidden, false},
+	{"status-delivered", "status-delivered.form", twilio.StatusPath, false, http.StatusOK, false},
+}
+
+const eventsDir = "../../events/twilio"
+
+// envelope builds the API Gateway HTTP API (payload 2.0) event Twilio's POST
+// becomes: header names lower-cased, the form body base64-encoded.
+func envelope(s sample, body string) events.APIGatewayV2HTTPRequest {
+	form, err := url.ParseQuery(body)
+	if err != nil {
+		panic(err)
+	}
+	sig := twilio.Sign(devenv.TwilioAuthToken, devenv.PublicBaseURL+s.path, form)
+	if s.forged {
+		sig = twilio.Sign("not-the-auth-token", devenv.PublicBaseURL+s.path, form)
+	}
+	return events.APIGatewayV2HTTPRequest{
+		Version: "2.0", RouteKey: "$default", RawPath: s.path,
+		Headers: map[string]string{
+			"content-type":               "application/x-www-form-urlencoded; charset=UTF-8",
+			"content-length":             fmt.Sprint(len(body)),
+			"host":                       "127.0.0.1:3000",
+			"user-agent":                 "TwilioProxy/1.1",
+			"accept":                     "*/*",
+			"i-twilio-idempotency-token": "d50dc30c-5d0d-418d-92ea-12cd8fd05f09",
+			"x-home-region":              "us1",
+			"x-twilio-signature":         sig,
+			"x-forwarded-proto":          "https",
+		},
+		RequestContext: events.APIGatewayV2HTTPRequestContext{
+			AccountID: "123456789012", APIID: "aaaaaaaaaa", DomainName: "aaaaaaaaaa.execute-api.us-east-1.amazonaws.com",
+			DomainPrefix: "aaaaaaaaaa", RequestID: "LV7fzho-PHcEJPw=", RouteKey: "$default", Stage: "$default",
+			Time: "22/Nov/2026:09:00:00 +0000", TimeEpoch: 1795338000000,
+			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{
+				Method: http.MethodPost, Path: s.path, Protocol: "HTTP/1.1", SourceIP: "44.202.134.240", UserAgent: "TwilioProxy/1.1",
+			},
+		},
+		Body: base64.StdEncoding.EncodeToString([]byte(body)), IsBase64Encoded: true,
+	}
+}
+
+func readEvent(t *testing.T, name string) events.APIGatewayV2HTTPRequest {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(eventsDir, name+".json"))
+	if err != nil {
+		t.Fatalf("read event (regenerate with go test ./functions/messaging -run TestEventsInStep -update): %v", err)
+	}
+	var ev events.APIGatewayV2HTTPRequest
+	if err := json.Unmarshal(b, &ev); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return ev
+}
+
+// TestEventsInStep keeps events/twilio equal to what the fixtures make.
+func TestEventsInStep(t *testing.T) {
+	for _, s := range samples {
+		body, err := os.ReadFile(filepath.Join("../../shared/twilio/testdata", s.fixture))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := json.MarshalIndent(envelope(s, string(body)), "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, '\n')
+		path := filepath.Join(eventsDir, s.event+".json")
+		if *update {
+			if err := os.MkdirAll(eventsDir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, want, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		got, err := os.ReadFile(path)
+		if err != nil || string(got) != string(want) {
+			t.Errorf("%s is out of step with %s: run go test ./functions/messaging -run TestEventsInStep -update", path, s.fixture)
+		}
+	}
+}
+
+// TestLambdaOnDynamoDBLocal runs main's setup exactly as Lambda would (the
+// environment, the API Gateway envelopes through httpadapter) against
+// DynamoDB Local.
+func TestLambdaOnDynamoDBLocal(t *testing.T) {
+	db := localaws.DynamoDB(t)
+	table := localaws.Table(t, db)
+	t.Setenv("TABLE_NAME", table)
+	t.Setenv("PUBLIC_BASE_URL", devenv.PublicBaseURL)
+	t.Setenv("TWILIO_AUTH_TOKEN", devenv.TwilioAuthToken)
+	t.Setenv("TWILIO_AUTH_TOKEN_PARAM", "")
+	t.Setenv("AWS_ACCESS_KEY_ID", "local")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "local")
+	var logs strings.Builder
+	h, err := setup(context.Background(), slog.New(slog.NewJSONHandler(&logs, nil)))
+	if err != nil {
+		t.Fatalf("setup: %v", err)
+	}
+	proxy := httpadapter.NewV2(h)
+	for _, s := range samples {
+		resp, err := proxy.ProxyWithContext(context.Background(), readEvent(t, s.event))
+		if err != nil {
+			t.Fatalf("%s: %v", s.event, err)
+		}
+		if resp.StatusCode != s.status {
+			t.Errorf("%s: status %d, want %d: %s", s.event, resp.StatusCode, s.status, resp.Body)
+		}
+		if got := strings.Contains(resp.Body, "<Message>"); got != s.ack {
+			t.Errorf("%s: acknowledged = %v, want %v: %s", s.event, got, s.ack, resp.Body)
+		}
+	}
+	// A redelivery of the first message is answered and changes nothing.
+	resp, err := proxy.ProxyWithContext(context.Background(), readEvent(t, "sms-inbound"))
+	if err != nil || resp.StatusCode != http.StatusOK || strings.Contains(resp.Body, "<Message>") {
+		t.Errorf("redelivery: %v %d %s", err, resp.StatusCode, resp.Body)
+	}
+	for _, leak := range []string{"4155550123", "order", devenv.TwilioAuthToken} {
+		if strings.Contains(logs.String(), leak) {
+			t.Errorf("logs contain %q", leak)
+		}
+	}
+}
+
+func TestSetupNamesMissingSettings(t *testing.T) {
+	t.Setenv("TABLE_NAME", "t-x")
+	t.Setenv("PUBLIC_BASE_URL", devenv.PublicBaseURL)
+	t.Setenv("TWILIO_AUTH_TOKEN", "")
+	t.Setenv("TWILIO_AUTH_TOKEN_PARAM", "")
+	_, err := setup(context.Background(), slog.Default())
+	if err == nil || !strings.Contains(err.Error(), "TWILIO_AUTH_TOKEN") {
+		t.Errorf("err = %v, want one naming TWILIO_AUTH_TOKEN", err)
+	}
+	t.Setenv("PUBLIC_BASE_URL", "")
+	if _, err := setup(context.Background(), slog.Default()); err == nil || !strings.Contains(err.Error(), "PUBLIC_BASE_URL") {
+		t.Errorf("err = %v, want one naming PUBLIC_BASE_URL", err)
+	}
+}

@@ -1,0 +1,144 @@
+// Package config reads a function's settings from the environment with
+// envconfig, under the names DESIGN.md fixes, builds the one aws.Config all
+// clients share (with the optional local endpoint overrides), and resolves
+// secrets: each secret X is read from the SSM SecureString named by X_PARAM
+// (production) or from X itself (local and tests), once, at start.
+package config
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"reflect"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/kelseyhightower/envconfig"
+)
+
+// Common is what every function reads.
+type Common struct {
+	TableName        string `envconfig:"TABLE_NAME" required:"true"`
+	AWSRegion        string `envconfig:"AWS_REGION"`
+	DynamoDBEndpoint string `envconfig:"DYNAMODB_ENDPOINT"`
+	SQSEndpoint      string `envconfig:"SQS_ENDPOINT"`
+	S3Endpoint       string `envconfig:"S3_ENDPOINT"`
+	SSMEndpoint      string `envconfig:"SSM_ENDPOINT"`
+	// PhoneRegion reads phone numbers written without a country code.
+	PhoneRegion string `envconfig:"PHONE_DEFAULT_REGION" default:"US"`
+	// Team receives new conversations.
+	Team string `envconfig:"DEFAULT_TEAM" default:"support"`
+}
+
+// Messaging is the messaging function's configuration.
+type Messaging struct {
+	Common
+	PublicBaseURL string `envconfig:"PUBLIC_BASE_URL" required:"true"`
+	// AckText answers a customer's first message; empty for none.
+	AckText string `envconfig:"ACK_TEXT" default:"Thanks for your message! An agent will reply here shortly."`
+	MaxBody int64  `envconfig:"MAX_BODY_BYTES" default:"65536"`
+}
+
+// Load fills spec (a pointer to one of the structs above) from the
+// environment; a required setting that is missing or empty is an error
+// naming it.
+func Load(spec any) error {
+	if err := envconfig.Process("", spec); err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	return requireNonEmpty(reflect.ValueOf(spec).Elem())
+}
+
+// requireNonEmpty closes a gap of envconfig: `required` accepts a variable
+// that is set to "".
+func requireNonEmpty(v reflect.Value) error {
+	t := v.Type()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.Anonymous && f.Type.Kind() == reflect.Struct {
+			if err := requireNonEmpty(v.Field(i)); err != nil {
+				return err
+			}
+			continue
+		}
+		if f.Tag.Get("required") == "true" && v.Field(i).IsZero() {
+			return fmt.Errorf("configuration: required key %s is empty", f.Tag.Get("envconfig"))
+		}
+	}
+	return nil
+}
+
+// AWS returns the shared aws.Config (region, credentials from the standard
+// chain).
+func AWS(ctx context.Context, c Common) (aws.Config, error) {
+	var opts []func(*awsconfig.LoadOptions) error
+	if c.AWSRegion != "" {
+		opts = append(opts, awsconfig.WithRegion(c.AWSRegion))
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return cfg, fmt.Errorf("load AWS config: %w", err)
+	}
+	return cfg, nil
+}
+
+// DynamoDB returns a DynamoDB client, on DYNAMODB_ENDPOINT when set.
+func DynamoDB(cfg aws.Config, c Common) *dynamodb.Client {
+	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		if c.DynamoDBEndpoint != "" {
+			o.BaseEndpoint = aws.String(c.DynamoDBEndpoint)
+		}
+	})
+}
+
+// SSM returns an SSM client, on SSM_ENDPOINT when set.
+func SSM(cfg aws.Config, c Common) *ssm.Client {
+	return ssm.NewFromConfig(cfg, func(o *ssm.Options) {
+		if c.SSMEndpoint != "" {
+			o.BaseEndpoint = aws.String(c.SSMEndpoint)
+		}
+	})
+}
+
+// ParameterAPI is the part of the SSM client secrets need.
+type ParameterAPI interface {
+	GetParameter(context.Context, *ssm.GetParameterInput, ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
+}
+
+// Secrets resolves secrets by name. Getenv defaults to os.Getenv.
+type Secrets struct {
+	SSM    ParameterAPI
+	Getenv func(string) string
+}
+
+// Get returns secret name: from the SSM parameter named by name+"_PARAM" if
+// that is set, else from the variable name. A required secret that is set
+// nowhere is an error naming both variables; the value is never in an error.
+func (s Secrets) Get(ctx context.Context, name string, required bool) (string, error) {
+	getenv := s.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	if param := getenv(name + "_PARAM"); param != "" {
+		if s.SSM == nil {
+			return "", fmt.Errorf("secret %s: %s_PARAM is set but no SSM client is configured", name, name)
+		}
+		out, err := s.SSM.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(param), WithDecryption: aws.Bool(true)})
+		if err != nil {
+			return "", fmt.Errorf("secret %s: read SSM parameter %s: %w", name, param, err)
+		}
+		v := strings.TrimSpace(aws.ToString(out.Parameter.Value))
+		if v == "" && required {
+			return "", fmt.Errorf("secret %s: SSM parameter %s is empty", name, param)
+		}
+		return v, nil
+	}
+	v := getenv(name)
+	if v == "" && required {
+		return "", fmt.Errorf("secret %s: set %s_PARAM (an SSM SecureString name) or %s", name, name, name)
+	}
+	return v, nil
+}

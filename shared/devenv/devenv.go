@@ -1,0 +1,19 @@
+// Package devenv holds the dev server's embedded defaults, shared with the
+// signing helper (scripts/send), the sample events in events/ and the tests
+// that replay them. They are local fixtures, not secrets: no deployed
+// function reads them (template.yaml passes SSM parameter names, and a
+// function with no secret configured refuses to start).
+package devenv
+
+// Defaults of the dev server (scripts/devserver); each can be overridden by
+// the environment variable of the same role.
+const (
+	// PublicBaseURL is what the dev server's webhooks are signed against.
+	PublicBaseURL = "http://127.0.0.1:3000"
+	// TwilioAuthToken signs the Twilio samples in events/twilio.
+	TwilioAuthToken = "local-dev-twilio-token"
+	// AgentAPIToken is the bearer token of the dev server's /api/*.
+	AgentAPIToken = "local-dev-agent-token"
+	// TableName is the table the dev server creates in DynamoDB Local.
+	TableName = "switchboard-dev"
+)

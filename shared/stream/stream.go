@@ -1,0 +1,131 @@
+// Package stream turns the table's change stream into projections: the
+// fan-out function's handler, and a poller that reads a DynamoDB Local stream
+// the way Lambda's event source mapping reads DynamoDB Streams, for the dev
+// server and the integration tests.
+//
+// The stream is Switchboard's outbox: a message is written once on the
+// ingest path and everything derived from it is applied here, idempotently,
+// so redelivery is harmless and nothing downstream can lose a message.
+package stream
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/switchboard/switchboard/shared/conversation"
+	"github.com/switchboard/switchboard/shared/store"
+)
+
+// Handler is the fan-out function's handler for DynamoDB stream batches.
+type Handler struct {
+	Service *conversation.Service
+	Log     *slog.Logger
+}
+
+// Handle projects every new message in the batch, in order. On the first
+// failure it reports that record and stops, so Lambda retries from there
+// (records after it are re-applied, which is harmless); a record that cannot
+// be decoded is reported the same way, to be bisected out to the on-failure
+// destination.
+func (h *Handler) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
+	log := h.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	var resp events.DynamoDBEventResponse
+	for _, rec := range ev.Records {
+		m, ok, err := Message(rec)
+		if err == nil && ok {
+			err = h.Service.Project(ctx, m)
+		}
+		if err != nil {
+			log.LogAttrs(ctx, slog.LevelError, "stream.project", slog.String("outcome", "error"),
+				slog.String("sequence", rec.Change.SequenceNumber), slog.String("error", err.Error()))
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.DynamoDBBatchItemFailure{ItemIdentifier: rec.Change.SequenceNumber})
+			return resp, nil
+		}
+		if ok {
+			log.LogAttrs(ctx, slog.LevelInfo, "stream.project", slog.String("outcome", "applied"),
+				slog.String("message", m.ID), slog.String("conversation", m.ConversationID), slog.String("channel", string(m.Channel)))
+		}
+	}
+	return resp, nil
+}
+
+// Message decodes a stream record; ok is false for records that are not a
+// newly inserted message.
+func Message(rec events.DynamoDBEventRecord) (conversation.Message, bool, error) {
+	var m conversation.Message
+	img := rec.Change.NewImage
+	if rec.EventName != string(events.DynamoDBOperationTypeInsert) || img == nil {
+		return m, false, nil
+	}
+	if t, ok := img["type"]; !ok || t.DataType() != events.DataTypeString || t.String() != store.TypeMessage {
+		return m, false, nil
+	}
+	item, err := FromLambda(img)
+	if err != nil {
+		return m, false, err
+	}
+	if err := attributevalue.UnmarshalMap(item, &m); err != nil {
+		return m, false, fmt.Errorf("decode message record %s: %w", rec.Change.SequenceNumber, err)
+	}
+	return m, true, nil
+}
+
+// FromLambda converts a Lambda stream image into SDK attribute values.
+func FromLambda(img map[string]events.DynamoDBAttributeValue) (map[string]types.AttributeValue, error) {
+	out := make(map[string]types.AttributeValue, len(img))
+	for k, v := range img {
+		av, err := fromLambda(v)
+		if err != nil {
+			return nil, fmt.Errorf("attribute %s: %w", k, err)
+		}
+		out[k] = av
+	}
+	return out, nil
+}
+
+func fromLambda(v events.DynamoDBAttributeValue) (types.AttributeValue, error) {
+	switch v.DataType() {
+	case events.DataTypeString:
+		return &types.AttributeValueMemberS{Value: v.String()}, nil
+	case events.DataTypeNumber:
+		return &types.AttributeValueMemberN{Value: v.Number()}, nil
+	case events.DataTypeBinary:
+		return &types.AttributeValueMemberB{Value: v.Binary()}, nil
+	case events.DataTypeBoolean:
+		return &types.AttributeValueMemberBOOL{Value: v.Boolean()}, nil
+	case events.DataTypeNull:
+		return &types.AttributeValueMemberNULL{Value: true}, nil
+	case events.DataTypeStringSet:
+		return &types.AttributeValueMemberSS{Value: v.StringSet()}, nil
+	case events.DataTypeNumberSet:
+		return &types.AttributeValueMemberNS{Value: v.NumberSet()}, nil
+	case events.DataTypeBinarySet:
+		return &types.AttributeValueMemberBS{Value: v.BinarySet()}, nil
+	case events.DataTypeList:
+		l := v.List()
+		out := make([]types.AttributeValue, len(l))
+		for i, e := range l {
+			av, err := fromLambda(e)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = av
+		}
+		return &types.AttributeValueMemberL{Value: out}, nil
+	case events.DataTypeMap:
+		m, err := FromLambda(v.Map())
+		if err != nil {
+			return nil, err
+		}
+		return &types.AttributeValueMemberM{Value: m}, nil
+	}
+	return nil, fmt.Errorf("unknown attribute type %v", v.DataType())
+}

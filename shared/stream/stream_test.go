@@ -1,0 +1,171 @@
+package stream_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+
+	"github.com/switchboard/switchboard/shared/api"
+	"github.com/switchboard/switchboard/shared/conversation"
+	"github.com/switchboard/switchboard/shared/localaws"
+	"github.com/switchboard/switchboard/shared/store"
+	"github.com/switchboard/switchboard/shared/stream"
+	"github.com/switchboard/switchboard/shared/twilio"
+)
+
+const (
+	token = "stream-test-token"
+	base  = "https://hooks.example.com"
+)
+
+func postSigned(t *testing.T, h http.Handler, path, fixture string) *httptest.ResponseRecorder {
+	t.Helper()
+	body, err := os.ReadFile("../twilio/testdata/" + fixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	form, _ := url.ParseQuery(string(body))
+	req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(string(body)))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Twilio-Signature", twilio.Sign(token, base+path, form))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+// TestSMSToAgentOnDynamoDBLocal follows one customer from Twilio's POST to
+// the agents' inbox: webhook → DynamoDB → its stream → projection → API.
+func TestSMSToAgentOnDynamoDBLocal(t *testing.T) {
+	db := localaws.DynamoDB(t)
+	table := localaws.Table(t, db)
+	st := store.New(db, table)
+	svc := &conversation.Service{Store: st, Team: "support"}
+	wh, err := twilio.NewHandler(twilio.Config{Verifier: twilio.NewVerifier(token), Service: svc, PublicBaseURL: base, AckText: "hi"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	wh.Register(mux)
+	(&api.Handler{Store: st}).Register(mux)
+
+	for _, f := range []string{"sms-inbound.form", "sms-inbound.form", "whatsapp-inbound.form"} {
+		if rec := postSigned(t, mux, twilio.MessagingPath, f); rec.Code != http.StatusOK {
+			t.Fatalf("%s: %d %s", f, rec.Code, rec.Body)
+		}
+	}
+
+	desc, err := db.DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: &table})
+	if err != nil {
+		t.Fatal(err)
+	}
+	streams := dynamodbstreams.NewFromConfig(localaws.Config(), func(o *dynamodbstreams.Options) {
+		o.BaseEndpoint = aws.String(os.Getenv("DYNAMODB_ENDPOINT"))
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	h := &stream.Handler{Service: svc}
+	applied := make(chan int, 100)
+	p := &stream.Poller{
+		Streams: streams, StreamARN: aws.ToString(desc.Table.LatestStreamArn), Interval: 20 * time.Millisecond,
+		Handle: func(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
+			resp, err := h.Handle(ctx, ev)
+			n := 0
+			for _, r := range ev.Records {
+				if _, ok, _ := stream.Message(r); ok {
+					n++
+				}
+			}
+			applied <- n
+			return resp, err
+		},
+	}
+	go func() { _ = p.Run(ctx) }()
+
+	total := 0
+	for total < 2 {
+		select {
+		case n := <-applied:
+			total += n
+		case <-ctx.Done():
+			t.Fatalf("stream delivered %d messages, want 2", total)
+		}
+	}
+	if total != 2 {
+		t.Fatalf("stream carried %d new messages, want 2 (the duplicate writes nothing)", total)
+	}
+
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/conversations?status=open", nil))
+	var list struct {
+		Conversations []struct {
+			ID, ContactID string
+			Channels      []string
+			Unread        int
+			LastMessageAt time.Time
+		}
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &list); err != nil || len(list.Conversations) != 1 {
+		t.Fatalf("inbox: %v %s", err, rec.Body)
+	}
+	c := list.Conversations[0]
+	if strings.Join(c.Channels, ",") != "sms,whatsapp" || c.Unread != 2 || c.LastMessageAt.IsZero() {
+		t.Errorf("inbox entry = %+v; want channels sms,whatsapp, 2 unread", c)
+	}
+	contact, err := st.Contact(context.Background(), c.ContactID)
+	if err != nil || contact.Name != "Ana García" {
+		t.Errorf("contact = %+v, %v; want named from the WhatsApp profile", contact, err)
+	}
+}
+
+func TestHandleReportsFirstFailureAndStops(t *testing.T) {
+	rec := func(seq, key string) events.DynamoDBEventRecord {
+		return events.DynamoDBEventRecord{EventName: "INSERT", Change: events.DynamoDBStreamRecord{
+			SequenceNumber: seq,
+			NewImage: map[string]events.DynamoDBAttributeValue{
+				"type": events.NewStringAttribute(store.TypeMessage), "key": events.NewStringAttribute(key),
+				"conversationId": events.NewStringAttribute("cv_1"),
+			},
+		}}
+	}
+	var seen []string
+	fs := &recordingStore{seen: &seen, fail: "k2"}
+	h := &stream.Handler{Service: &conversation.Service{Store: fs}}
+	other := events.DynamoDBEventRecord{EventName: "INSERT", Change: events.DynamoDBStreamRecord{SequenceNumber: "0",
+		NewImage: map[string]events.DynamoDBAttributeValue{"type": events.NewStringAttribute(store.TypeConversation)}}}
+	resp, err := h.Handle(context.Background(), events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{other, rec("1", "k1"), rec("2", "k2"), rec("3", "k3")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != "2" {
+		t.Errorf("failures = %+v, want [2]", resp.BatchItemFailures)
+	}
+	if strings.Join(seen, ",") != "k1,k2" {
+		t.Errorf("projected %v, want k1,k2 and a stop at the failure", seen)
+	}
+}
+
+type recordingStore struct {
+	conversation.Store
+	seen *[]string
+	fail string
+}
+
+func (r *recordingStore) Project(_ context.Context, m conversation.Message) error {
+	*r.seen = append(*r.seen, m.Key)
+	if m.Key == r.fail {
+		return errors.New("throttled")
+	}
+	return nil
+}
