@@ -36,7 +36,7 @@ func setup(ctx context.Context, log *slog.Logger) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	token, err := config.Secrets{SSM: config.SSM(awsCfg, cfg)}.Get(ctx, "AGENT_API_TOKEN", true)
+	token, err := config.Params{SSM: config.SSM(awsCfg, cfg)}.Get(ctx, "AGENT_API_TOKEN", true)
 	if err != nil {
 		return nil, err
 	}

@@ -37,13 +37,17 @@ func setup(ctx context.Context, log *slog.Logger) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	secrets := config.Secrets{SSM: config.SSM(awsCfg, cfg.Common)}
-	token, err := secrets.Get(ctx, "TWILIO_AUTH_TOKEN", true)
+	params := config.Params{SSM: config.SSM(awsCfg, cfg.Common)}
+	base, err := params.Get(ctx, "PUBLIC_BASE_URL", true)
+	if err != nil {
+		return nil, err
+	}
+	token, err := params.Get(ctx, "TWILIO_AUTH_TOKEN", true)
 	if err != nil {
 		return nil, err
 	}
 	// During a token rotation Twilio may sign with either token.
-	previous, err := secrets.Get(ctx, "TWILIO_AUTH_TOKEN_PREVIOUS", false)
+	previous, err := params.Get(ctx, "TWILIO_AUTH_TOKEN_PREVIOUS", false)
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +55,7 @@ func setup(ctx context.Context, log *slog.Logger) (http.Handler, error) {
 	h, err := twilio.NewHandler(twilio.Config{
 		Verifier: twilio.NewVerifier(token, previous), Service: svc,
 		Normalizer:    conversation.Normalizer{DefaultRegion: cfg.PhoneRegion},
-		PublicBaseURL: cfg.PublicBaseURL, AckText: cfg.AckText, MaxBody: cfg.MaxBody, Log: log,
+		PublicBaseURL: base, AckText: cfg.AckText, MaxBody: cfg.MaxBody, Log: log,
 	})
 	if err != nil {
 		return nil, err

@@ -131,6 +131,7 @@ func TestLambdaOnDynamoDBLocal(t *testing.T) {
 	t.Setenv("PUBLIC_BASE_URL", devenv.PublicBaseURL)
 	t.Setenv("TWILIO_AUTH_TOKEN", devenv.TwilioAuthToken)
 	t.Setenv("TWILIO_AUTH_TOKEN_PARAM", "")
+	t.Setenv("PUBLIC_BASE_URL_PARAM", "")
 	t.Setenv("AWS_ACCESS_KEY_ID", "local")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "local")
 	var logs strings.Builder
@@ -168,6 +169,7 @@ func TestSetupNamesMissingSettings(t *testing.T) {
 	t.Setenv("PUBLIC_BASE_URL", devenv.PublicBaseURL)
 	t.Setenv("TWILIO_AUTH_TOKEN", "")
 	t.Setenv("TWILIO_AUTH_TOKEN_PARAM", "")
+	t.Setenv("PUBLIC_BASE_URL_PARAM", "")
 	_, err := setup(context.Background(), slog.Default())
 	if err == nil || !strings.Contains(err.Error(), "TWILIO_AUTH_TOKEN") {
 		t.Errorf("err = %v, want one naming TWILIO_AUTH_TOKEN", err)

@@ -36,7 +36,6 @@ type Common struct {
 // Messaging is the messaging function's configuration.
 type Messaging struct {
 	Common
-	PublicBaseURL string `envconfig:"PUBLIC_BASE_URL" required:"true"`
 	// AckText answers a customer's first message; empty for none.
 	AckText string `envconfig:"ACK_TEXT" default:"Thanks for your message! An agent will reply here shortly."`
 	MaxBody int64  `envconfig:"MAX_BODY_BYTES" default:"65536"`
@@ -108,37 +107,39 @@ type ParameterAPI interface {
 	GetParameter(context.Context, *ssm.GetParameterInput, ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
 }
 
-// Secrets resolves secrets by name. Getenv defaults to os.Getenv.
-type Secrets struct {
+// Params resolves secrets and deploy-time settings by name. Getenv defaults
+// to os.Getenv.
+type Params struct {
 	SSM    ParameterAPI
 	Getenv func(string) string
 }
 
-// Get returns secret name: from the SSM parameter named by name+"_PARAM" if
-// that is set, else from the variable name. A required secret that is set
-// nowhere is an error naming both variables; the value is never in an error.
-func (s Secrets) Get(ctx context.Context, name string, required bool) (string, error) {
+// Get returns the value of name: from the SSM parameter named by
+// name+"_PARAM" if that is set, else from the variable name. A required value
+// that is set nowhere is an error naming both variables; a value is never in
+// an error.
+func (s Params) Get(ctx context.Context, name string, required bool) (string, error) {
 	getenv := s.Getenv
 	if getenv == nil {
 		getenv = os.Getenv
 	}
 	if param := getenv(name + "_PARAM"); param != "" {
 		if s.SSM == nil {
-			return "", fmt.Errorf("secret %s: %s_PARAM is set but no SSM client is configured", name, name)
+			return "", fmt.Errorf("%s: %s_PARAM is set but no SSM client is configured", name, name)
 		}
 		out, err := s.SSM.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(param), WithDecryption: aws.Bool(true)})
 		if err != nil {
-			return "", fmt.Errorf("secret %s: read SSM parameter %s: %w", name, param, err)
+			return "", fmt.Errorf("%s: read SSM parameter %s: %w", name, param, err)
 		}
 		v := strings.TrimSpace(aws.ToString(out.Parameter.Value))
 		if v == "" && required {
-			return "", fmt.Errorf("secret %s: SSM parameter %s is empty", name, param)
+			return "", fmt.Errorf("%s: SSM parameter %s is empty", name, param)
 		}
 		return v, nil
 	}
 	v := getenv(name)
 	if v == "" && required {
-		return "", fmt.Errorf("secret %s: set %s_PARAM (an SSM SecureString name) or %s", name, name, name)
+		return "", fmt.Errorf("%s: set %s_PARAM (an SSM SecureString name) or %s", name, name, name)
 	}
 	return v, nil
 }

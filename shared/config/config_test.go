@@ -16,7 +16,6 @@ import (
 
 func TestMissingRequiredSettingIsNamed(t *testing.T) {
 	t.Setenv("TABLE_NAME", "")
-	t.Setenv("PUBLIC_BASE_URL", "https://x.example")
 	var c config.Messaging
 	err := config.Load(&c)
 	if err == nil || !strings.Contains(err.Error(), "TABLE_NAME") {
@@ -26,14 +25,14 @@ func TestMissingRequiredSettingIsNamed(t *testing.T) {
 	if err := config.Load(&c); err != nil {
 		t.Fatal(err)
 	}
-	if c.TableName != "switchboard" || c.PhoneRegion != "US" || c.MaxBody != 65536 || c.AckText == "" {
+	if c.TableName != "switchboard" || c.PhoneRegion != "US" || c.MaxBody != 65536 || c.AckText == "" || c.Team != "support" {
 		t.Errorf("loaded %+v", c)
 	}
 }
 
 func TestSecretFromEnvironment(t *testing.T) {
 	env := map[string]string{"TWILIO_AUTH_TOKEN": "tok"}
-	s := config.Secrets{Getenv: func(k string) string { return env[k] }}
+	s := config.Params{Getenv: func(k string) string { return env[k] }}
 	if v, err := s.Get(context.Background(), "TWILIO_AUTH_TOKEN", true); err != nil || v != "tok" {
 		t.Errorf("Get = %q, %v", v, err)
 	}
@@ -65,7 +64,7 @@ func TestSecretFromSSM(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := map[string]string{"TWILIO_AUTH_TOKEN_PARAM": name, "TWILIO_AUTH_TOKEN": "ignored when _PARAM is set"}
-	s := config.Secrets{SSM: client, Getenv: func(k string) string { return env[k] }}
+	s := config.Params{SSM: client, Getenv: func(k string) string { return env[k] }}
 	if v, err := s.Get(ctx, "TWILIO_AUTH_TOKEN", true); err != nil || v != "from-ssm" {
 		t.Errorf("Get = %q, %v", v, err)
 	}

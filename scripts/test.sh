@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs every test: starts DynamoDB Local and moto on loopback (installing them
+# if missing), runs vet, the Go tests (which may not skip for want of those
+# services), the benchmarks once as a smoke check, and cfn-lint on the
+# template; stops the services however it ends.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+trap 'scripts/local-services.sh stop' EXIT
+envfile=$(scripts/local-services.sh start)
+# shellcheck disable=SC1090
+. "$envfile"
+export SWITCHBOARD_REQUIRE_LOCAL=1
+
+echo "== go vet"
+go vet ./...
+echo "== gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then echo "gofmt needed: $unformatted" >&2; exit 1; fi
+echo "== go test"
+go test -count=1 -race ./...
+echo "== benchmarks (one pass each, as a smoke check; scripts/bench.sh measures)"
+go test -run '^$' -bench . -benchtime 1x ./... >/dev/null
+echo "== cfn-lint"
+if ! command -v cfn-lint >/dev/null; then python3 -m pip install --quiet cfn-lint; fi
+cfn-lint template.yaml
+echo "all tests passed"
