@@ -1,6 +1,7 @@
 package conversation
 
 import (
+	"hash/fnv"
 	"slices"
 	"sort"
 	"time"
@@ -81,7 +82,8 @@ type Conversation struct {
 	// one: the size of UnreadCursors, a set so that re-applying a message
 	// cannot count it twice.
 	Unread        int      `json:"unread" dynamodbav:"-"`
-	UnreadCursors []string `json:"-" dynamodbav:"unread,stringset,omitempty"`
+	UnreadCursors  []string `json:"-" dynamodbav:"unread,stringset,omitempty"`
+	UnreadOverflow int      `json:"-" dynamodbav:"unreadOverflow,omitempty"`
 	// Version increases with every write of the summary (optimistic
 	// concurrency for stores that read, apply and write back).
 	Version int64 `json:"-" dynamodbav:"version"`
@@ -92,14 +94,25 @@ type Conversation struct {
 	ReadCursor string `json:"-" dynamodbav:"readCursor,omitempty"`
 }
 
+// MaxUnreadTracked bounds the unread cursors a summary keeps; older unread
+// messages are only counted (UnreadOverflow). It keeps the summary item under
+// 1 KB, so that a projection costs one write unit however long a customer
+// waits (BenchmarkDynamoDBPerMessage).
+const MaxUnreadTracked = 16
+
 // Apply folds message m into the summary and reports whether anything
 // changed. Applying a message twice, or messages out of order, ends the same:
 // channels and unread cursors are sets, and the last-message fields and the
 // read mark move only forward, by [Message.Cursor]. An inbound message is
-// unread unless an outbound message (an agent's reply) came after it. It is
-// the one definition of the summary: both stores read, apply and write back.
+// unread unless an outbound message (an agent's reply) came after it. When
+// more than MaxUnreadTracked are unread, the oldest are only counted, and a
+// message older than every tracked one is taken as already applied (it can
+// only be a redelivery, or one overtaken by more than MaxUnreadTracked newer
+// messages). It is the one definition of the summary: both stores read,
+// apply and write back.
 func (c *Conversation) Apply(m *Message) bool {
 	cur := m.Cursor()
+	slices.Sort(c.UnreadCursors)
 	changed := false
 	if !slices.Contains(c.Channels, m.Channel) {
 		c.Channels = append(c.Channels, m.Channel)
@@ -108,14 +121,22 @@ func (c *Conversation) Apply(m *Message) bool {
 	}
 	switch m.Direction {
 	case DirectionInbound:
-		if cur > c.ReadCursor && !slices.Contains(c.UnreadCursors, cur) {
+		full := len(c.UnreadCursors) >= MaxUnreadTracked
+		if cur > c.ReadCursor && !slices.Contains(c.UnreadCursors, cur) && !(full && cur < c.UnreadCursors[0]) {
 			c.UnreadCursors = append(c.UnreadCursors, cur)
 			slices.Sort(c.UnreadCursors)
+			if len(c.UnreadCursors) > MaxUnreadTracked {
+				c.UnreadCursors = c.UnreadCursors[1:]
+				c.UnreadOverflow++
+			}
 			changed = true
 		}
 	case DirectionOutbound:
 		if cur > c.ReadCursor {
 			c.ReadCursor = cur
+			if len(c.UnreadCursors) == 0 || cur > c.UnreadCursors[0] {
+				c.UnreadOverflow = 0 // every overflowed cursor is older than the oldest tracked
+			}
 			c.UnreadCursors = slices.DeleteFunc(c.UnreadCursors, func(u string) bool { return u < cur })
 			changed = true
 		}
@@ -126,7 +147,7 @@ func (c *Conversation) Apply(m *Message) bool {
 		c.LastPreview = m.Preview()
 		changed = true
 	}
-	c.Unread = len(c.UnreadCursors)
+	c.Unread = len(c.UnreadCursors) + c.UnreadOverflow
 	return changed
 }
 
@@ -166,10 +187,28 @@ type Message struct {
 	Opens bool `json:"-" dynamodbav:"opens,omitempty"`
 }
 
-// Cursor orders messages within a conversation: creation time, then key. It
-// is what the conversation summary remembers as the last message applied.
+// Cursor orders messages within a conversation: creation time, then a hash
+// of the key. It is what the summary keeps of each message it tracks (the
+// newest, the last outbound, the unread set), so it is short: 13 base-36
+// digits of Unix nanoseconds and 7 of FNV-1a of the key, 20 bytes that sort
+// as the time does.
 func (m *Message) Cursor() string {
-	return m.CreatedAt.UTC().Format("2006-01-02T15:04:05.000000000Z") + "#" + m.Key
+	var b [20]byte
+	putBase36(b[:13], uint64(m.CreatedAt.UnixNano()))
+	h := fnv.New32a()
+	h.Write([]byte(m.Key))
+	putBase36(b[13:], uint64(h.Sum32()))
+	return string(b[:])
+}
+
+// putBase36 writes v in base 36 into dst, zero-padded; dst must be wide
+// enough (13 digits hold any int64, 7 any uint32).
+func putBase36(dst []byte, v uint64) {
+	const digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+	for i := len(dst) - 1; i >= 0; i-- {
+		dst[i] = digits[v%36]
+		v /= 36
+	}
 }
 
 // Preview is a short, single-line excerpt of the body for summaries.

@@ -3,6 +3,7 @@ package conversation_test
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/switchboard/switchboard/shared/conversation"
 )
@@ -22,6 +23,8 @@ func TestNormalizerPhone(t *testing.T) {
 		{" tel:+1 (415) 555-0100 ", phone("+14155550100")},
 		{"(415) 555-0100", phone("+14155550100")},
 		{"+447911123456", phone("+447911123456")},
+		{"+44 7911 123456", phone("+447911123456")},
+		{"+0123456789", conversation.Identity{Kind: conversation.KindAddress, Address: "+0123456789"}},
 		{"client:alice", conversation.Identity{Kind: conversation.KindClient, Address: "alice"}},
 		{"Anonymous", conversation.Identity{Kind: conversation.KindAddress, Address: "anonymous"}},
 		{"MyShop", conversation.Identity{Kind: conversation.KindAddress, Address: "myshop"}},
@@ -31,6 +34,14 @@ func TestNormalizerPhone(t *testing.T) {
 		got, err := n.Phone(tt.raw)
 		if err != nil || got != tt.want {
 			t.Errorf("Phone(%q) = %v, %v; want %v", tt.raw, got, err, tt.want)
+		}
+	}
+	// The canonical fast path and phonenumbers agree on canonical input.
+	for _, e164 := range []string{"+14155550100", "+447911123456", "+5511987654321", "+81312345678", "+390612345678"} {
+		fast, _ := n.Phone(e164)
+		slow, _ := n.Phone("tel: " + e164[:4] + " " + e164[4:]) // not canonical: parsed by phonenumbers
+		if fast != slow || fast != phone(e164) {
+			t.Errorf("%s: fast path %v, phonenumbers %v", e164, fast, slow)
 		}
 	}
 	// A national number reads in the configured region.
@@ -80,5 +91,18 @@ func TestMessagePreview(t *testing.T) {
 		if got := tt.m.Preview(); got != tt.want {
 			t.Errorf("Preview(%q) = %q, want %q", tt.m.Body, got, tt.want)
 		}
+	}
+}
+
+func TestCursorOrdersByTimeAndIsShort(t *testing.T) {
+	t0 := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
+	a := conversation.Message{Key: "twilio:SMzzz", CreatedAt: t0}
+	b := conversation.Message{Key: "twilio:SMaaa", CreatedAt: t0.Add(time.Nanosecond)}
+	c := conversation.Message{Key: "twilio:SMaaa", CreatedAt: t0.Add(time.Hour * 24 * 365 * 50)}
+	if !(a.Cursor() < b.Cursor() && b.Cursor() < c.Cursor()) {
+		t.Errorf("cursors out of time order: %s %s %s", a.Cursor(), b.Cursor(), c.Cursor())
+	}
+	if len(a.Cursor()) != 20 || a.Cursor() == (&conversation.Message{Key: "twilio:SMzzy", CreatedAt: t0}).Cursor() {
+		t.Errorf("cursor %q: want 20 bytes, distinct per key", a.Cursor())
 	}
 }

@@ -235,6 +235,6 @@ func copyConv(c *conversation.Conversation) conversation.Conversation {
 	out := *c
 	out.Channels = slices.Clone(c.Channels)
 	out.UnreadCursors = slices.Clone(c.UnreadCursors)
-	out.Unread = len(out.UnreadCursors)
+	out.Unread = len(out.UnreadCursors) + out.UnreadOverflow
 	return out
 }

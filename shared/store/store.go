@@ -326,6 +326,11 @@ func (st *Store) projectSummary(ctx context.Context, m conversation.Message) err
 		if c.ReadCursor != "" {
 			upd = upd.Set(expression.Name("readCursor"), expression.Value(c.ReadCursor))
 		}
+		if c.UnreadOverflow > 0 {
+			upd = upd.Set(expression.Name("unreadOverflow"), expression.Value(c.UnreadOverflow))
+		} else {
+			upd = upd.Remove(expression.Name("unreadOverflow"))
+		}
 		if len(c.UnreadCursors) > 0 {
 			upd = upd.Set(expression.Name("unread"), expression.Value(&types.AttributeValueMemberSS{Value: c.UnreadCursors}))
 		} else {
@@ -464,7 +469,7 @@ func decodeConversation(item map[string]types.AttributeValue) (conversation.Conv
 	if err := attributevalue.UnmarshalMap(item, &c); err != nil {
 		return c, fmt.Errorf("decode conversation: %w", err)
 	}
-	c.Unread = len(c.UnreadCursors)
+	c.Unread = len(c.UnreadCursors) + c.UnreadOverflow
 	return c, nil
 }
 

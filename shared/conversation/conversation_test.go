@@ -1,0 +1,82 @@
+package conversation_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/switchboard/switchboard/shared/conversation"
+)
+
+func msg(i int, dir conversation.Direction) conversation.Message {
+	return conversation.Message{
+		Key: fmt.Sprint("k", i), Channel: conversation.ChannelSMS, Direction: dir, Body: fmt.Sprint("m", i),
+		CreatedAt: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Second),
+	}
+}
+
+// TestApplyOrderAndRepeatFree applies the same messages in many orders, each
+// message up to three times, and wants one summary.
+func TestApplyOrderAndRepeatFree(t *testing.T) {
+	for _, n := range []int{3, conversation.MaxUnreadTracked, 40} {
+		var msgs []conversation.Message
+		for i := range n {
+			msgs = append(msgs, msg(i, conversation.DirectionInbound))
+		}
+		var want conversation.Conversation
+		for i := range msgs {
+			want.Apply(&msgs[i])
+		}
+		if want.Unread != n || want.LastPreview != fmt.Sprint("m", n-1) {
+			t.Fatalf("n=%d in order: unread %d preview %q", n, want.Unread, want.LastPreview)
+		}
+		r := rand.New(rand.NewPCG(1, uint64(n)))
+		for trial := range 50 {
+			var seq []conversation.Message
+			for _, m := range msgs {
+				for range 1 + r.IntN(3) {
+					seq = append(seq, m)
+				}
+			}
+			// A stream redelivers suffixes, and concurrent writers may swap
+			// neighbours; shuffle within windows of 4.
+			for i := 0; i+4 <= len(seq); i += 4 {
+				r.Shuffle(4, func(a, b int) { seq[i+a], seq[i+b] = seq[i+b], seq[i+a] })
+			}
+			var got conversation.Conversation
+			for i := range seq {
+				got.Apply(&seq[i])
+			}
+			if got.Unread != want.Unread || got.LastPreview != want.LastPreview || got.Cursor != want.Cursor {
+				t.Fatalf("n=%d trial %d: unread %d preview %q; want %d %q", n, trial, got.Unread, got.LastPreview, want.Unread, want.LastPreview)
+			}
+		}
+	}
+}
+
+func TestApplyReplyClearsUnreadIncludingOverflow(t *testing.T) {
+	var c conversation.Conversation
+	for i := range 30 {
+		m := msg(i, conversation.DirectionInbound)
+		c.Apply(&m)
+	}
+	if c.Unread != 30 || len(c.UnreadCursors) != conversation.MaxUnreadTracked {
+		t.Fatalf("unread %d tracked %d", c.Unread, len(c.UnreadCursors))
+	}
+	reply := msg(30, conversation.DirectionOutbound)
+	c.Apply(&reply)
+	if c.Unread != 0 {
+		t.Errorf("after reply: unread %d", c.Unread)
+	}
+	late := msg(31, conversation.DirectionInbound)
+	older := msg(29, conversation.DirectionInbound) // redelivered, before the reply
+	c.Apply(&late)
+	c.Apply(&older)
+	if c.Unread != 1 {
+		t.Errorf("after a new message and a redelivered old one: unread %d, want 1", c.Unread)
+	}
+	if c.Apply(&late) {
+		t.Error("re-applying a message changed the summary")
+	}
+}

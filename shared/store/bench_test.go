@@ -1,0 +1,170 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/switchboard/switchboard/shared/conversation"
+	"github.com/switchboard/switchboard/shared/localaws"
+	"github.com/switchboard/switchboard/shared/store"
+)
+
+// meter counts DynamoDB calls and the capacity DynamoDB reports for them. Its
+// middleware asks every call for its consumed capacity, so only the client
+// under measurement changes, never the store's code.
+type meter struct {
+	mu       sync.Mutex
+	calls    map[string]int
+	wcu, rcu float64
+}
+
+func (m *meter) reset() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.calls, m.wcu, m.rcu = map[string]int{}, 0, 0
+}
+
+func (m *meter) total() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, c := range m.calls {
+		n += c
+	}
+	return n
+}
+
+// add counts reported capacity as write or read units by the operation
+// (DynamoDB Local reports only the total CapacityUnits, tables and indexes).
+func (m *meter) add(op string, cc ...types.ConsumedCapacity) {
+	for _, c := range cc {
+		if c.CapacityUnits == nil {
+			continue
+		}
+		switch op {
+		case "GetItem", "Query", "BatchGetItem":
+			m.rcu += *c.CapacityUnits
+		default:
+			m.wcu += *c.CapacityUnits
+		}
+	}
+}
+
+func (m *meter) option(o *dynamodb.Options) {
+	o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
+		return st.Initialize.Add(middleware.InitializeMiddlewareFunc("meter",
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				total := types.ReturnConsumedCapacityIndexes
+				switch p := in.Parameters.(type) {
+				case *dynamodb.GetItemInput:
+					p.ReturnConsumedCapacity = total
+				case *dynamodb.PutItemInput:
+					p.ReturnConsumedCapacity = total
+				case *dynamodb.UpdateItemInput:
+					p.ReturnConsumedCapacity = total
+				case *dynamodb.QueryInput:
+					p.ReturnConsumedCapacity = total
+				case *dynamodb.TransactWriteItemsInput:
+					p.ReturnConsumedCapacity = total
+				}
+				out, md, err := next.HandleInitialize(ctx, in)
+				m.mu.Lock()
+				defer m.mu.Unlock()
+				op := awsmiddleware.GetOperationName(ctx)
+				m.calls[op]++
+				switch r := out.Result.(type) {
+				case *dynamodb.GetItemOutput:
+					m.add(op, deref(r.ConsumedCapacity)...)
+				case *dynamodb.PutItemOutput:
+					m.add(op, deref(r.ConsumedCapacity)...)
+				case *dynamodb.UpdateItemOutput:
+					m.add(op, deref(r.ConsumedCapacity)...)
+				case *dynamodb.QueryOutput:
+					m.add(op, deref(r.ConsumedCapacity)...)
+				case *dynamodb.TransactWriteItemsOutput:
+					m.add(op, r.ConsumedCapacity...)
+				}
+				return out, md, err
+			}), middleware.After)
+	})
+}
+
+func deref(c *types.ConsumedCapacity) []types.ConsumedCapacity {
+	if c == nil {
+		return nil
+	}
+	return []types.ConsumedCapacity{*c}
+}
+
+func sms(n conversation.Normalizer, key string) conversation.Inbound {
+	id, _ := n.Phone("+14155550123")
+	return conversation.Inbound{
+		Key: "twilio:" + key, Channel: conversation.ChannelSMS, From: id, FromAddress: "+14155550123",
+		To: "+18005550100", Body: "Hi, my order #41 hasn't arrived yet — can you check?", Provider: "twilio", ProviderMessageID: key,
+	}
+}
+
+// BenchmarkDynamoDBPerMessage measures, against DynamoDB Local, what one
+// inbound message from a known contact costs: calls and capacity units on the
+// ingest (acknowledgement) path, on its projection from the stream, and for
+// a duplicate delivery. Latency figures are DynamoDB Local's, not AWS's.
+func BenchmarkDynamoDBPerMessage(b *testing.B) {
+	m := &meter{}
+	m.reset()
+	db := localaws.DynamoDB(b, m.option)
+	st := store.New(db, localaws.Table(b, db))
+	svc := &conversation.Service{Store: st, Team: "support"}
+	n := conversation.Normalizer{DefaultRegion: "US"}
+	ctx := context.Background()
+	first, err := svc.Ingest(ctx, sms(n, "SMfirst"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := svc.Project(ctx, first.Message); err != nil {
+		b.Fatal(err)
+	}
+
+	var ingestCalls, ingestWCU, ingestRCU, projCalls, projWCU, dupCalls, dupWCU float64
+	b.ResetTimer()
+	for i := range b.N {
+		in := sms(n, fmt.Sprintf("SM%032d", i))
+		m.reset()
+		res, err := svc.Ingest(ctx, in)
+		if err != nil || res.Duplicate {
+			b.Fatalf("ingest: %v %+v", err, res)
+		}
+		ingestCalls += float64(m.total())
+		ingestWCU += m.wcu
+		ingestRCU += m.rcu
+
+		m.reset()
+		if err := svc.Project(ctx, res.Message); err != nil {
+			b.Fatal(err)
+		}
+		projCalls += float64(m.total())
+		projWCU += m.wcu
+
+		m.reset()
+		dup, err := svc.Ingest(ctx, in)
+		if err != nil || !dup.Duplicate {
+			b.Fatalf("duplicate: %v %+v", err, dup)
+		}
+		dupCalls += float64(m.total())
+		dupWCU += m.wcu
+	}
+	N := float64(b.N)
+	b.ReportMetric(ingestCalls/N, "ack-calls/msg")
+	b.ReportMetric(ingestRCU/N, "ack-RCU/msg")
+	b.ReportMetric(ingestWCU/N, "ack-WCU/msg")
+	b.ReportMetric(projCalls/N, "stream-calls/msg")
+	b.ReportMetric((ingestWCU+projWCU)/N, "total-WCU/msg")
+	b.ReportMetric(dupCalls/N, "dup-calls")
+	b.ReportMetric(dupWCU/N, "dup-WCU")
+}

@@ -1,0 +1,98 @@
+package twilio_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/switchboard/switchboard/shared/conversation"
+	"github.com/switchboard/switchboard/shared/memstore"
+	"github.com/switchboard/switchboard/shared/twilio"
+)
+
+// discardWriter is a ResponseWriter that keeps nothing, so that the
+// benchmarks measure the handler, not a recorder.
+type discardWriter struct {
+	h    http.Header
+	code int
+}
+
+func (d *discardWriter) Header() http.Header         { return d.h }
+func (d *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discardWriter) WriteHeader(code int)        { d.code = code }
+
+// signedRequests makes n distinct signed inbound SMS from one customer, ready
+// to serve, so that building and signing them is not measured.
+func signedRequests(b *testing.B, n int) []*http.Request {
+	b.Helper()
+	tmpl := fixture(&testing.T{}, "sms-inbound.form")
+	reqs := make([]*http.Request, n)
+	for i := range reqs {
+		sid := fmt.Sprintf("SM%032x", i+1)
+		body := strings.ReplaceAll(tmpl, "SM0a1b2c3d4e5f60718293a4b5c6d7e8f9", sid)
+		form, _ := url.ParseQuery(body)
+		req, _ := http.NewRequest(http.MethodPost, "http://internal"+twilio.MessagingPath, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Twilio-Signature", twilio.Sign(token, base+twilio.MessagingPath, form))
+		reqs[i] = req
+	}
+	return reqs
+}
+
+// BenchmarkInboundSMS is the whole handler for a new message from a known
+// contact on the in-memory store: read, verify, parse, normalize, ingest,
+// log, answer. Run with GOMAXPROCS=1 (scripts/bench.sh does).
+func BenchmarkInboundSMS(b *testing.B) {
+	svc := &conversation.Service{Store: memstore.New(nil), Team: "support"}
+	h, err := twilio.NewHandler(twilio.Config{
+		Verifier: twilio.NewVerifier(token), Service: svc, Normalizer: conversation.Normalizer{DefaultRegion: "US"},
+		PublicBaseURL: base, AckText: ackText, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The contact and its conversation exist: this is the common case.
+	reqs := signedRequests(b, b.N+1)
+	w := &discardWriter{h: http.Header{}}
+	h.Messaging(w, reqs[b.N])
+	if w.code != 0 {
+		b.Fatalf("warm-up answered %d", w.code)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		w.code = 0
+		h.Messaging(w, reqs[i])
+		if w.code != 0 {
+			b.Fatalf("status %d", w.code)
+		}
+	}
+	b.StopTimer()
+	cs, _ := svc.Store.Conversations(context.Background(), conversation.StatusOpen, 0)
+	if len(cs) != 1 {
+		b.Fatalf("conversations = %d, want 1", len(cs))
+	}
+}
+
+// BenchmarkFloor is the least any Twilio webhook must do: read and parse the
+// form, check the signature, write an empty TwiML answer.
+func BenchmarkFloor(b *testing.B) {
+	v := twilio.NewVerifier(token)
+	empty := []byte(emptyTwiML)
+	reqs := signedRequests(b, b.N)
+	w := &discardWriter{h: http.Header{}}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		if _, err := twilio.VerifiedForm(reqs[i], v, base, 0); err != nil {
+			b.Fatal(err)
+		}
+		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+		_, _ = w.Write(empty)
+	}
+}
