@@ -81,7 +81,7 @@ type Conversation struct {
 	// Unread is how many inbound messages arrived after the last outbound
 	// one: the size of UnreadCursors, a set so that re-applying a message
 	// cannot count it twice.
-	Unread        int      `json:"unread" dynamodbav:"-"`
+	Unread         int      `json:"unread" dynamodbav:"-"`
 	UnreadCursors  []string `json:"-" dynamodbav:"unread,stringset,omitempty"`
 	UnreadOverflow int      `json:"-" dynamodbav:"unreadOverflow,omitempty"`
 	// Version increases with every write of the summary (optimistic

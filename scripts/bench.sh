@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Measures the budgets of DESIGN.md section 8 that exist so far and prints the
+# figures: the handler's own CPU and allocations per inbound SMS against the
+# floor (GOMAXPROCS=1, in-memory store), E.164 normalization, and DynamoDB
+# calls and capacity units per message and per duplicate (DynamoDB Local,
+# started and stopped here).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+trap 'scripts/local-services.sh stop' EXIT
+. "$(scripts/local-services.sh start)"
+export SWITCHBOARD_REQUIRE_LOCAL=1
+echo "== CPU and allocations (GOMAXPROCS=1, in-memory store)"
+GOMAXPROCS=1 go test -run '^$' -bench 'InboundSMS|Floor|NormalizePhone' -benchmem -count 5 ./shared/twilio/ ./shared/conversation/ | grep -E '^Benchmark'
+echo "== DynamoDB per message (DynamoDB Local; capacity as it reports it)"
+go test -run '^$' -bench DynamoDBPerMessage -benchtime 200x ./shared/store/ | grep -E '^Benchmark' | tr '\t' '\n' | sed 's/^ *//' | grep -v '^$'
