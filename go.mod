@@ -37,4 +37,5 @@ require (
 	github.com/pkg/errors v0.9.1 // indirect
 	golang.org/x/text v0.23.0 // indirect
 	google.golang.org/protobuf v1.36.11 // indirect
+	gopkg.in/yaml.v3 v3.0.1 // indirect
 )

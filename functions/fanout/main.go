@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -18,19 +19,24 @@ import (
 )
 
 func main() {
-	ctx := context.Background()
 	log := lambdacontext.NewLogger()
-	var cfg config.Common
-	if err := config.Load(&cfg); err != nil {
-		log.Error("start", "error", err.Error())
-		os.Exit(1)
-	}
-	awsCfg, err := config.AWS(ctx, cfg)
+	h, err := setup(context.Background(), log)
 	if err != nil {
 		log.Error("start", "error", err.Error())
 		os.Exit(1)
 	}
-	svc := &conversation.Service{Store: store.New(config.DynamoDB(awsCfg, cfg), cfg.TableName), Team: cfg.Team}
-	h := &stream.Handler{Service: svc, Log: log}
 	lambda.Start(h.Handle)
+}
+
+func setup(ctx context.Context, log *slog.Logger) (*stream.Handler, error) {
+	var cfg config.Common
+	if err := config.Load(&cfg); err != nil {
+		return nil, err
+	}
+	awsCfg, err := config.AWS(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	svc := &conversation.Service{Store: store.New(config.DynamoDB(awsCfg, cfg), cfg.TableName), Team: cfg.Team}
+	return &stream.Handler{Service: svc, Log: log}, nil
 }

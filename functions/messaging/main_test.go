@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -177,5 +178,40 @@ func TestSetupNamesMissingSettings(t *testing.T) {
 	t.Setenv("PUBLIC_BASE_URL", "")
 	if _, err := setup(context.Background(), slog.Default()); err == nil || !strings.Contains(err.Error(), "PUBLIC_BASE_URL") {
 		t.Errorf("err = %v, want one naming PUBLIC_BASE_URL", err)
+	}
+}
+
+// TestDynamoDBDownIs5xx points the function at a closed loopback port: the
+// provider must get a 5xx (so it retries), never a 2xx.
+func TestDynamoDBDownIs5xx(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + ln.Addr().String()
+	ln.Close()
+	t.Setenv("DYNAMODB_ENDPOINT", closed)
+	t.Setenv("TABLE_NAME", "switchboard-down")
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("PUBLIC_BASE_URL", devenv.PublicBaseURL)
+	t.Setenv("PUBLIC_BASE_URL_PARAM", "")
+	t.Setenv("TWILIO_AUTH_TOKEN", devenv.TwilioAuthToken)
+	t.Setenv("TWILIO_AUTH_TOKEN_PARAM", "")
+	t.Setenv("AWS_ACCESS_KEY_ID", "local")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "local")
+	var logs strings.Builder
+	h, err := setup(context.Background(), slog.New(slog.NewJSONHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := httpadapter.NewV2(h).ProxyWithContext(context.Background(), readEvent(t, "sms-inbound"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode < 500 || strings.Contains(resp.Body, "127.0.0.1") {
+		t.Errorf("DynamoDB down: %d %q; want 5xx without internals", resp.StatusCode, resp.Body)
+	}
+	if !strings.Contains(logs.String(), `"outcome":"error"`) {
+		t.Errorf("the failure was not logged: %s", logs.String())
 	}
 }

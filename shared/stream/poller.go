@@ -138,11 +138,18 @@ func (p *Poller) poll(ctx context.Context, it *string) (*string, error) {
 func toLambda(r st.Record) events.DynamoDBEventRecord {
 	rec := events.DynamoDBEventRecord{
 		EventID: aws.ToString(r.EventID), EventName: string(r.EventName), EventSource: aws.ToString(r.EventSource),
+		EventVersion: aws.ToString(r.EventVersion), AWSRegion: aws.ToString(r.AwsRegion),
 	}
 	if d := r.Dynamodb; d != nil {
 		rec.Change = events.DynamoDBStreamRecord{
 			SequenceNumber: aws.ToString(d.SequenceNumber), StreamViewType: string(d.StreamViewType),
 			Keys: imageToLambda(d.Keys), NewImage: imageToLambda(d.NewImage),
+		}
+		if d.SizeBytes != nil {
+			rec.Change.SizeBytes = *d.SizeBytes
+		}
+		if d.ApproximateCreationDateTime != nil {
+			rec.Change.ApproximateCreationDateTime = events.SecondsEpochTime{Time: *d.ApproximateCreationDateTime}
 		}
 	}
 	return rec
