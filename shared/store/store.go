@@ -336,23 +336,13 @@ func (st *Store) projectSummary(ctx context.Context, m conversation.Message) err
 		} else {
 			upd = upd.Remove(expression.Name("unread"))
 		}
-		cond := expression.Name("version").Equal(expression.Value(read))
-		e, err := expression.NewBuilder().WithUpdate(upd).WithCondition(cond).Build()
-		if err != nil {
-			return fmt.Errorf("build summary update: %w", err)
-		}
-		_, err = st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName: &st.table, Key: convKey(c.ID), UpdateExpression: e.Update(), ConditionExpression: e.Condition(),
-			ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
-		})
-		var ccf *types.ConditionalCheckFailedException
-		if errors.As(err, &ccf) {
-			continue
-		}
+		ok, err := st.update(ctx, convKey(c.ID), upd, expression.Name("version").Equal(expression.Value(read)))
 		if err != nil {
 			return fmt.Errorf("update summary: %w", err)
 		}
-		return nil
+		if ok {
+			return nil
+		}
 	}
 	return fmt.Errorf("update summary of %s: version kept changing", m.ConversationID)
 }
@@ -365,32 +355,36 @@ func channelStrings(cs []conversation.Channel) []string {
 	return out
 }
 
-// update runs one UpdateItem; a failed condition is not an error (the
-// update was already applied, or superseded).
-func (st *Store) update(ctx context.Context, k map[string]types.AttributeValue, upd expression.UpdateBuilder, cond expression.ConditionBuilder) error {
+// update runs one UpdateItem and reports whether its condition held; a
+// failed condition is not an error (the update was already applied, or
+// superseded).
+func (st *Store) update(ctx context.Context, k map[string]types.AttributeValue, upd expression.UpdateBuilder, cond expression.ConditionBuilder) (bool, error) {
 	e, err := expression.NewBuilder().WithUpdate(upd).WithCondition(cond).Build()
 	if err != nil {
-		return fmt.Errorf("build update: %w", err)
+		return false, fmt.Errorf("build update: %w", err)
 	}
 	_, err = st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &st.table, Key: k, UpdateExpression: e.Update(), ConditionExpression: e.Condition(),
 		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
 	})
 	var ccf *types.ConditionalCheckFailedException
-	if err != nil && !errors.As(err, &ccf) {
-		return err
+	if errors.As(err, &ccf) {
+		return false, nil
 	}
-	return nil
+	if err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 func (st *Store) nameContact(ctx context.Context, m conversation.Message) error {
 	noName := expression.AttributeNotExists(expression.Name("name")) // names are stored omitempty
-	if err := st.update(ctx, contactKey(m.ContactID),
+	if _, err := st.update(ctx, contactKey(m.ContactID),
 		expression.Set(expression.Name("name"), expression.Value(m.ProfileName)),
 		expression.AttributeExists(expression.Name("PK")).And(noName)); err != nil {
 		return fmt.Errorf("name contact: %w", err)
 	}
-	if err := st.update(ctx, identityKey(m.Identity),
+	if _, err := st.update(ctx, identityKey(m.Identity),
 		expression.Set(expression.Name("named"), expression.Value(true)),
 		expression.AttributeExists(expression.Name("PK"))); err != nil {
 		return fmt.Errorf("mark identity named: %w", err)
@@ -405,7 +399,7 @@ func (st *Store) recordOptOut(ctx context.Context, m conversation.Message) error
 		Set(expression.Name("optCursor"), expression.Value(cur))
 	cond := expression.AttributeExists(expression.Name("PK")).And(
 		expression.AttributeNotExists(expression.Name("optCursor")).Or(expression.Name("optCursor").LessThan(expression.Value(cur))))
-	if err := st.update(ctx, identityKey(m.Identity), upd, cond); err != nil {
+	if _, err := st.update(ctx, identityKey(m.Identity), upd, cond); err != nil {
 		return fmt.Errorf("record opt-out: %w", err)
 	}
 	return nil
@@ -434,22 +428,11 @@ func (st *Store) UpdateStatus(ctx context.Context, provider, providerMessageID s
 		upd = upd.Set(expression.Name("errorCode"), expression.Value(u.ErrorCode))
 	}
 	cond := expression.AttributeExists(expression.Name("PK")).And(expression.Name("statusRank").LessThan(expression.Value(rank)))
-	e, err := expression.NewBuilder().WithUpdate(upd).WithCondition(cond).Build()
-	if err != nil {
-		return false, fmt.Errorf("build status update: %w", err)
-	}
-	_, err = st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: &st.table, Key: k, UpdateExpression: e.Update(), ConditionExpression: e.Condition(),
-		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
-	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return false, nil
-	}
+	ok, err := st.update(ctx, k, upd, cond)
 	if err != nil {
 		return false, fmt.Errorf("update status: %w", err)
 	}
-	return true, nil
+	return ok, nil
 }
 
 func (st *Store) getConversation(ctx context.Context, id string) (conversation.Conversation, error) {

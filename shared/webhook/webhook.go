@@ -52,16 +52,6 @@ func ReadBody(r *http.Request, max int64) ([]byte, error) {
 	return b, nil
 }
 
-// RequireMethod answers 405 unless r uses one of methods.
-func RequireMethod(r *http.Request, methods ...string) error {
-	for _, m := range methods {
-		if r.Method == m {
-			return nil
-		}
-	}
-	return Errorf(http.StatusMethodNotAllowed, "method %s not allowed", r.Method)
-}
-
 // RequireForm answers 415 unless the body is form-encoded.
 func RequireForm(r *http.Request) error {
 	ct := r.Header.Get("Content-Type")
