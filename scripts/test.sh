@@ -23,5 +23,5 @@ echo "== benchmarks (one pass each, as a smoke check; scripts/bench.sh measures)
 go test -run '^$' -bench . -benchtime 1x ./... >/dev/null
 echo "== cfn-lint"
 if ! command -v cfn-lint >/dev/null; then python3 -m pip install --quiet cfn-lint; fi
-cfn-lint template.yaml
+cfn-lint template.yaml infra/*.yaml
 echo "all tests passed"

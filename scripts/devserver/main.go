@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -40,7 +41,7 @@ func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, log); err != nil {
+	if err := run(ctx, log, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "devserver:", err)
 		os.Exit(1)
 	}
@@ -53,7 +54,7 @@ func env(name, def string) string {
 	return def
 }
 
-func run(ctx context.Context, log *slog.Logger) error {
+func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
 	port := env("PORT", "3000")
 	base := env("PUBLIC_BASE_URL", devenv.PublicBaseURL)
 	twilioToken := env("TWILIO_AUTH_TOKEN", devenv.TwilioAuthToken)
@@ -97,7 +98,7 @@ func run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf(`Switchboard dev server on http://%s (%s)
+	fmt.Fprintf(out, `Switchboard dev server on http://%s (%s)
 
   POST %s        Twilio SMS, MMS, WhatsApp (answers TwiML)
   POST %s Twilio delivery status

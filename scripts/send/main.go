@@ -11,8 +11,6 @@
 package main
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -21,8 +19,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-
-	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/switchboard/switchboard/shared/devenv"
 	"github.com/switchboard/switchboard/shared/twilio"
@@ -47,7 +43,7 @@ func main() {
 	}
 	failed := false
 	for _, path := range flag.Args() {
-		if err := send(path, strings.TrimRight(*target, "/"), base, *sign, *copies); err != nil {
+		if err := send(path, *target, base, *sign, *copies); err != nil {
 			fmt.Fprintf(os.Stderr, "send %s: %v\n", path, err)
 			failed = true
 		}
@@ -65,71 +61,60 @@ func getenv(name, def string) string {
 }
 
 func send(path, target, base string, sign bool, copies int) error {
-	raw, err := os.ReadFile(path)
+	envelope, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
-	var ev events.APIGatewayV2HTTPRequest
-	if err := json.Unmarshal(raw, &ev); err != nil {
-		return fmt.Errorf("not an API Gateway HTTP API event: %w", err)
-	}
-	body := []byte(ev.Body)
-	if ev.IsBase64Encoded {
-		if body, err = base64.StdEncoding.DecodeString(ev.Body); err != nil {
-			return fmt.Errorf("body: %w", err)
-		}
-	}
-	pathQuery := ev.RawPath
-	if ev.RawQueryString != "" {
-		pathQuery += "?" + ev.RawQueryString
-	}
-	headers := http.Header{}
-	for k, v := range ev.Headers {
-		switch strings.ToLower(k) {
-		case "host", "content-length":
-		default:
-			headers.Set(k, v)
-		}
-	}
-	if sign && headers.Get("X-Twilio-Signature") != "" {
-		form, err := url.ParseQuery(string(body))
-		if err != nil {
-			return fmt.Errorf("form body: %w", err)
-		}
-		token := getenv("TWILIO_AUTH_TOKEN", devenv.TwilioAuthToken)
-		headers.Set("X-Twilio-Signature", twilio.Sign(token, strings.TrimRight(base, "/")+pathQuery, form))
-	}
-	method := ev.RequestContext.HTTP.Method
-	if method == "" {
-		method = http.MethodPost
-	}
 	var wg sync.WaitGroup
+	errs := make([]error, copies)
 	var mu sync.Mutex
-	var firstErr error
-	for range copies {
+	for i := range copies {
+		req, err := devenv.Request(envelope, target)
+		if err != nil {
+			return err
+		}
+		if sign && req.Header.Get("X-Twilio-Signature") != "" {
+			if err := resign(req, base); err != nil {
+				return err
+			}
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			req, err := http.NewRequest(method, target+pathQuery, strings.NewReader(string(body)))
-			if err != nil {
-				mu.Lock()
-				firstErr = err
-				mu.Unlock()
-				return
-			}
-			req.Header = headers.Clone()
 			resp, err := http.DefaultClient.Do(req)
-			mu.Lock()
-			defer mu.Unlock()
 			if err != nil {
-				firstErr = err
+				errs[i] = err
 				return
 			}
 			defer resp.Body.Close()
 			answer, _ := io.ReadAll(resp.Body)
-			fmt.Printf("%s %s → %s\n%s\n", method, pathQuery, resp.Status, strings.TrimSpace(string(answer)))
+			mu.Lock()
+			defer mu.Unlock()
+			fmt.Printf("%s %s → %s\n%s\n", req.Method, req.URL.RequestURI(), resp.Status, strings.TrimSpace(string(answer)))
 		}()
 	}
 	wg.Wait()
-	return firstErr
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// resign replaces the sample's signature with one for base and the token in
+// TWILIO_AUTH_TOKEN (or the local default).
+func resign(req *http.Request, base string) error {
+	body, err := io.ReadAll(req.Body)
+	if err != nil {
+		return err
+	}
+	req.Body = io.NopCloser(strings.NewReader(string(body)))
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return fmt.Errorf("form body: %w", err)
+	}
+	token := getenv("TWILIO_AUTH_TOKEN", devenv.TwilioAuthToken)
+	req.Header.Set("X-Twilio-Signature", twilio.Sign(token, strings.TrimRight(base, "/")+req.URL.RequestURI(), form))
+	return nil
 }

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/switchboard/switchboard/shared/devenv"
+)
+
+// TestNewcomerPath is the README's promise: start the dev server on its
+// defaults, post a signed sample, see the conversation in the inbox.
+func TestNewcomerPath(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	for _, k := range []string{"STORE", "QUEUE", "TWILIO_AUTH_TOKEN", "AGENT_API_TOKEN", "PUBLIC_BASE_URL"} {
+		t.Setenv(k, "")
+	}
+	t.Setenv("PORT", strconv.Itoa(port))
+	target := "http://127.0.0.1:" + strconv.Itoa(port)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	})
+
+	inbox := func() (int, []map[string]any) {
+		req, _ := http.NewRequest(http.MethodGet, target+"/api/conversations?status=open", nil)
+		req.Header.Set("Authorization", "Bearer "+devenv.AgentAPIToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, nil
+		}
+		defer resp.Body.Close()
+		var body struct{ Conversations []map[string]any }
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		return resp.StatusCode, body.Conversations
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for code, _ := inbox(); code != http.StatusOK; code, _ = inbox() {
+		if time.Now().After(deadline) {
+			t.Fatal("dev server did not come up")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	for _, ev := range []struct {
+		file string
+		want int
+	}{{"sms-inbound", 200}, {"whatsapp-inbound", 200}, {"sms-forged", 403}} {
+		envelope, err := os.ReadFile("../../events/twilio/" + ev.file + ".json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, err := devenv.Request(envelope, target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != ev.want {
+			t.Errorf("%s: %d, want %d", ev.file, resp.StatusCode, ev.want)
+		}
+	}
+	for {
+		_, convs := inbox()
+		if len(convs) == 1 && len(convs[0]["channels"].([]any)) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("inbox = %v; want one conversation on sms and whatsapp", convs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
