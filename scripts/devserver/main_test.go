@@ -91,4 +91,3 @@ func TestNewcomerPath(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
-
