@@ -142,7 +142,7 @@ func projector(ctx context.Context, svc *conversation.Service, log *slog.Logger)
 			case <-ctx.Done():
 				return
 			case m := <-ch:
-				if err := svc.Project(ctx, m); err != nil {
+				if _, err := svc.Project(ctx, m); err != nil {
 					log.Error("stream.project", "error", err.Error())
 				}
 			}

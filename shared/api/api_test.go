@@ -16,7 +16,7 @@ const token = "agent-test-token"
 
 func setup(t *testing.T) (*http.ServeMux, *conversation.Service) {
 	svc := &conversation.Service{Team: "support"}
-	st := memstore.New(func(m conversation.Message) { _ = svc.Project(context.Background(), m) })
+	st := memstore.New(func(m conversation.Message) { _, _ = svc.Project(context.Background(), m) })
 	svc.Store = st
 	mux := http.NewServeMux()
 	(&api.Handler{Store: st, Token: token}).Register(mux)

@@ -84,6 +84,11 @@ type Conversation struct {
 	Unread         int      `json:"unread" dynamodbav:"-"`
 	UnreadCursors  []string `json:"-" dynamodbav:"unread,stringset,omitempty"`
 	UnreadOverflow int      `json:"-" dynamodbav:"unreadOverflow,omitempty"`
+	// NotifyKey is the key of the message that opened the current
+	// notification window, which ends at NotifyUntil: agents are notified
+	// once per window, when it closes (see Apply).
+	NotifyKey   string    `json:"-" dynamodbav:"notifyKey,omitempty"`
+	NotifyUntil time.Time `json:"-" dynamodbav:"notifyUntil,omitempty"`
 	// Version increases with every write of the summary (optimistic
 	// concurrency for stores that read, apply and write back).
 	Version int64 `json:"-" dynamodbav:"version"`
@@ -110,7 +115,14 @@ const MaxUnreadTracked = 16
 // only be a redelivery, or one overtaken by more than MaxUnreadTracked newer
 // messages). It is the one definition of the summary: both stores read,
 // apply and write back.
-func (c *Conversation) Apply(m *Message) bool {
+//
+// An unread inbound message at or after the end of the notification window
+// opens a new window of length window: it becomes NotifyKey, and its stream
+// record is the one that notifies agents (of every message in the window).
+// An agent's reply closes the window, so the next message notifies at once.
+// Whether a message opened a window is read off the summary (NotifyKey ==
+// m.Key), so a redelivered record tells the same.
+func (c *Conversation) Apply(m *Message, window time.Duration) bool {
 	cur := m.Cursor()
 	slices.Sort(c.UnreadCursors)
 	changed := false
@@ -129,6 +141,9 @@ func (c *Conversation) Apply(m *Message) bool {
 				c.UnreadCursors = c.UnreadCursors[1:]
 				c.UnreadOverflow++
 			}
+			if !m.CreatedAt.Before(c.NotifyUntil) {
+				c.NotifyKey, c.NotifyUntil = m.Key, m.CreatedAt.Add(window)
+			}
 			changed = true
 		}
 	case DirectionOutbound:
@@ -138,6 +153,9 @@ func (c *Conversation) Apply(m *Message) bool {
 				c.UnreadOverflow = 0 // every overflowed cursor is older than the oldest tracked
 			}
 			c.UnreadCursors = slices.DeleteFunc(c.UnreadCursors, func(u string) bool { return u < cur })
+			if m.CreatedAt.After(c.NotifyUntil) || len(c.UnreadCursors) == 0 {
+				c.NotifyUntil = time.Time{}
+			}
 			changed = true
 		}
 	}

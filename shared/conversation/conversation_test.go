@@ -26,7 +26,7 @@ func TestApplyOrderAndRepeatFree(t *testing.T) {
 		}
 		var want conversation.Conversation
 		for i := range msgs {
-			want.Apply(&msgs[i])
+			want.Apply(&msgs[i], 0)
 		}
 		if want.Unread != n || want.LastPreview != fmt.Sprint("m", n-1) {
 			t.Fatalf("n=%d in order: unread %d preview %q", n, want.Unread, want.LastPreview)
@@ -46,7 +46,7 @@ func TestApplyOrderAndRepeatFree(t *testing.T) {
 			}
 			var got conversation.Conversation
 			for i := range seq {
-				got.Apply(&seq[i])
+				got.Apply(&seq[i], 0)
 			}
 			if got.Unread != want.Unread || got.LastPreview != want.LastPreview || got.Cursor != want.Cursor {
 				t.Fatalf("n=%d trial %d: unread %d preview %q; want %d %q", n, trial, got.Unread, got.LastPreview, want.Unread, want.LastPreview)
@@ -59,24 +59,63 @@ func TestApplyReplyClearsUnreadIncludingOverflow(t *testing.T) {
 	var c conversation.Conversation
 	for i := range 30 {
 		m := msg(i, conversation.DirectionInbound)
-		c.Apply(&m)
+		c.Apply(&m, 0)
 	}
 	if c.Unread != 30 || len(c.UnreadCursors) != conversation.MaxUnreadTracked {
 		t.Fatalf("unread %d tracked %d", c.Unread, len(c.UnreadCursors))
 	}
 	reply := msg(30, conversation.DirectionOutbound)
-	c.Apply(&reply)
+	c.Apply(&reply, 0)
 	if c.Unread != 0 {
 		t.Errorf("after reply: unread %d", c.Unread)
 	}
 	late := msg(31, conversation.DirectionInbound)
 	older := msg(29, conversation.DirectionInbound) // redelivered, before the reply
-	c.Apply(&late)
-	c.Apply(&older)
+	c.Apply(&late, 0)
+	c.Apply(&older, 0)
 	if c.Unread != 1 {
 		t.Errorf("after a new message and a redelivered old one: unread %d, want 1", c.Unread)
 	}
-	if c.Apply(&late) {
+	if c.Apply(&late, 0) {
 		t.Error("re-applying a message changed the summary")
+	}
+}
+
+func TestApplyCoalescesIntoWindows(t *testing.T) {
+	var c conversation.Conversation
+	const w = 10 * time.Second
+	opened := func(i int, dir conversation.Direction) bool {
+		m := msg(i, dir) // message i arrives at second i
+		c.Apply(&m, w)
+		return c.NotifyKey == m.Key
+	}
+	// Messages at 0..12 s: windows open at 0 and 10.
+	var got []int
+	for i := range 13 {
+		if opened(i, conversation.DirectionInbound) {
+			got = append(got, i)
+		}
+	}
+	if fmt.Sprint(got) != "[0 10]" {
+		t.Errorf("windows opened by %v, want [0 10]", got)
+	}
+	// An agent's reply closes the window: the next message notifies at once.
+	opened(13, conversation.DirectionOutbound)
+	if !opened(14, conversation.DirectionInbound) {
+		t.Error("first message after a reply did not open a window")
+	}
+	// Re-applying the opener keeps it the opener (a redelivered record).
+	m := msg(14, conversation.DirectionInbound)
+	if c.Apply(&m, w) || c.NotifyKey != m.Key {
+		t.Error("re-applying the window's opener changed the summary")
+	}
+	// Window 0: every message notifies.
+	var z conversation.Conversation
+	for i := range 3 {
+		m := msg(i, conversation.DirectionInbound)
+		z.Apply(&m, 0)
+		if z.NotifyKey != m.Key {
+			t.Errorf("window 0: message %d did not notify", i)
+		}
 	}
 }

@@ -69,7 +69,9 @@ type Result struct {
 type Service struct {
 	Store Store
 	// Team is the team new conversations are routed to.
-	Team  string
+	Team string
+	// Window is the notification coalescing window (see Conversation.Apply).
+	Window time.Duration
 	Now   func() time.Time
 	NewID func(prefix string) string
 }
@@ -166,13 +168,15 @@ func (s *Service) message(in Inbound, route Route) Message {
 	return m
 }
 
-// Project applies a stored message to the state derived from it. The stream
-// consumer calls it for every new message; it is idempotent.
-func (s *Service) Project(ctx context.Context, m Message) error {
-	if err := s.Store.Project(ctx, m); err != nil {
-		return fmt.Errorf("project message %s: %w", m.ID, err)
+// Project applies a stored message to the state derived from it and returns
+// the conversation summary after it. The stream consumer calls it for every
+// new message; it is idempotent. Service.Window is the notification window.
+func (s *Service) Project(ctx context.Context, m Message) (Conversation, error) {
+	c, err := s.Store.Project(ctx, m, s.Window)
+	if err != nil {
+		return c, fmt.Errorf("project message %s: %w", m.ID, err)
 	}
-	return nil
+	return c, nil
 }
 
 func (s *Service) now() time.Time {

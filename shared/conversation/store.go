@@ -59,9 +59,10 @@ type Store interface {
 	OpenConversation(ctx context.Context, o Open) error
 
 	// Project applies a stored message to what derives from it: the
-	// conversation summary, the contact's name, the identity's opt-out
-	// state. Applying the same message again changes nothing.
-	Project(ctx context.Context, m Message) error
+	// conversation summary (see Conversation.Apply, with the notification
+	// window), the contact's name, the identity's opt-out state, and returns
+	// the summary after it. Applying the same message again changes nothing.
+	Project(ctx context.Context, m Message, window time.Duration) (Conversation, error)
 
 	// UpdateStatus sets the delivery status of the outbound message the
 	// provider knows as providerMessageID, if the new status ranks above the

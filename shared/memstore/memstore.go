@@ -10,6 +10,7 @@ package memstore
 import (
 	"context"
 	"slices"
+	"time"
 	"sync"
 
 	"github.com/switchboard/switchboard/shared/conversation"
@@ -129,14 +130,14 @@ func (s *Store) OpenConversation(_ context.Context, o conversation.Open) error {
 }
 
 // Project implements conversation.Store.
-func (s *Store) Project(_ context.Context, m conversation.Message) error {
+func (s *Store) Project(_ context.Context, m conversation.Message, window time.Duration) (conversation.Conversation, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	conv, ok := s.conversations[m.ConversationID]
 	if !ok {
-		return conversation.ErrNotFound
+		return conversation.Conversation{}, conversation.ErrNotFound
 	}
-	if conv.Apply(&m) {
+	if conv.Apply(&m, window) {
 		conv.Version++
 	}
 	if m.ProfileName != "" {
@@ -154,7 +155,7 @@ func (s *Store) Project(_ context.Context, m conversation.Message) error {
 			rec.state.OptOutAt = m.CreatedAt
 		}
 	}
-	return nil
+	return copyConv(conv), nil
 }
 
 // UpdateStatus implements conversation.Store.

@@ -127,7 +127,7 @@ func BenchmarkDynamoDBPerMessage(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := svc.Project(ctx, first.Message); err != nil {
+	if _, err := svc.Project(ctx, first.Message); err != nil {
 		b.Fatal(err)
 	}
 
@@ -145,7 +145,7 @@ func BenchmarkDynamoDBPerMessage(b *testing.B) {
 		ingestRCU += m.rcu
 
 		m.reset()
-		if err := svc.Project(ctx, res.Message); err != nil {
+		if _, err := svc.Project(ctx, res.Message); err != nil {
 			b.Fatal(err)
 		}
 		projCalls += float64(m.total())

@@ -291,32 +291,33 @@ func (st *Store) OpenConversation(ctx context.Context, o conversation.Open) erro
 const maxProjectAttempts = 8
 
 // Project implements conversation.Store.
-func (st *Store) Project(ctx context.Context, m conversation.Message) error {
-	if err := st.projectSummary(ctx, m); err != nil {
-		return err
+func (st *Store) Project(ctx context.Context, m conversation.Message, window time.Duration) (conversation.Conversation, error) {
+	c, err := st.projectSummary(ctx, m, window)
+	if err != nil {
+		return c, err
 	}
 	if m.ProfileName != "" {
 		if err := st.nameContact(ctx, m); err != nil {
-			return err
+			return c, err
 		}
 	}
 	if m.OptOut == conversation.OptOutStop || m.OptOut == conversation.OptOutStart {
 		if err := st.recordOptOut(ctx, m); err != nil {
-			return err
+			return c, err
 		}
 	}
-	return nil
+	return c, nil
 }
 
-func (st *Store) projectSummary(ctx context.Context, m conversation.Message) error {
+func (st *Store) projectSummary(ctx context.Context, m conversation.Message, window time.Duration) (conversation.Conversation, error) {
 	for range maxProjectAttempts {
 		c, err := st.getConversation(ctx, m.ConversationID)
 		if err != nil {
-			return err
+			return c, err
 		}
 		read := c.Version
-		if !c.Apply(&m) {
-			return nil
+		if !c.Apply(&m, window) {
+			return c, nil
 		}
 		upd := expression.Set(expression.Name("channels"), expression.Value(&types.AttributeValueMemberSS{Value: channelStrings(c.Channels)})).
 			Set(expression.Name("cursor"), expression.Value(c.Cursor)).
@@ -325,6 +326,14 @@ func (st *Store) projectSummary(ctx context.Context, m conversation.Message) err
 			Set(expression.Name("version"), expression.Value(read+1))
 		if c.ReadCursor != "" {
 			upd = upd.Set(expression.Name("readCursor"), expression.Value(c.ReadCursor))
+		}
+		if c.NotifyKey != "" {
+			upd = upd.Set(expression.Name("notifyKey"), expression.Value(c.NotifyKey))
+		}
+		if c.NotifyUntil.IsZero() {
+			upd = upd.Remove(expression.Name("notifyUntil"))
+		} else {
+			upd = upd.Set(expression.Name("notifyUntil"), expression.Value(c.NotifyUntil))
 		}
 		if c.UnreadOverflow > 0 {
 			upd = upd.Set(expression.Name("unreadOverflow"), expression.Value(c.UnreadOverflow))
@@ -338,13 +347,14 @@ func (st *Store) projectSummary(ctx context.Context, m conversation.Message) err
 		}
 		ok, err := st.update(ctx, convKey(c.ID), upd, expression.Name("version").Equal(expression.Value(read)))
 		if err != nil {
-			return fmt.Errorf("update summary: %w", err)
+			return c, fmt.Errorf("update summary: %w", err)
 		}
 		if ok {
-			return nil
+			c.Version = read + 1
+			return c, nil
 		}
 	}
-	return fmt.Errorf("update summary of %s: version kept changing", m.ConversationID)
+	return conversation.Conversation{}, fmt.Errorf("update summary of %s: version kept changing", m.ConversationID)
 }
 
 func channelStrings(cs []conversation.Channel) []string {

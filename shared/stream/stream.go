@@ -21,17 +21,28 @@ import (
 	"github.com/switchboard/switchboard/shared/store"
 )
 
+// Dispatcher hears of each message that opened a notification window (see
+// conversation.Conversation.Apply): the fan-out to agents. It must be
+// idempotent: a redelivered record dispatches again.
+type Dispatcher interface {
+	Dispatch(ctx context.Context, conv conversation.Conversation, m conversation.Message) error
+}
+
 // Handler is the fan-out function's handler for DynamoDB stream batches.
 type Handler struct {
 	Service *conversation.Service
-	Log     *slog.Logger
+	// Dispatch, if set, is called after the projection of every inbound
+	// message that opened a notification window.
+	Dispatch Dispatcher
+	Log      *slog.Logger
 }
 
-// Handle projects every new message in the batch, in order. On the first
-// failure it reports that record and stops, so Lambda retries from there
-// (records after it are re-applied, which is harmless); a record that cannot
-// be decoded is reported the same way, to be bisected out to the on-failure
-// destination.
+// Handle projects every new message in the batch, in order, and dispatches
+// the notifications a message's window calls for. On the first failure it
+// reports that record and stops, so Lambda retries from there (records after
+// it are applied again, which is harmless, and no later window can open
+// before an earlier one is dispatched); a record that cannot be decoded is
+// reported the same way, to be bisected out to the on-failure destination.
 func (h *Handler) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
 	log := h.Log
 	if log == nil {
@@ -41,7 +52,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.D
 	for _, rec := range ev.Records {
 		m, ok, err := Message(rec)
 		if err == nil && ok {
-			err = h.Service.Project(ctx, m)
+			err = h.apply(ctx, m)
 		}
 		if err != nil {
 			log.LogAttrs(ctx, slog.LevelError, "stream.project", slog.String("outcome", "error"),
@@ -55,6 +66,19 @@ func (h *Handler) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.D
 		}
 	}
 	return resp, nil
+}
+
+func (h *Handler) apply(ctx context.Context, m conversation.Message) error {
+	conv, err := h.Service.Project(ctx, m)
+	if err != nil {
+		return err
+	}
+	if h.Dispatch != nil && m.Direction == conversation.DirectionInbound && conv.NotifyKey == m.Key {
+		if err := h.Dispatch.Dispatch(ctx, conv, m); err != nil {
+			return fmt.Errorf("dispatch notifications for %s: %w", m.ID, err)
+		}
+	}
+	return nil
 }
 
 // Message decodes a stream record; ok is false for records that are not a

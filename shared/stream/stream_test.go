@@ -162,10 +162,10 @@ type recordingStore struct {
 	fail string
 }
 
-func (r *recordingStore) Project(_ context.Context, m conversation.Message) error {
+func (r *recordingStore) Project(_ context.Context, m conversation.Message, _ time.Duration) (conversation.Conversation, error) {
 	*r.seen = append(*r.seen, m.Key)
 	if m.Key == r.fail {
-		return errors.New("throttled")
+		return conversation.Conversation{}, errors.New("throttled")
 	}
-	return nil
+	return conversation.Conversation{}, nil
 }

@@ -41,7 +41,7 @@ func newEnv(t *testing.T, st conversation.Store) *env {
 	svc := &conversation.Service{Team: "support"}
 	if st == nil {
 		st = memstore.New(func(m conversation.Message) {
-			if err := svc.Project(context.Background(), m); err != nil {
+			if _, err := svc.Project(context.Background(), m); err != nil {
 				t.Errorf("project: %v", err)
 			}
 		})

@@ -67,7 +67,7 @@ func (h *harness) ingest(in conversation.Inbound) conversation.Result {
 		h.t.Fatalf("ingest %s: %v", in.Key, err)
 	}
 	if !res.Duplicate {
-		if err := h.svc.Project(ctx, res.Message); err != nil {
+		if _, err := h.svc.Project(ctx, res.Message); err != nil {
 			h.t.Fatalf("project %s: %v", in.Key, err)
 		}
 	}
@@ -101,6 +101,7 @@ func Run(t *testing.T, ns NewStore) {
 	t.Run("ConcurrentCopiesStoreOnce", func(t *testing.T) { concurrentCopies(t, ns) })
 	t.Run("ConcurrentFirstMessagesShareConversation", func(t *testing.T) { concurrentDistinct(t, ns) })
 	t.Run("ProjectionIsIdempotentAndOrderFree", func(t *testing.T) { projection(t, ns) })
+	t.Run("ProjectionKeepsNotificationWindow", func(t *testing.T) { window(t, ns) })
 	t.Run("ProfileNameNamesUnnamedContactOnce", func(t *testing.T) { profileName(t, ns) })
 	t.Run("OptOutRecordedOnIdentity", func(t *testing.T) { optOut(t, ns) })
 	t.Run("StatusNeverMovesBackwards", func(t *testing.T) { status(t, ns) })
@@ -230,7 +231,7 @@ func concurrentCopies(t *testing.T, ns NewStore) {
 		}
 		if !r.Duplicate {
 			stored++
-			if err := h.svc.Project(context.Background(), r.Message); err != nil {
+			if _, err := h.svc.Project(context.Background(), r.Message); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -283,7 +284,7 @@ func concurrentDistinct(t *testing.T, ns NewStore) {
 		}
 		convs[r.Message.ConversationID] = true
 		contacts[r.Message.ContactID] = true
-		if err := h.svc.Project(context.Background(), r.Message); err != nil {
+		if _, err := h.svc.Project(context.Background(), r.Message); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -324,7 +325,7 @@ func projection(t *testing.T, ns NewStore) {
 	}
 	// The stream may deliver out of order and more than once.
 	for _, m := range []conversation.Message{c3.Message, b.Message, reply, a.Message, b.Message, c3.Message, reply} {
-		if err := h.svc.Project(ctx, m); err != nil {
+		if _, err := h.svc.Project(ctx, m); err != nil {
 			t.Fatalf("project %s: %v", m.Key, err)
 		}
 	}
@@ -337,6 +338,38 @@ func projection(t *testing.T, ns NewStore) {
 	}
 	if !slices.Equal(c.Channels, []conversation.Channel{conversation.ChannelSMS}) {
 		t.Errorf("channels = %v", c.Channels)
+	}
+}
+
+func window(t *testing.T, ns NewStore) {
+	h := newHarness(t, ns)
+	h.svc.Window = time.Hour
+	ctx := context.Background()
+	var opener conversation.Message
+	for i, key := range []string{"SMw1", "SMw2", "SMw3"} {
+		res, err := h.svc.Ingest(ctx, h.sms(key, "+14155550161", "part"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		conv, err := h.svc.Project(ctx, res.Message)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			opener = res.Message
+		}
+		if conv.NotifyKey != opener.Key || !conv.NotifyUntil.Equal(opener.CreatedAt.Add(time.Hour)) || conv.Unread != i+1 {
+			t.Fatalf("after %s: notify %s until %v, unread %d; want %s until %v", key, conv.NotifyKey, conv.NotifyUntil, conv.Unread, opener.Key, opener.CreatedAt.Add(time.Hour))
+		}
+	}
+	// A redelivered opener still reports that it opened the window.
+	conv, err := h.svc.Project(ctx, opener)
+	if err != nil || conv.NotifyKey != opener.Key {
+		t.Errorf("redelivered opener: %v, notify key %s", err, conv.NotifyKey)
+	}
+	stored, _ := h.conversation(opener.ConversationID)
+	if stored.NotifyKey != opener.Key || !stored.NotifyUntil.Equal(opener.CreatedAt.Add(time.Hour)) {
+		t.Errorf("stored summary: notify %s until %v", stored.NotifyKey, stored.NotifyUntil)
 	}
 }
 
@@ -383,7 +416,7 @@ func optOut(t *testing.T, ns NewStore) {
 	start.OptOut = conversation.OptOutStart
 	h.ingest(start)
 	// A redelivered STOP, older than the START, must not opt out again.
-	if err := h.svc.Project(ctx, stopRes.Message); err != nil {
+	if _, err := h.svc.Project(ctx, stopRes.Message); err != nil {
 		t.Fatal(err)
 	}
 	if st, _ = h.store.IdentityState(ctx, id); st.OptedOut {

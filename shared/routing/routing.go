@@ -1,0 +1,310 @@
+// Package routing decides which agents hear of a customer's message: the
+// conversation's assignee when there is one, else the on-duty agents of the
+// team the rules pick, in the team's business hours and IANA time zone, with
+// follow-the-sun handoff to the next team that is open.
+//
+// The configuration is one JSON document (a file locally, an SSM parameter in
+// AWS), validated as a whole at start. time/tzdata is embedded because
+// provided.al2023 ships no zoneinfo.
+package routing
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	_ "time/tzdata" // provided.al2023 has no /usr/share/zoneinfo
+
+	"github.com/switchboard/switchboard/shared/conversation"
+)
+
+// Sink types an agent can be reached on.
+const (
+	SinkSMS     = "sms"
+	SinkEmail   = "email"
+	SinkSlack   = "slack"
+	SinkWebhook = "webhook"
+)
+
+// Sink is one way to reach an agent: a phone number (sms), an address
+// (email), an incoming-webhook URL (slack) or an endpoint (webhook).
+type Sink struct {
+	Type string `json:"type"`
+	To   string `json:"to"`
+}
+
+// Agent is a person who answers customers.
+type Agent struct {
+	ID    string   `json:"id"`
+	Name  string   `json:"name"`
+	Teams []string `json:"teams"`
+	Sinks []Sink   `json:"sinks"`
+	// Away agents are not notified as on-duty team members.
+	Away bool `json:"away,omitempty"`
+}
+
+// Team is a group of agents with business hours in its own time zone.
+type Team struct {
+	ID       string `json:"id"`
+	TimeZone string `json:"timeZone"`
+	// Hours maps "mon".."sun" to "HH:MM-HH:MM" (an end at or before the
+	// start runs past midnight). No hours at all means always open; a day
+	// missing from non-empty hours is closed.
+	Hours map[string]string `json:"hours,omitempty"`
+	// Handoff lists the teams that take over, in order, while this one is
+	// closed (follow-the-sun).
+	Handoff []string `json:"handoff,omitempty"`
+
+	loc  *time.Location
+	days map[time.Weekday]span
+}
+
+type span struct{ start, end int } // minutes after midnight
+
+// Rule sends messages on Channel (any, if empty) containing Keyword (any, if
+// empty; case-insensitive) to Team. The first matching rule wins.
+type Rule struct {
+	Channel string `json:"channel,omitempty"`
+	Keyword string `json:"keyword,omitempty"`
+	Team    string `json:"team"`
+}
+
+// Config is the routing document.
+type Config struct {
+	DefaultTeam string  `json:"defaultTeam"`
+	Teams       []*Team `json:"teams"`
+	Agents      []Agent `json:"agents"`
+	Rules       []Rule  `json:"rules,omitempty"`
+	// CoalesceWindow: messages of one conversation within this long of the
+	// first one make one notification per agent ("3 new messages"). Go
+	// duration syntax, at most 15m (SQS's longest delay); "" or "0s" notifies
+	// every message.
+	CoalesceWindow string `json:"coalesceWindow,omitempty"`
+
+	window time.Duration
+	teams  map[string]*Team
+	agents map[string]*Agent
+}
+
+// MaxCoalesceWindow is SQS's longest message delay.
+const MaxCoalesceWindow = 15 * time.Minute
+
+// Parse reads and validates a routing document. Every error names what is
+// wrong: the unknown team, the bad time zone, the malformed hours.
+func Parse(doc []byte) (*Config, error) {
+	var c Config
+	dec := json.NewDecoder(strings.NewReader(string(doc)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("routing config: %w", err)
+	}
+	if err := c.validate(); err != nil {
+		return nil, fmt.Errorf("routing config: %w", err)
+	}
+	return &c, nil
+}
+
+var dayNames = map[string]time.Weekday{
+	"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday, "wed": time.Wednesday,
+	"thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday,
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	c.teams = map[string]*Team{}
+	for _, t := range c.Teams {
+		if t.ID == "" {
+			errs = append(errs, errors.New("a team has no id"))
+			continue
+		}
+		if c.teams[t.ID] != nil {
+			errs = append(errs, fmt.Errorf("team %q is defined twice", t.ID))
+		}
+		c.teams[t.ID] = t
+		tz := t.TimeZone
+		if tz == "" {
+			tz = "UTC"
+		}
+		loc, err := time.LoadLocation(tz)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("team %q: invalid time zone %q", t.ID, t.TimeZone))
+		}
+		t.loc = loc
+		t.days = map[time.Weekday]span{}
+		for day, h := range t.Hours {
+			wd, ok := dayNames[strings.ToLower(day)]
+			if !ok {
+				errs = append(errs, fmt.Errorf("team %q: unknown day %q (want mon..sun)", t.ID, day))
+				continue
+			}
+			sp, err := parseSpan(h)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("team %q: hours for %s: %w", t.ID, day, err))
+				continue
+			}
+			t.days[wd] = sp
+		}
+	}
+	known := func(id, where string) {
+		if c.teams[id] == nil {
+			errs = append(errs, fmt.Errorf("%s names unknown team %q", where, id))
+		}
+	}
+	if c.DefaultTeam == "" {
+		errs = append(errs, errors.New("defaultTeam is missing"))
+	} else {
+		known(c.DefaultTeam, "defaultTeam")
+	}
+	for _, t := range c.Teams {
+		for _, h := range t.Handoff {
+			known(h, fmt.Sprintf("team %q handoff", t.ID))
+		}
+	}
+	for i, r := range c.Rules {
+		known(r.Team, fmt.Sprintf("rule %d", i+1))
+	}
+	c.agents = map[string]*Agent{}
+	for i := range c.Agents {
+		a := &c.Agents[i]
+		if a.ID == "" {
+			errs = append(errs, fmt.Errorf("agent %d has no id", i+1))
+			continue
+		}
+		if c.agents[a.ID] != nil {
+			errs = append(errs, fmt.Errorf("agent %q is defined twice", a.ID))
+		}
+		c.agents[a.ID] = a
+		for _, t := range a.Teams {
+			known(t, fmt.Sprintf("agent %q", a.ID))
+		}
+		for _, s := range a.Sinks {
+			switch s.Type {
+			case SinkSMS, SinkEmail, SinkSlack, SinkWebhook:
+				if s.To == "" {
+					errs = append(errs, fmt.Errorf("agent %q: %s sink has no \"to\"", a.ID, s.Type))
+				}
+			default:
+				errs = append(errs, fmt.Errorf("agent %q: unknown sink type %q (want sms, email, slack or webhook)", a.ID, s.Type))
+			}
+		}
+	}
+	if c.CoalesceWindow != "" {
+		w, err := time.ParseDuration(c.CoalesceWindow)
+		if err != nil || w < 0 || w > MaxCoalesceWindow {
+			errs = append(errs, fmt.Errorf("coalesceWindow %q: want a duration from 0s to 15m", c.CoalesceWindow))
+		}
+		c.window = w
+	}
+	return errors.Join(errs...)
+}
+
+func parseSpan(s string) (span, error) {
+	from, to, ok := strings.Cut(s, "-")
+	if !ok {
+		return span{}, fmt.Errorf("%q is not HH:MM-HH:MM", s)
+	}
+	a, err1 := parseClock(from)
+	b, err2 := parseClock(to)
+	if err := errors.Join(err1, err2); err != nil {
+		return span{}, fmt.Errorf("%q: %w", s, err)
+	}
+	return span{a, b}, nil
+}
+
+func parseClock(s string) (int, error) {
+	t, err := time.Parse("15:04", strings.TrimSpace(s))
+	if err != nil {
+		return 0, fmt.Errorf("%q is not HH:MM", s)
+	}
+	return t.Hour()*60 + t.Minute(), nil
+}
+
+// Window is the coalescing window.
+func (c *Config) Window() time.Duration { return c.window }
+
+// Open reports whether team is within its business hours at t.
+func (t *Team) Open(at time.Time) bool {
+	if len(t.Hours) == 0 {
+		return true
+	}
+	local := at.In(t.loc)
+	minute := local.Hour()*60 + local.Minute()
+	if sp, ok := t.days[local.Weekday()]; ok {
+		if sp.end > sp.start && minute >= sp.start && minute < sp.end {
+			return true
+		}
+		if sp.end <= sp.start && minute >= sp.start { // runs past midnight
+			return true
+		}
+	}
+	// The tail of yesterday's overnight span.
+	if sp, ok := t.days[(local.Weekday()+6)%7]; ok && sp.end <= sp.start && minute < sp.end {
+		return true
+	}
+	return false
+}
+
+// Recipient is an agent to notify and why.
+type Recipient struct {
+	Agent *Agent
+	Team  string
+	// Reason: "assignee", "on-duty", "handoff" or "after-hours".
+	Reason string
+}
+
+// Route returns the agents to notify of message m on conversation conv. It
+// depends only on its arguments (the time is the message's), so a
+// redelivered stream record routes the same way.
+func (c *Config) Route(conv conversation.Conversation, m conversation.Message) []Recipient {
+	if a := c.agents[conv.Assignee]; a != nil {
+		return []Recipient{{Agent: a, Team: conv.Team, Reason: "assignee"}}
+	}
+	team := c.teamFor(conv, m)
+	at := m.CreatedAt
+	if t := c.teams[team]; t.Open(at) {
+		if rs := c.members(team, "on-duty"); len(rs) > 0 {
+			return rs
+		}
+	} else {
+		for _, h := range t.Handoff {
+			if c.teams[h].Open(at) {
+				if rs := c.members(h, "handoff"); len(rs) > 0 {
+					return rs
+				}
+			}
+		}
+	}
+	// Nobody on duty anywhere: the team hears of it anyway, so no customer
+	// waits unseen.
+	return c.members(team, "after-hours")
+}
+
+func (c *Config) teamFor(conv conversation.Conversation, m conversation.Message) string {
+	body := strings.ToLower(m.Body)
+	for _, r := range c.Rules {
+		if r.Channel != "" && r.Channel != string(m.Channel) {
+			continue
+		}
+		if r.Keyword != "" && !strings.Contains(body, strings.ToLower(r.Keyword)) {
+			continue
+		}
+		return r.Team
+	}
+	if c.teams[conv.Team] != nil {
+		return conv.Team
+	}
+	return c.DefaultTeam
+}
+
+func (c *Config) members(team, reason string) []Recipient {
+	var out []Recipient
+	for i := range c.Agents {
+		a := &c.Agents[i]
+		if !a.Away && slices.Contains(a.Teams, team) {
+			out = append(out, Recipient{Agent: a, Team: team, Reason: reason})
+		}
+	}
+	return out
+}
