@@ -72,8 +72,8 @@ type Service struct {
 	Team string
 	// Window is the notification coalescing window (see Conversation.Apply).
 	Window time.Duration
-	Now   func() time.Time
-	NewID func(prefix string) string
+	Now    func() time.Time
+	NewID  func(prefix string) string
 }
 
 // maxAttempts bounds how often Ingest re-reads a route that changed under it

@@ -73,6 +73,8 @@ type Store interface {
 	// Conversations lists conversations with the given status, the most
 	// recently active first.
 	Conversations(ctx context.Context, status string, limit int) ([]Conversation, error)
+	// Summary returns one conversation without its messages.
+	Summary(ctx context.Context, id string) (Conversation, error)
 	// Conversation returns one conversation and its messages, oldest first.
 	Conversation(ctx context.Context, id string) (Conversation, []Message, error)
 	// Contact returns a contact.

@@ -10,10 +10,11 @@ package memstore
 import (
 	"context"
 	"slices"
-	"time"
 	"sync"
+	"time"
 
 	"github.com/switchboard/switchboard/shared/conversation"
+	"github.com/switchboard/switchboard/shared/delivery"
 )
 
 type identity struct {
@@ -191,6 +192,17 @@ func (s *Store) Conversations(_ context.Context, status string, limit int) ([]co
 	return out, nil
 }
 
+// Summary implements conversation.Store.
+func (s *Store) Summary(_ context.Context, id string) (conversation.Conversation, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.conversations[id]
+	if !ok {
+		return conversation.Conversation{}, conversation.ErrNotFound
+	}
+	return copyConv(c), nil
+}
+
 // Conversation implements conversation.Store.
 func (s *Store) Conversation(_ context.Context, id string) (conversation.Conversation, []conversation.Message, error) {
 	s.mu.Lock()
@@ -238,4 +250,41 @@ func copyConv(c *conversation.Conversation) conversation.Conversation {
 	out.UnreadCursors = slices.Clone(c.UnreadCursors)
 	out.Unread = len(out.UnreadCursors) + out.UnreadOverflow
 	return out
+}
+
+type deliveryRec struct {
+	state      string
+	leaseUntil time.Time
+	reason     string
+}
+
+// Deliveries is memstore's delivery.Records.
+type Deliveries struct {
+	mu   sync.Mutex
+	recs map[string]*deliveryRec
+}
+
+var _ delivery.Records = (*Deliveries)(nil)
+
+// NewDeliveries returns empty delivery records.
+func NewDeliveries() *Deliveries { return &Deliveries{recs: map[string]*deliveryRec{}} }
+
+// Claim implements delivery.Records.
+func (d *Deliveries) Claim(_ context.Context, id string, now time.Time, lease time.Duration) (delivery.Claim, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	r, ok := d.recs[id]
+	if ok && !(r.state == delivery.Retry || (r.state == delivery.Sending && now.After(r.leaseUntil))) {
+		return delivery.Claim{State: r.state}, nil
+	}
+	d.recs[id] = &deliveryRec{state: delivery.Sending, leaseUntil: now.Add(lease)}
+	return delivery.Claim{OK: true}, nil
+}
+
+// Finish implements delivery.Records.
+func (d *Deliveries) Finish(_ context.Context, id, state, reason string, _ time.Time) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.recs[id] = &deliveryRec{state: state, reason: reason}
+	return nil
 }

@@ -445,6 +445,11 @@ func (st *Store) UpdateStatus(ctx context.Context, provider, providerMessageID s
 	return ok, nil
 }
 
+// Summary implements conversation.Store.
+func (st *Store) Summary(ctx context.Context, id string) (conversation.Conversation, error) {
+	return st.getConversation(ctx, id)
+}
+
 func (st *Store) getConversation(ctx context.Context, id string) (conversation.Conversation, error) {
 	var c conversation.Conversation
 	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.table, Key: convKey(id), ConsistentRead: aws.Bool(true)})

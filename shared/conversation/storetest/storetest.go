@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/shared/conversation"
+	"github.com/switchboard/switchboard/shared/delivery"
 )
 
 // NewStore returns an empty store for one test.
@@ -367,7 +368,10 @@ func window(t *testing.T, ns NewStore) {
 	if err != nil || conv.NotifyKey != opener.Key {
 		t.Errorf("redelivered opener: %v, notify key %s", err, conv.NotifyKey)
 	}
-	stored, _ := h.conversation(opener.ConversationID)
+	stored, err := h.store.Summary(ctx, opener.ConversationID)
+	if err != nil || stored.Unread != 3 {
+		t.Errorf("summary: %+v, %v", stored, err)
+	}
 	if stored.NotifyKey != opener.Key || !stored.NotifyUntil.Equal(opener.CreatedAt.Add(time.Hour)) {
 		t.Errorf("stored summary: notify %s until %v", stored.NotifyKey, stored.NotifyUntil)
 	}
@@ -513,6 +517,9 @@ func notFound(t *testing.T, ns NewStore) {
 	if _, _, err := h.store.Conversation(ctx, "cv_missing"); !errors.Is(err, conversation.ErrNotFound) {
 		t.Errorf("Conversation: %v", err)
 	}
+	if _, err := h.store.Summary(ctx, "cv_missing"); !errors.Is(err, conversation.ErrNotFound) {
+		t.Errorf("Summary: %v", err)
+	}
 	if _, err := h.store.Contact(ctx, "ct_missing"); !errors.Is(err, conversation.ErrNotFound) {
 		t.Errorf("Contact: %v", err)
 	}
@@ -535,4 +542,78 @@ func ids(cs []conversation.Conversation) []string {
 		out[i] = c.ID
 	}
 	return out
+}
+
+// RunDeliveries is the contract of delivery.Records.
+func RunDeliveries(t *testing.T, newRecords func(t *testing.T) delivery.Records) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
+	claim := func(r delivery.Records, id string, at time.Time) delivery.Claim {
+		t.Helper()
+		c, err := r.Claim(ctx, id, at, time.Minute)
+		if err != nil {
+			t.Fatalf("claim %s: %v", id, err)
+		}
+		return c
+	}
+	t.Run("OnceSentNeverAgain", func(t *testing.T) {
+		r := newRecords(t)
+		if c := claim(r, "j1", t0); !c.OK {
+			t.Fatalf("first claim: %+v", c)
+		}
+		if c := claim(r, "j1", t0.Add(time.Second)); c.OK || c.State != delivery.Sending {
+			t.Errorf("claim during the lease: %+v, want refused, sending", c)
+		}
+		if err := r.Finish(ctx, "j1", delivery.Sent, "", t0); err != nil {
+			t.Fatal(err)
+		}
+		if c := claim(r, "j1", t0.Add(time.Hour)); c.OK || c.State != delivery.Sent {
+			t.Errorf("claim after sent: %+v", c)
+		}
+	})
+	t.Run("LeaseExpiresAndRetryReleases", func(t *testing.T) {
+		r := newRecords(t)
+		claim(r, "j2", t0)
+		if c := claim(r, "j2", t0.Add(2*time.Minute)); !c.OK {
+			t.Errorf("claim after the lease ran out: %+v", c)
+		}
+		if err := r.Finish(ctx, "j2", delivery.Retry, "timeout", t0); err != nil {
+			t.Fatal(err)
+		}
+		if c := claim(r, "j2", t0.Add(2*time.Minute)); !c.OK {
+			t.Errorf("claim after release: %+v", c)
+		}
+		if err := r.Finish(ctx, "j2", delivery.Failed, "HTTP 410", t0); err != nil {
+			t.Fatal(err)
+		}
+		if c := claim(r, "j2", t0.Add(time.Hour)); c.OK || c.State != delivery.Failed {
+			t.Errorf("claim after failed: %+v", c)
+		}
+	})
+	t.Run("ConcurrentClaimsOneWins", func(t *testing.T) {
+		r := newRecords(t)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		won := 0
+		for range 12 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c, err := r.Claim(ctx, "j3", t0, time.Minute)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if c.OK {
+					mu.Lock()
+					won++
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		if won != 1 {
+			t.Errorf("%d concurrent claims won, want 1", won)
+		}
+	})
 }

@@ -1,0 +1,217 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/switchboard/switchboard/shared/conversation"
+	"github.com/switchboard/switchboard/shared/delivery"
+	"github.com/switchboard/switchboard/shared/routing"
+)
+
+// Notification is what a sink delivers.
+type Notification struct {
+	ID             string    `json:"id"`
+	Type           string    `json:"type"`
+	ConversationID string    `json:"conversationId"`
+	ContactID      string    `json:"contactId"`
+	ContactName    string    `json:"contactName,omitempty"`
+	Channel        string    `json:"channel"`
+	Preview        string    `json:"preview"`
+	Unread         int       `json:"unread"`
+	Agent          string    `json:"agent"`
+	Reason         string    `json:"reason"`
+	Text           string    `json:"text"`
+	MessageAt      time.Time `json:"messageAt"`
+}
+
+// Sender delivers a notification on one kind of sink.
+type Sender interface {
+	Send(ctx context.Context, sink routing.Sink, n Notification) error
+}
+
+// PermanentError is a sink's refusal that no retry will change (an HTTP 4xx,
+// an invalid number): the delivery is recorded as failed with the reason.
+type PermanentError struct{ Reason string }
+
+func (e *PermanentError) Error() string { return e.Reason }
+
+// Notifier consumes jobs.
+type Notifier struct {
+	Store      conversation.Store
+	Deliveries delivery.Records
+	// Senders by sink type (routing.SinkSMS, …).
+	Senders map[string]Sender
+	// Lease is how long a claim holds (≥ a sink's timeout); default 1m.
+	Lease time.Duration
+	// SinkTimeout bounds one send; default 10s.
+	SinkTimeout time.Duration
+	Now         func() time.Time
+	Log         *slog.Logger
+}
+
+// Handle processes an SQS batch and reports the jobs to retry; a malformed
+// job is reported too, so that after the queue's receives it goes to the
+// dead-letter queue without holding up the others.
+func (n *Notifier) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	var resp events.SQSEventResponse
+	for _, rec := range ev.Records {
+		if err := n.handle(ctx, rec); err != nil {
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+		}
+	}
+	return resp, nil
+}
+
+func (n *Notifier) handle(ctx context.Context, rec events.SQSMessage) error {
+	job, err := ParseJob(rec.Body)
+	if err != nil {
+		n.log().LogAttrs(ctx, slog.LevelError, "notify.job", slog.String("outcome", "malformed"),
+			slog.String("sqs_message", rec.MessageId), slog.String("receives", rec.Attributes["ApproximateReceiveCount"]),
+			slog.String("error", err.Error()))
+		return err
+	}
+	return n.Deliver(ctx, job)
+}
+
+func (n *Notifier) now() time.Time {
+	if n.Now != nil {
+		return n.Now()
+	}
+	return time.Now()
+}
+
+// errInFlight: another consumer holds the job's lease; try again later.
+var errInFlight = errors.New("delivery in flight elsewhere")
+
+// Deliver sends one job unless it was delivered before. A sink's permanent
+// refusal is recorded and not retried; any other failure is returned, for
+// the queue to redeliver.
+func (n *Notifier) Deliver(ctx context.Context, job Job) error {
+	attrs := []slog.Attr{slog.String("job", job.ID), slog.String("conversation", job.ConversationID),
+		slog.String("agent", job.Agent), slog.String("sink", job.Sink.Type)}
+	lease := n.Lease
+	if lease == 0 {
+		lease = time.Minute
+	}
+	claim, err := n.Deliveries.Claim(ctx, job.ID, n.now(), lease)
+	if err != nil {
+		return n.fail(ctx, attrs, fmt.Errorf("claim delivery: %w", err))
+	}
+	if !claim.OK {
+		if claim.State == delivery.Sending {
+			return n.fail(ctx, attrs, errInFlight)
+		}
+		n.log().LogAttrs(ctx, slog.LevelInfo, "notify.deliver", append(attrs, slog.String("outcome", "already_"+claim.State))...)
+		return nil
+	}
+	note, skip, err := n.compose(ctx, job)
+	if err != nil {
+		return n.release(ctx, job, attrs, err)
+	}
+	if skip != "" {
+		return n.finish(ctx, job, attrs, delivery.Skipped, skip)
+	}
+	sender := n.Senders[job.Sink.Type]
+	if sender == nil {
+		return n.finish(ctx, job, attrs, delivery.Failed, "no sender configured for sink type "+job.Sink.Type)
+	}
+	timeout := n.SinkTimeout
+	if timeout == 0 {
+		timeout = 10 * time.Second
+	}
+	sctx, cancel := context.WithTimeout(ctx, timeout)
+	err = sender.Send(sctx, job.Sink, note)
+	cancel()
+	var perm *PermanentError
+	if errors.As(err, &perm) {
+		return n.finish(ctx, job, attrs, delivery.Failed, perm.Reason)
+	}
+	if err != nil {
+		return n.release(ctx, job, attrs, fmt.Errorf("send: %w", err))
+	}
+	attrs = append(attrs, slog.Int64("latency_ms", n.now().Sub(job.MessageAt).Milliseconds()))
+	return n.finish(ctx, job, attrs, delivery.Sent, "")
+}
+
+func (n *Notifier) compose(ctx context.Context, job Job) (Notification, string, error) {
+	conv, err := n.Store.Summary(ctx, job.ConversationID)
+	if errors.Is(err, conversation.ErrNotFound) {
+		return Notification{}, "conversation not found", nil
+	}
+	if err != nil {
+		return Notification{}, "", fmt.Errorf("read conversation: %w", err)
+	}
+	if conv.Unread == 0 {
+		return Notification{}, "answered before the window closed", nil
+	}
+	note := Notification{
+		ID: job.ID, Type: "conversation.waiting", ConversationID: conv.ID, ContactID: conv.ContactID,
+		Channel: job.Channel, Preview: conv.LastPreview, Unread: conv.Unread, Agent: job.Agent, Reason: job.Reason,
+		MessageAt: job.MessageAt,
+	}
+	who := "a customer"
+	if c, err := n.Store.Contact(ctx, conv.ContactID); err == nil && c.Name != "" {
+		note.ContactName, who = c.Name, c.Name
+	}
+	what := "New message"
+	if conv.Unread > 1 {
+		what = fmt.Sprintf("%d new messages", conv.Unread)
+	}
+	note.Text = fmt.Sprintf("%s from %s on %s: %q", what, who, channelName(job.Channel), conv.LastPreview)
+	return note, "", nil
+}
+
+func channelName(ch string) string {
+	switch ch {
+	case "sms":
+		return "SMS"
+	case "whatsapp":
+		return "WhatsApp"
+	case "":
+		return "an unknown channel"
+	}
+	return strings.ToUpper(ch[:1]) + ch[1:]
+}
+
+func (n *Notifier) finish(ctx context.Context, job Job, attrs []slog.Attr, state, reason string) error {
+	if err := n.Deliveries.Finish(ctx, job.ID, state, reason, n.now()); err != nil {
+		// Sent but not recorded: the lease expires and a redelivery may send
+		// again. Report it so the queue retries the record.
+		return n.fail(ctx, attrs, fmt.Errorf("record %s: %w", state, err))
+	}
+	level := slog.LevelInfo
+	if state == delivery.Failed {
+		level = slog.LevelWarn
+	}
+	if reason != "" {
+		attrs = append(attrs, slog.String("reason", reason))
+	}
+	n.log().LogAttrs(ctx, level, "notify.deliver", append(attrs, slog.String("outcome", state))...)
+	return nil
+}
+
+func (n *Notifier) release(ctx context.Context, job Job, attrs []slog.Attr, cause error) error {
+	if err := n.Deliveries.Finish(ctx, job.ID, delivery.Retry, cause.Error(), n.now()); err != nil {
+		cause = errors.Join(cause, fmt.Errorf("release claim: %w", err))
+	}
+	return n.fail(ctx, attrs, cause)
+}
+
+func (n *Notifier) fail(ctx context.Context, attrs []slog.Attr, err error) error {
+	n.log().LogAttrs(ctx, slog.LevelWarn, "notify.deliver", append(attrs, slog.String("outcome", "retry"), slog.String("error", err.Error()))...)
+	return err
+}
+
+func (n *Notifier) log() *slog.Logger {
+	if n.Log == nil {
+		return slog.Default()
+	}
+	return n.Log
+}

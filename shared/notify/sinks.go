@@ -1,0 +1,179 @@
+package notify
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	sestypes "github.com/aws/aws-sdk-go-v2/service/sesv2/types"
+	"github.com/aws/smithy-go"
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+	"github.com/twilio/twilio-go"
+	twilioclient "github.com/twilio/twilio-go/client"
+	twilioapi "github.com/twilio/twilio-go/rest/api/v2010"
+
+	"github.com/switchboard/switchboard/shared/routing"
+)
+
+// httpOutcome maps a sink's HTTP answer: 2xx done; 408, 429 and 5xx retried;
+// any other 4xx a permanent refusal, recorded with its reason.
+func httpOutcome(resp *http.Response) error {
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return nil
+	}
+	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
+	reason := fmt.Sprintf("HTTP %d: %s", resp.StatusCode, bytes.TrimSpace(snippet))
+	if resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusRequestTimeout && resp.StatusCode != http.StatusTooManyRequests {
+		return &PermanentError{Reason: reason}
+	}
+	return errors.New(reason)
+}
+
+func post(ctx context.Context, client *http.Client, url string, body []byte, header http.Header) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return &PermanentError{Reason: "bad sink URL: " + err.Error()}
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	return httpOutcome(resp)
+}
+
+// WebhookSender POSTs the notification as JSON, signed the Standard Webhooks
+// way (webhook-id, webhook-timestamp, webhook-signature: v1,<base64 HMAC>)
+// with github.com/standard-webhooks' library.
+// See https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md
+type WebhookSender struct {
+	Client *http.Client
+	signer *standardwebhooks.Webhook
+	now    func() time.Time
+}
+
+// NewWebhookSender signs with secret, given as "whsec_<base64 key>".
+func NewWebhookSender(client *http.Client, secret string, now func() time.Time) (*WebhookSender, error) {
+	signer, err := standardwebhooks.NewWebhook(secret)
+	if err != nil {
+		return nil, fmt.Errorf("NOTIFY_WEBHOOK_SECRET: want whsec_ and a base64 key: %w", err)
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &WebhookSender{Client: client, signer: signer, now: now}, nil
+}
+
+// Send implements Sender.
+func (s *WebhookSender) Send(ctx context.Context, sink routing.Sink, n Notification) error {
+	body, err := json.Marshal(n)
+	if err != nil {
+		return &PermanentError{Reason: err.Error()}
+	}
+	ts := s.now()
+	sig, err := s.signer.Sign(n.ID, ts, body)
+	if err != nil {
+		return err
+	}
+	h := http.Header{}
+	h.Set(standardwebhooks.HeaderWebhookID, n.ID)
+	h.Set(standardwebhooks.HeaderWebhookTimestamp, fmt.Sprint(ts.Unix()))
+	h.Set(standardwebhooks.HeaderWebhookSignature, sig)
+	return post(ctx, s.Client, sink.To, body, h)
+}
+
+// SlackSender posts the text to a Slack incoming webhook.
+// See https://api.slack.com/messaging/webhooks
+type SlackSender struct{ Client *http.Client }
+
+// Send implements Sender.
+func (s *SlackSender) Send(ctx context.Context, sink routing.Sink, n Notification) error {
+	body, _ := json.Marshal(map[string]string{"text": n.Text})
+	return post(ctx, s.Client, sink.To, body, nil)
+}
+
+// TwilioMessages is the part of twilio-go's REST client the SMS sender uses.
+type TwilioMessages interface {
+	CreateMessage(params *twilioapi.CreateMessageParams) (*twilioapi.ApiV2010Message, error)
+}
+
+// NewTwilioAPI returns twilio-go's REST API (NewRestClientWithParams) on an
+// injected HTTP client: its timeout bounds every call, and tests point it at
+// a local stand-in.
+func NewTwilioAPI(accountSID, authToken string, httpClient *http.Client) TwilioMessages {
+	c := &twilioclient.Client{Credentials: twilioclient.NewCredentials(accountSID, authToken), HTTPClient: httpClient}
+	c.SetAccountSid(accountSID)
+	return twilio.NewRestClientWithParams(twilio.ClientParams{Client: c}).Api
+}
+
+// SMSSender texts the agent through Twilio's REST API, from From (a number
+// or a Messaging Service SID, "MG…").
+type SMSSender struct {
+	API  TwilioMessages
+	From string
+}
+
+// Send implements Sender. twilio-go's calls take no context; the HTTP
+// client's timeout bounds them.
+func (s *SMSSender) Send(_ context.Context, sink routing.Sink, n Notification) error {
+	p := &twilioapi.CreateMessageParams{}
+	p.SetTo(sink.To)
+	p.SetBody(n.Text)
+	if len(s.From) > 2 && s.From[:2] == "MG" {
+		p.SetMessagingServiceSid(s.From)
+	} else {
+		p.SetFrom(s.From)
+	}
+	_, err := s.API.CreateMessage(p)
+	var te *twilioclient.TwilioRestError
+	if errors.As(err, &te) && te.Status >= 400 && te.Status < 500 && te.Status != http.StatusTooManyRequests {
+		return &PermanentError{Reason: fmt.Sprintf("Twilio %d (code %d): %s", te.Status, te.Code, te.Message)}
+	}
+	return err
+}
+
+// SESAPI is the part of the SES v2 client the email sender uses.
+type SESAPI interface {
+	SendEmail(context.Context, *sesv2.SendEmailInput, ...func(*sesv2.Options)) (*sesv2.SendEmailOutput, error)
+}
+
+// EmailSender emails the agent through SES v2, from From.
+type EmailSender struct {
+	API  SESAPI
+	From string
+}
+
+// Send implements Sender.
+func (s *EmailSender) Send(ctx context.Context, sink routing.Sink, n Notification) error {
+	subject := "Customer waiting"
+	if n.ContactName != "" {
+		subject += ": " + n.ContactName
+	}
+	_, err := s.API.SendEmail(ctx, &sesv2.SendEmailInput{
+		FromEmailAddress: aws.String(s.From),
+		Destination:      &sestypes.Destination{ToAddresses: []string{sink.To}},
+		Content: &sestypes.EmailContent{Simple: &sestypes.Message{
+			Subject: &sestypes.Content{Data: aws.String(subject), Charset: aws.String("UTF-8")},
+			Body:    &sestypes.Body{Text: &sestypes.Content{Data: aws.String(n.Text + "\n\nConversation: " + n.ConversationID), Charset: aws.String("UTF-8")}},
+		}},
+	})
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		switch ae.ErrorCode() {
+		case "MessageRejected", "MailFromDomainNotVerifiedException", "BadRequestException", "AccountSuspendedException", "SendingPausedException", "NotFoundException":
+			return &PermanentError{Reason: "SES " + ae.ErrorCode() + ": " + ae.ErrorMessage()}
+		}
+	}
+	return err
+}
