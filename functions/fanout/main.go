@@ -1,11 +1,13 @@
-// Command fanout is the Lambda function on the table's stream: it applies each
-// new message to what derives from it (the conversation summary, the
-// contact's name, opt-out state). The stream is the outbox: nothing on the
-// ingest path calls anything but DynamoDB.
+// Command fanout is the Lambda function on the table's stream. For each new
+// message it applies what derives from it (the conversation summary, the
+// contact's name, opt-out state) and, when the message opens a notification
+// window, queues one job per agent and sink on SQS. The stream is the outbox:
+// the ingest path calls nothing but DynamoDB.
 package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 
@@ -14,6 +16,7 @@ import (
 
 	"github.com/switchboard/switchboard/shared/config"
 	"github.com/switchboard/switchboard/shared/conversation"
+	"github.com/switchboard/switchboard/shared/notify"
 	"github.com/switchboard/switchboard/shared/store"
 	"github.com/switchboard/switchboard/shared/stream"
 )
@@ -29,14 +32,26 @@ func main() {
 }
 
 func setup(ctx context.Context, log *slog.Logger) (*stream.Handler, error) {
-	var cfg config.Common
+	var cfg config.Notify
 	if err := config.Load(&cfg); err != nil {
 		return nil, err
 	}
-	awsCfg, err := config.AWS(ctx, cfg)
+	if cfg.NotifyQueueURL == "" {
+		return nil, errors.New("configuration: required key NOTIFY_QUEUE_URL missing value")
+	}
+	awsCfg, err := config.AWS(ctx, cfg.Common)
 	if err != nil {
 		return nil, err
 	}
-	svc := &conversation.Service{Store: store.New(config.DynamoDB(awsCfg, cfg), cfg.TableName), Team: cfg.Team}
-	return &stream.Handler{Service: svc, Log: log}, nil
+	rt, err := notify.LoadRouting(ctx, cfg, config.Params{SSM: config.SSM(awsCfg, cfg.Common)})
+	if err != nil {
+		return nil, err
+	}
+	svc := &conversation.Service{Store: store.New(config.DynamoDB(awsCfg, cfg.Common), cfg.TableName), Team: rt.DefaultTeam, Window: rt.Window()}
+	queue := &notify.SQSQueue{API: notify.SQSClient(awsCfg, cfg.Common), URL: cfg.NotifyQueueURL}
+	return &stream.Handler{
+		Service:  svc,
+		Dispatch: &notify.Dispatcher{Routing: rt, Queue: queue, Webhook: cfg.NotifyWebhookURL, Log: log},
+		Log:      log,
+	}, nil
 }

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"log/slog"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,9 +14,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/localaws"
+	"github.com/switchboard/switchboard/shared/notify"
 	"github.com/switchboard/switchboard/shared/store"
 	"github.com/switchboard/switchboard/shared/stream"
 )
@@ -29,7 +32,7 @@ const eventPath = "../../events/dynamodb/message-insert.json"
 func seed(t *testing.T, st conversation.Store) {
 	ids := map[string]string{"ct": "ct_sample", "cv": "cv_sample", "msg": "msg_sample"}
 	svc := &conversation.Service{Store: st, Team: "support",
-		Now:   func() time.Time { return time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC) },
+		Now:   func() time.Time { return time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC) },
 		NewID: func(p string) string { return ids[p] }}
 	from, _ := conversation.Normalizer{}.Phone("+14155550123")
 	_, err := svc.Ingest(context.Background(), conversation.Inbound{
@@ -105,7 +108,14 @@ func TestStreamEventOnDynamoDBLocal(t *testing.T) {
 	if err := json.Unmarshal(raw, &ev); err != nil {
 		t.Fatal(err)
 	}
+	sqsClient := localaws.SQS(t)
+	queue, _ := localaws.Queue(t, sqsClient, 30, 0)
 	t.Setenv("TABLE_NAME", table)
+	t.Setenv("NOTIFY_QUEUE_URL", queue)
+	t.Setenv("ROUTING_CONFIG_FILE", "")
+	t.Setenv("ROUTING_CONFIG_PARAM", "")
+	t.Setenv("ROUTING_CONFIG", `{"defaultTeam":"support","teams":[{"id":"support"}],"agents":[{"id":"ana","teams":["support"],"sinks":[{"type":"slack","to":"https://hooks.slack.example/x"}]}]}`)
+	t.Setenv("NOTIFY_WEBHOOK_URL", "")
 	t.Setenv("AWS_ACCESS_KEY_ID", "local")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "local")
 	h, err := setup(context.Background(), slog.Default())
@@ -124,5 +134,40 @@ func TestStreamEventOnDynamoDBLocal(t *testing.T) {
 	}
 	if c.Unread != 1 || len(c.Channels) != 1 || c.Channels[0] != conversation.ChannelSMS || c.LastPreview != "Hi, my order #41 hasn't arrived" {
 		t.Errorf("summary = %+v", c)
+	}
+	// One job per agent and sink, queued once per handling (the notifier
+	// dedupes the redelivered copy by its id).
+	out, err := sqsClient.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: &queue, MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]int{}
+	for _, m := range out.Messages {
+		j, err := notify.ParseJob(aws.ToString(m.Body))
+		if err != nil {
+			t.Fatalf("queued job: %v", err)
+		}
+		if j.Agent != "ana" || j.Sink.Type != "slack" || j.ConversationID != "cv_sample" {
+			t.Errorf("job = %+v", j)
+		}
+		ids[j.ID]++
+	}
+	if len(out.Messages) != 2 || len(ids) != 1 {
+		t.Errorf("queued %d messages with %d distinct ids, want 2 copies of one job", len(out.Messages), len(ids))
+	}
+}
+
+func TestSetupNamesMissingSettings(t *testing.T) {
+	t.Setenv("TABLE_NAME", "t-x")
+	t.Setenv("NOTIFY_QUEUE_URL", "")
+	if _, err := setup(context.Background(), slog.Default()); err == nil || !strings.Contains(err.Error(), "NOTIFY_QUEUE_URL") {
+		t.Errorf("err = %v, want one naming NOTIFY_QUEUE_URL", err)
+	}
+	t.Setenv("NOTIFY_QUEUE_URL", "http://127.0.0.1:1/q")
+	t.Setenv("ROUTING_CONFIG_FILE", "")
+	t.Setenv("ROUTING_CONFIG_PARAM", "")
+	t.Setenv("ROUTING_CONFIG", `{"defaultTeam":"support","teams":[{"id":"support","timeZone":"Moon/Base"}]}`)
+	if _, err := setup(context.Background(), slog.Default()); err == nil || !strings.Contains(err.Error(), "Moon/Base") {
+		t.Errorf("err = %v, want one naming the bad time zone", err)
 	}
 }

@@ -1,12 +1,15 @@
 // Command devserver serves every built Switchboard route on one local port
-// with the very handlers the Lambda functions mount:
+// with the very handlers the Lambda functions mount, and runs the stream
+// projection, the fan-out and the notifier in process:
 //
 //	go run ./scripts/devserver
 //
 // Defaults (shared/devenv) need no setup: the in-memory store, its change
-// hook standing in for the DynamoDB stream, and local-only tokens. STORE=dynamodb
-// uses DynamoDB Local instead (DYNAMODB_ENDPOINT, from
-// scripts/local-services.sh start), creating the table and polling its stream.
+// hook standing in for the DynamoDB stream, an in-process queue, and
+// local-only tokens. NOTIFY_WEBHOOK_URL sends every agent notification to any
+// local listener, signed with NOTIFY_WEBHOOK_SECRET. STORE=dynamodb uses
+// DynamoDB Local and polls its stream; QUEUE=sqs uses moto's SQS and polls
+// it (the endpoints from scripts/local-services.sh start).
 package main
 
 import (
@@ -26,12 +29,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/switchboard/switchboard/shared/api"
 	"github.com/switchboard/switchboard/shared/config"
 	"github.com/switchboard/switchboard/shared/conversation"
+	"github.com/switchboard/switchboard/shared/delivery"
 	"github.com/switchboard/switchboard/shared/devenv"
 	"github.com/switchboard/switchboard/shared/memstore"
+	"github.com/switchboard/switchboard/shared/notify"
+	"github.com/switchboard/switchboard/shared/routing"
 	"github.com/switchboard/switchboard/shared/store"
 	"github.com/switchboard/switchboard/shared/stream"
 	"github.com/switchboard/switchboard/shared/twilio"
@@ -59,30 +66,65 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
 	base := env("PUBLIC_BASE_URL", devenv.PublicBaseURL)
 	twilioToken := env("TWILIO_AUTH_TOKEN", devenv.TwilioAuthToken)
 	agentToken := env("AGENT_API_TOKEN", devenv.AgentAPIToken)
-	svc := &conversation.Service{Team: env("DEFAULT_TEAM", "support")}
+	webhookURL := os.Getenv("NOTIFY_WEBHOOK_URL")
 
-	switch q := env("QUEUE", "memory"); q {
-	case "memory":
-	default:
-		return fmt.Errorf("QUEUE=%s: only the in-process queue exists so far (agent notifications are not built yet)", q)
+	doc, routingName := []byte(devenv.Routing), "built-in (one always-open team)"
+	if f := os.Getenv("ROUTING_CONFIG_FILE"); f != "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return fmt.Errorf("ROUTING_CONFIG_FILE: %w", err)
+		}
+		doc, routingName = b, f
 	}
+	rt, err := routing.Parse(doc)
+	if err != nil {
+		return err
+	}
+	svc := &conversation.Service{Team: rt.DefaultTeam, Window: rt.Window()}
+	sh := &stream.Handler{Service: svc, Log: log}
+
+	var deliveries delivery.Records
 	var storeName string
 	switch s := env("STORE", "memory"); s {
 	case "memory":
-		svc.Store = memstore.New(projector(ctx, svc, log))
+		svc.Store = memstore.New(inProcessStream(ctx, sh, log))
+		deliveries = memstore.NewDeliveries()
 		storeName = "in-memory store"
 	case "dynamodb":
-		st, err := dynamoStore(ctx, svc, log)
+		st, err := dynamoStore(ctx, sh, log)
 		if err != nil {
 			return err
 		}
-		svc.Store = st
+		svc.Store, deliveries = st, st
 		storeName = "DynamoDB at " + os.Getenv("DYNAMODB_ENDPOINT")
 	default:
 		return fmt.Errorf("STORE=%s: want memory or dynamodb", s)
 	}
 
-	wh, err := twilio.NewHandler(twilio.Config{
+	httpClient := &http.Client{Timeout: 10 * time.Second}
+	wh, err := notify.NewWebhookSender(httpClient, env("NOTIFY_WEBHOOK_SECRET", devenv.NotifyWebhookSecret), nil)
+	if err != nil {
+		return err
+	}
+	notifier := &notify.Notifier{Store: svc.Store, Deliveries: deliveries, Log: log,
+		Senders: map[string]notify.Sender{routing.SinkWebhook: wh, routing.SinkSlack: &notify.SlackSender{Client: httpClient}}}
+	var queue notify.Queue
+	var queueName string
+	switch q := env("QUEUE", "memory"); q {
+	case "memory":
+		queue, queueName = notify.NewMemQueue(ctx, notifier.Deliver, log), "in-process queue"
+	case "sqs":
+		sq, url, err := sqsQueue(ctx, notifier, log)
+		if err != nil {
+			return err
+		}
+		queue, queueName = sq, "SQS "+url
+	default:
+		return fmt.Errorf("QUEUE=%s: want memory or sqs", q)
+	}
+	sh.Dispatch = &notify.Dispatcher{Routing: rt, Queue: queue, Webhook: webhookURL, Log: log}
+
+	wt, err := twilio.NewHandler(twilio.Config{
 		Verifier: twilio.NewVerifier(twilioToken), Service: svc,
 		Normalizer:    conversation.Normalizer{DefaultRegion: env("PHONE_DEFAULT_REGION", "US")},
 		PublicBaseURL: base, AckText: env("ACK_TEXT", "Thanks for your message! An agent will reply here shortly."), Log: log,
@@ -91,14 +133,18 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
 		return err
 	}
 	mux := http.NewServeMux()
-	wh.Register(mux)
+	wt.Register(mux)
 	(&api.Handler{Store: svc.Store, Token: agentToken, Log: log}).Register(mux)
 
 	ln, err := net.Listen("tcp", "127.0.0.1:"+port)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, `Switchboard dev server on http://%s (%s)
+	notes := "NOTIFY_WEBHOOK_URL is unset: set it to any local listener to receive them"
+	if webhookURL != "" {
+		notes = "each is POSTed to NOTIFY_WEBHOOK_URL=" + webhookURL + ", signed (Standard Webhooks) with NOTIFY_WEBHOOK_SECRET"
+	}
+	fmt.Fprintf(out, `Switchboard dev server on http://%s (%s, %s)
 
   POST %s        Twilio SMS, MMS, WhatsApp (answers TwiML)
   POST %s Twilio delivery status
@@ -107,10 +153,11 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
   GET  /api/contacts/{id}               a contact
 
 Webhooks are verified against PUBLIC_BASE_URL=%s with TWILIO_AUTH_TOKEN%s.
+Agent notifications: routing %s; %s.
 Post a signed sample, then read the inbox:
   go run ./scripts/send events/twilio/sms-inbound.json
   curl -H 'Authorization: Bearer %s' http://127.0.0.1:%s/api/conversations?status=open
-`, ln.Addr(), storeName, twilio.MessagingPath, twilio.StatusPath, base, defaultNote(twilioToken), agentToken, port)
+`, ln.Addr(), storeName, queueName, twilio.MessagingPath, twilio.StatusPath, base, defaultNote(twilioToken), routingName, notes, agentToken, port)
 
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
@@ -132,9 +179,10 @@ func defaultNote(token string) string {
 	return " (from the environment: sign with go run ./scripts/send -sign)"
 }
 
-// projector applies stored messages in the background, in order, as the
-// stream and the fan-out function do in AWS.
-func projector(ctx context.Context, svc *conversation.Service, log *slog.Logger) func(conversation.Message) {
+// inProcessStream hands stored messages to the stream handler in the
+// background, in order, as DynamoDB Streams and the fan-out function do in
+// AWS; a failed message is retried, like a stream record.
+func inProcessStream(ctx context.Context, sh *stream.Handler, log *slog.Logger) func(conversation.Message) {
 	ch := make(chan conversation.Message, 1024)
 	go func() {
 		for {
@@ -142,8 +190,8 @@ func projector(ctx context.Context, svc *conversation.Service, log *slog.Logger)
 			case <-ctx.Done():
 				return
 			case m := <-ch:
-				if _, err := svc.Project(ctx, m); err != nil {
-					log.Error("stream.project", "error", err.Error())
+				for attempt := 1; sh.Apply(ctx, m) != nil && attempt < 5 && ctx.Err() == nil; attempt++ {
+					time.Sleep(time.Duration(attempt) * 200 * time.Millisecond)
 				}
 			}
 		}
@@ -152,8 +200,8 @@ func projector(ctx context.Context, svc *conversation.Service, log *slog.Logger)
 }
 
 // dynamoStore opens (creating if needed) the dev table in DynamoDB Local and
-// polls its stream into the same projection the fan-out function runs.
-func dynamoStore(ctx context.Context, svc *conversation.Service, log *slog.Logger) (*store.Store, error) {
+// polls its stream into the stream handler.
+func dynamoStore(ctx context.Context, sh *stream.Handler, log *slog.Logger) (*store.Store, error) {
 	ep := os.Getenv("DYNAMODB_ENDPOINT")
 	if ep == "" {
 		return nil, errors.New("STORE=dynamodb needs DYNAMODB_ENDPOINT: run scripts/local-services.sh start and source .local/services.env")
@@ -175,13 +223,38 @@ func dynamoStore(ctx context.Context, svc *conversation.Service, log *slog.Logge
 	if err != nil {
 		return nil, fmt.Errorf("describe table %s: %w", c.TableName, err)
 	}
-	st := store.New(db, c.TableName)
-	h := &stream.Handler{Service: svc, Log: log}
 	p := &stream.Poller{
 		Streams:   dynamodbstreams.NewFromConfig(awsCfg, func(o *dynamodbstreams.Options) { o.BaseEndpoint = aws.String(ep) }),
-		StreamARN: aws.ToString(desc.Table.LatestStreamArn), Handle: h.Handle,
+		StreamARN: aws.ToString(desc.Table.LatestStreamArn), Handle: sh.Handle,
 		OnError: func(err error) { log.Warn("stream.poll", "error", err.Error()) },
 	}
 	go func() { _ = p.Run(ctx) }()
-	return st, nil
+	return store.New(db, c.TableName), nil
+}
+
+// sqsQueue uses NOTIFY_QUEUE_URL, or creates the dev queue in moto, and
+// polls it into the notifier as Lambda's event source mapping would.
+func sqsQueue(ctx context.Context, n *notify.Notifier, log *slog.Logger) (*notify.SQSQueue, string, error) {
+	ep := os.Getenv("SQS_ENDPOINT")
+	if ep == "" {
+		return nil, "", errors.New("QUEUE=sqs needs SQS_ENDPOINT: run scripts/local-services.sh start and source .local/services.env")
+	}
+	c := config.Common{AWSRegion: env("AWS_REGION", "us-east-1"), SQSEndpoint: ep}
+	awsCfg, err := config.AWS(ctx, c)
+	if err != nil {
+		return nil, "", err
+	}
+	client := notify.SQSClient(awsCfg, c)
+	url := os.Getenv("NOTIFY_QUEUE_URL")
+	if url == "" {
+		out, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(devenv.NotifyQueueName),
+			Attributes: map[string]string{"VisibilityTimeout": "30"}})
+		if err != nil {
+			return nil, "", fmt.Errorf("create %s: %w", devenv.NotifyQueueName, err)
+		}
+		url = aws.ToString(out.QueueUrl)
+	}
+	p := &notify.SQSPoller{API: client, URL: url, Handle: n.Handle, OnError: func(err error) { log.Warn("notify.poll", "error", err.Error()) }}
+	go func() { _ = p.Run(ctx) }()
+	return &notify.SQSQueue{API: client, URL: url}, url, nil
 }

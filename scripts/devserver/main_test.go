@@ -7,10 +7,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strconv"
 	"testing"
 	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/switchboard/switchboard/shared/devenv"
 )
@@ -24,9 +27,26 @@ func TestNewcomerPath(t *testing.T) {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	for _, k := range []string{"STORE", "QUEUE", "TWILIO_AUTH_TOKEN", "AGENT_API_TOKEN", "PUBLIC_BASE_URL"} {
+	for _, k := range []string{"STORE", "QUEUE", "TWILIO_AUTH_TOKEN", "AGENT_API_TOKEN", "PUBLIC_BASE_URL", "ROUTING_CONFIG_FILE", "NOTIFY_WEBHOOK_SECRET"} {
 		t.Setenv(k, "")
 	}
+	// A local listener for agent notifications, as a newcomer would run.
+	verifier, err := standardwebhooks.NewWebhook(devenv.NotifyWebhookSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	notes := make(chan map[string]any, 10)
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if err := verifier.Verify(body, r.Header); err != nil {
+			t.Errorf("notification signature: %v", err)
+		}
+		var n map[string]any
+		_ = json.Unmarshal(body, &n)
+		notes <- n
+	}))
+	defer sink.Close()
+	t.Setenv("NOTIFY_WEBHOOK_URL", sink.URL)
 	t.Setenv("PORT", strconv.Itoa(port))
 	target := "http://127.0.0.1:" + strconv.Itoa(port)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -79,6 +99,14 @@ func TestNewcomerPath(t *testing.T) {
 		if resp.StatusCode != ev.want {
 			t.Errorf("%s: %d, want %d", ev.file, resp.StatusCode, ev.want)
 		}
+	}
+	select {
+	case n := <-notes:
+		if n["conversationId"] == "" || n["contactId"] == "" || (n["channel"] != "sms" && n["channel"] != "whatsapp") || n["preview"] == "" {
+			t.Errorf("notification = %v", n)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no agent notification reached NOTIFY_WEBHOOK_URL")
 	}
 	for {
 		_, convs := inbox()

@@ -143,3 +143,18 @@ func (s Params) Get(ctx context.Context, name string, required bool) (string, er
 	}
 	return v, nil
 }
+
+// Notify is what the fan-out and notifier functions read besides Common.
+type Notify struct {
+	Common
+	NotifyQueueURL string `envconfig:"NOTIFY_QUEUE_URL"`
+	SESEndpoint    string `envconfig:"SES_ENDPOINT"`
+	// RoutingConfigFile is a local alternative to ROUTING_CONFIG(_PARAM).
+	RoutingConfigFile string `envconfig:"ROUTING_CONFIG_FILE"`
+	// NotifyWebhookURL, if set, receives every agent notification.
+	NotifyWebhookURL string `envconfig:"NOTIFY_WEBHOOK_URL"`
+	TwilioAccountSID string `envconfig:"TWILIO_ACCOUNT_SID"`
+	// NotifySMSFrom is the number (or Messaging Service SID) agents' SMS come from.
+	NotifySMSFrom   string `envconfig:"NOTIFY_SMS_FROM"`
+	NotifyEmailFrom string `envconfig:"NOTIFY_EMAIL_FROM"`
+}

@@ -16,4 +16,18 @@ const (
 	AgentAPIToken = "local-dev-agent-token"
 	// TableName is the table the dev server creates in DynamoDB Local.
 	TableName = "switchboard-dev"
+	// NotifyWebhookSecret signs the dev server's webhook notifications
+	// (Standard Webhooks: whsec_ and a base64 key).
+	NotifyWebhookSecret = "whsec_c3dpdGNoYm9hcmQtbG9jYWwtZGV2LXdlYmhvb2sta2V5"
+	// NotifyQueueName is the queue the dev server creates in moto (QUEUE=sqs).
+	NotifyQueueName = "switchboard-dev-notify"
+	// Routing is the dev server's routing when ROUTING_CONFIG_FILE is unset:
+	// one team, always open, one agent whose only sink is NOTIFY_WEBHOOK_URL
+	// (the dispatcher adds it to every agent).
+	Routing = `{
+  "defaultTeam": "support",
+  "coalesceWindow": "0s",
+  "teams": [{"id": "support", "timeZone": "UTC"}],
+  "agents": [{"id": "dev-agent", "name": "Dev Agent", "teams": ["support"], "sinks": []}]
+}`
 )

@@ -8,12 +8,15 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/switchboard/switchboard/shared/store"
 )
@@ -64,4 +67,49 @@ func Table(t testing.TB, db *dynamodb.Client) string {
 		_, _ = db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
 	})
 	return name
+}
+
+// SQS returns a client for SQS_ENDPOINT (moto), skipping or failing like
+// DynamoDB.
+func SQS(t testing.TB, optFns ...func(*sqs.Options)) *sqs.Client {
+	t.Helper()
+	ep := os.Getenv("SQS_ENDPOINT")
+	if ep == "" {
+		if os.Getenv(RequireEnv) != "" {
+			t.Fatalf("SQS_ENDPOINT is not set but %s is: the local services did not start", RequireEnv)
+		}
+		t.Skip("SQS_ENDPOINT not set: run scripts/test.sh to start moto")
+	}
+	opts := append([]func(*sqs.Options){func(o *sqs.Options) { o.BaseEndpoint = aws.String(ep) }}, optFns...)
+	return sqs.NewFromConfig(Config(), opts...)
+}
+
+// Queue creates a fresh queue with the given visibility timeout and, when
+// maxReceives > 0, a dead-letter queue it redrives to after that many
+// receives. It returns both URLs (dlq is "" without one).
+func Queue(t testing.TB, client *sqs.Client, visibility, maxReceives int) (queue, dlq string) {
+	t.Helper()
+	ctx := context.Background()
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	name := "switchboard-test-" + hex.EncodeToString(b[:])
+	attrs := map[string]string{"VisibilityTimeout": fmt.Sprint(visibility)}
+	if maxReceives > 0 {
+		d, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name + "-dlq")})
+		if err != nil {
+			t.Fatalf("create DLQ: %v", err)
+		}
+		dlq = aws.ToString(d.QueueUrl)
+		a, err := client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: d.QueueUrl,
+			AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+		if err != nil {
+			t.Fatalf("DLQ arn: %v", err)
+		}
+		attrs["RedrivePolicy"] = fmt.Sprintf(`{"deadLetterTargetArn":%q,"maxReceiveCount":"%d"}`, a.Attributes["QueueArn"], maxReceives)
+	}
+	q, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name), Attributes: attrs})
+	if err != nil {
+		t.Fatalf("create queue: %v", err)
+	}
+	return aws.ToString(q.QueueUrl), dlq
 }

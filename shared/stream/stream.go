@@ -52,7 +52,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.D
 	for _, rec := range ev.Records {
 		m, ok, err := Message(rec)
 		if err == nil && ok {
-			err = h.apply(ctx, m)
+			err = h.Apply(ctx, m)
 		}
 		if err != nil {
 			log.LogAttrs(ctx, slog.LevelError, "stream.project", slog.String("outcome", "error"),
@@ -68,7 +68,9 @@ func (h *Handler) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.D
 	return resp, nil
 }
 
-func (h *Handler) apply(ctx context.Context, m conversation.Message) error {
+// Apply projects one stored message and dispatches its notifications; the
+// dev server's in-process stream calls it for each message memstore stores.
+func (h *Handler) Apply(ctx context.Context, m conversation.Message) error {
 	conv, err := h.Service.Project(ctx, m)
 	if err != nil {
 		return err

@@ -1,0 +1,68 @@
+// Command notifier is the Lambda function on the notify queue: it sends each
+// job to its agent (SMS through Twilio, email through SES, Slack, a signed
+// webhook), at most once, and reports the jobs to retry.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/switchboard/switchboard/shared/config"
+	"github.com/switchboard/switchboard/shared/notify"
+	"github.com/switchboard/switchboard/shared/routing"
+	"github.com/switchboard/switchboard/shared/store"
+)
+
+func main() {
+	log := lambdacontext.NewLogger()
+	n, err := setup(context.Background(), log, &http.Client{Timeout: 10 * time.Second})
+	if err != nil {
+		log.Error("start", "error", err.Error())
+		os.Exit(1)
+	}
+	lambda.Start(n.Handle)
+}
+
+// setup builds the notifier with a sender for every sink whose settings are
+// present; a job for another sink is recorded as failed with the reason.
+func setup(ctx context.Context, log *slog.Logger, httpClient *http.Client) (*notify.Notifier, error) {
+	var cfg config.Notify
+	if err := config.Load(&cfg); err != nil {
+		return nil, err
+	}
+	awsCfg, err := config.AWS(ctx, cfg.Common)
+	if err != nil {
+		return nil, err
+	}
+	params := config.Params{SSM: config.SSM(awsCfg, cfg.Common)}
+	senders := map[string]notify.Sender{routing.SinkSlack: &notify.SlackSender{Client: httpClient}}
+	secret, err := params.Get(ctx, "NOTIFY_WEBHOOK_SECRET", cfg.NotifyWebhookURL != "")
+	if err != nil {
+		return nil, err
+	}
+	if secret != "" {
+		wh, err := notify.NewWebhookSender(httpClient, secret, nil)
+		if err != nil {
+			return nil, err
+		}
+		senders[routing.SinkWebhook] = wh
+	}
+	if cfg.TwilioAccountSID != "" && cfg.NotifySMSFrom != "" {
+		token, err := params.Get(ctx, "TWILIO_AUTH_TOKEN", true)
+		if err != nil {
+			return nil, err
+		}
+		senders[routing.SinkSMS] = &notify.SMSSender{API: notify.NewTwilioAPI(cfg.TwilioAccountSID, token, httpClient), From: cfg.NotifySMSFrom}
+	}
+	if cfg.NotifyEmailFrom != "" {
+		senders[routing.SinkEmail] = &notify.EmailSender{API: notify.SESClient(awsCfg, cfg), From: cfg.NotifyEmailFrom}
+	}
+	st := store.New(config.DynamoDB(awsCfg, cfg.Common), cfg.TableName)
+	return &notify.Notifier{Store: st, Deliveries: st, Senders: senders, Log: log}, nil
+}
