@@ -3,7 +3,8 @@
 # figures: the handler's own CPU and allocations per inbound SMS against the
 # floor (GOMAXPROCS=1, in-memory store), E.164 normalization, and DynamoDB
 # calls and capacity units per message and per duplicate (DynamoDB Local,
-# started and stopped here).
+# started and stopped here), and webhook-to-agent latency with SQS requests
+# per notification (DynamoDB Local and moto).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 trap 'scripts/local-services.sh stop' EXIT
@@ -13,3 +14,5 @@ echo "== CPU and allocations (GOMAXPROCS=1, in-memory store)"
 GOMAXPROCS=1 go test -run '^$' -bench 'InboundSMS|Floor|NormalizePhone' -benchmem -count 5 ./shared/twilio/ ./shared/conversation/ | grep -E '^Benchmark'
 echo "== DynamoDB per message (DynamoDB Local; capacity as it reports it)"
 go test -run '^$' -bench DynamoDBPerMessage -benchtime 200x ./shared/store/ | grep -E '^Benchmark' | tr '\t' '\n' | sed 's/^ *//' | grep -v '^$'
+echo "== Webhook to agent sink (DynamoDB Local stream + moto SQS, local pollers)"
+go test -run '^$' -bench WebhookToSink -benchtime 200x ./shared/e2e | grep -E '^Benchmark' | tr '\t' '\n' | sed 's/^ *//' | grep -v '^$'

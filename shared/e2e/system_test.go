@@ -1,0 +1,258 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/smithy-go/middleware"
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
+	"github.com/switchboard/switchboard/shared/conversation"
+	"github.com/switchboard/switchboard/shared/localaws"
+	"github.com/switchboard/switchboard/shared/notify"
+	"github.com/switchboard/switchboard/shared/routing"
+	"github.com/switchboard/switchboard/shared/store"
+	"github.com/switchboard/switchboard/shared/stream"
+	"github.com/switchboard/switchboard/shared/twilio"
+)
+
+const (
+	twilioToken   = "e2e-twilio-token"
+	publicBase    = "https://hooks.example.com"
+	webhookSecret = "whsec_ZTJlLXdlYmhvb2stc2lnbmluZy1rZXk="
+	agentPhone    = "+14155550001"
+)
+
+// delivery is one notification a sink received.
+type delivery struct {
+	job     string
+	conv    string
+	preview string
+	at      time.Time
+}
+
+// system is Switchboard on the local services, with recording sinks.
+type system struct {
+	t        testing.TB
+	web      *httptest.Server // the messaging webhook
+	store    *store.Store
+	sqs      *sqs.Client
+	queue    string
+	dlq      string
+	proxy    *localaws.Proxy
+	sqsCalls map[string]*atomic.Int64
+	jobsSent atomic.Int64
+
+	mu       sync.Mutex
+	webhooks []delivery // verified webhook notifications
+	texts    []url.Values
+	badSigs  int
+}
+
+type options struct {
+	sinks       []routing.Sink
+	visibility  int
+	maxReceives int
+}
+
+func newSystem(t testing.TB, o options) *system {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	s := &system{t: t, sqsCalls: map[string]*atomic.Int64{}}
+	for _, op := range []string{"SendMessageBatch", "ReceiveMessage", "DeleteMessageBatch"} {
+		s.sqsCalls[op] = &atomic.Int64{}
+	}
+
+	db := localaws.DynamoDB(t)
+	table := localaws.Table(t, db)
+	s.store = store.New(db, table)
+
+	// SQS through a proxy that can play an outage.
+	direct := localaws.SQS(t)
+	s.queue, s.dlq = localaws.Queue(t, direct, o.visibility, o.maxReceives)
+	s.proxy = localaws.NewProxy(t, strings.TrimPrefix(os.Getenv("SQS_ENDPOINT"), "http://"))
+	s.sqs = localaws.SQS(t, func(opts *sqs.Options) {
+		opts.BaseEndpoint = aws.String(s.proxy.URL())
+		opts.APIOptions = append(opts.APIOptions, s.countSQS)
+	})
+
+	// Sinks: a webhook endpoint that verifies signatures, and Twilio.
+	verifier, err := standardwebhooks.NewWebhook(webhookSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var n notify.Notification
+		_ = json.Unmarshal(body, &n)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if verifier.Verify(body, r.Header) != nil {
+			s.badSigs++
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		s.webhooks = append(s.webhooks, delivery{job: r.Header.Get("webhook-id"), conv: n.ConversationID, preview: n.Preview, at: time.Now()})
+	}))
+	t.Cleanup(hook.Close)
+	twilioAPI := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		s.mu.Lock()
+		s.texts = append(s.texts, r.PostForm)
+		s.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		fmt.Fprint(w, `{"sid":"SMagent","status":"queued"}`)
+	}))
+	t.Cleanup(twilioAPI.Close)
+	target, _ := url.Parse(twilioAPI.URL)
+
+	sinks := o.sinks
+	for i := range sinks {
+		if sinks[i].Type == routing.SinkWebhook {
+			sinks[i].To = hook.URL
+		}
+	}
+	agent, _ := json.Marshal(sinks)
+	rt, err := routing.Parse([]byte(`{"defaultTeam":"support","teams":[{"id":"support"}],
+		"agents":[{"id":"ana","teams":["support"],"sinks":` + string(agent) + `}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc := &conversation.Service{Store: s.store, Team: "support", Window: rt.Window()}
+	wh, err := twilio.NewHandler(twilio.Config{Verifier: twilio.NewVerifier(twilioToken), Service: svc, PublicBaseURL: publicBase, AckText: "hi", Log: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	wh.Register(mux)
+	s.web = httptest.NewServer(mux)
+	t.Cleanup(s.web.Close)
+
+	// The stream, as Lambda's event source mapping reads it, into the fan-out.
+	fanout := &stream.Handler{Service: svc, Log: quiet,
+		Dispatch: &notify.Dispatcher{Routing: rt, Queue: &notify.SQSQueue{API: s.sqs, URL: s.queue}, Log: quiet}}
+	desc, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &table})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := &stream.Poller{
+		Streams: dynamodbstreams.NewFromConfig(localaws.Config(), func(o *dynamodbstreams.Options) {
+			o.BaseEndpoint = aws.String(os.Getenv("DYNAMODB_ENDPOINT"))
+		}),
+		StreamARN: aws.ToString(desc.Table.LatestStreamArn), Handle: fanout.Handle, Interval: 20 * time.Millisecond,
+	}
+	go func() { _ = sp.Run(ctx) }()
+
+	// The queue, as the notifier's event source mapping reads it.
+	httpClient := &http.Client{Timeout: 5 * time.Second}
+	whSender, err := notify.NewWebhookSender(httpClient, webhookSecret, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	smsClient := &http.Client{Timeout: 5 * time.Second, Transport: rewrite{target}}
+	n := &notify.Notifier{Store: s.store, Deliveries: s.store, Log: quiet, Senders: map[string]notify.Sender{
+		routing.SinkWebhook: whSender,
+		routing.SinkSMS:     &notify.SMSSender{API: notify.NewTwilioAPI("AC123", "secret", smsClient), From: "+18005550100"},
+	}}
+	for range 2 { // two concurrent consumers, as Lambda scales out
+		qp := &notify.SQSPoller{API: s.sqs, URL: s.queue, Handle: n.Handle, WaitSeconds: 1}
+		go func() { _ = qp.Run(ctx) }()
+	}
+	return s
+}
+
+// countSQS counts SQS requests by operation, and the jobs sent.
+func (s *system) countSQS(st *middleware.Stack) error {
+	return st.Initialize.Add(middleware.InitializeMiddlewareFunc("count",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			out, md, err := next.HandleInitialize(ctx, in)
+			if c := s.sqsCalls[awsmiddleware.GetOperationName(ctx)]; c != nil {
+				c.Add(1)
+			}
+			if b, ok := in.Parameters.(*sqs.SendMessageBatchInput); ok && err == nil {
+				if o, ok := out.Result.(*sqs.SendMessageBatchOutput); ok {
+					s.jobsSent.Add(int64(len(b.Entries) - len(o.Failed)))
+				}
+			}
+			return out, md, err
+		}), middleware.After)
+}
+
+type rewrite struct{ to *url.URL }
+
+func (r rewrite) RoundTrip(req *http.Request) (*http.Response, error) {
+	req = req.Clone(req.Context())
+	req.URL.Scheme, req.URL.Host = r.to.Scheme, r.to.Host
+	return http.DefaultTransport.RoundTrip(req)
+}
+
+// postSMS sends one signed Twilio webhook, as Twilio would.
+func (s *system) postSMS(sid, from, body string) int {
+	form := url.Values{"MessageSid": {sid}, "AccountSid": {"AC123"}, "From": {from}, "To": {"+18005550100"}, "Body": {body}, "NumMedia": {"0"}}
+	req, _ := http.NewRequest(http.MethodPost, s.web.URL+twilio.MessagingPath, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Twilio-Signature", twilio.Sign(twilioToken, publicBase+twilio.MessagingPath, form))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Errorf("post %s: %v", sid, err)
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// waitFor polls cond until it holds or the time is up.
+func (s *system) waitFor(what string, d time.Duration, cond func() bool) {
+	s.t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			s.t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (s *system) counts() (hooks, texts, bad int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.webhooks), len(s.texts), s.badSigs
+}
+
+// queueDepth is what waits in a queue, visible or in flight.
+func (s *system) queueDepth(u string) int {
+	out, err := s.sqs.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{QueueUrl: &u,
+		AttributeNames: []sqstypes.QueueAttributeName{"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"}})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	n := 0
+	for _, v := range out.Attributes {
+		var i int
+		fmt.Sscan(v, &i)
+		n += i
+	}
+	return n
+}
+
