@@ -255,4 +255,3 @@ func (s *system) queueDepth(u string) int {
 	}
 	return n
 }
-
