@@ -2,7 +2,6 @@ package config_test
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 
@@ -47,13 +46,7 @@ func TestSecretFromEnvironment(t *testing.T) {
 
 // TestSecretFromSSM reads a SecureString from moto's SSM.
 func TestSecretFromSSM(t *testing.T) {
-	ep := os.Getenv("SSM_ENDPOINT")
-	if ep == "" {
-		if os.Getenv(localaws.RequireEnv) != "" {
-			t.Fatal("SSM_ENDPOINT not set")
-		}
-		t.Skip("SSM_ENDPOINT not set: run scripts/test.sh to start moto")
-	}
+	ep := localaws.Endpoint(t, "SSM_ENDPOINT")
 	client := ssm.NewFromConfig(localaws.Config(), func(o *ssm.Options) { o.BaseEndpoint = aws.String(ep) })
 	ctx := context.Background()
 	name := "/switchboard/test/" + strings.ReplaceAll(t.Name(), "/", "-") + "/twilio-auth-token"

@@ -39,17 +39,26 @@ func Config() aws.Config {
 	}
 }
 
-// DynamoDB returns a client for DYNAMODB_ENDPOINT. Without the endpoint the
-// test is skipped, or fails when RequireEnv is set.
-func DynamoDB(t testing.TB, optFns ...func(*dynamodb.Options)) *dynamodb.Client {
+// Endpoint returns the local service endpoint in the variable name
+// (DYNAMODB_ENDPOINT, SQS_ENDPOINT, MOTO_ENDPOINT, …). Without it the test is
+// skipped, or fails when RequireEnv is set (the README's test command sets
+// it, so there a missing service is a failure, never a silent skip).
+func Endpoint(t testing.TB, name string) string {
 	t.Helper()
-	ep := os.Getenv("DYNAMODB_ENDPOINT")
+	ep := os.Getenv(name)
 	if ep == "" {
 		if os.Getenv(RequireEnv) != "" {
-			t.Fatalf("DYNAMODB_ENDPOINT is not set but %s is: the local services did not start", RequireEnv)
+			t.Fatalf("%s is not set but %s is: the local services did not start", name, RequireEnv)
 		}
-		t.Skip("DYNAMODB_ENDPOINT not set: run scripts/test.sh to start DynamoDB Local")
+		t.Skipf("%s not set: run scripts/test.sh to start the local services", name)
 	}
+	return ep
+}
+
+// DynamoDB returns a client for DYNAMODB_ENDPOINT (see Endpoint).
+func DynamoDB(t testing.TB, optFns ...func(*dynamodb.Options)) *dynamodb.Client {
+	t.Helper()
+	ep := Endpoint(t, "DYNAMODB_ENDPOINT")
 	opts := append([]func(*dynamodb.Options){func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(ep) }}, optFns...)
 	return dynamodb.NewFromConfig(Config(), opts...)
 }
@@ -69,17 +78,10 @@ func Table(t testing.TB, db *dynamodb.Client) string {
 	return name
 }
 
-// SQS returns a client for SQS_ENDPOINT (moto), skipping or failing like
-// DynamoDB.
+// SQS returns a client for SQS_ENDPOINT (moto; see Endpoint).
 func SQS(t testing.TB, optFns ...func(*sqs.Options)) *sqs.Client {
 	t.Helper()
-	ep := os.Getenv("SQS_ENDPOINT")
-	if ep == "" {
-		if os.Getenv(RequireEnv) != "" {
-			t.Fatalf("SQS_ENDPOINT is not set but %s is: the local services did not start", RequireEnv)
-		}
-		t.Skip("SQS_ENDPOINT not set: run scripts/test.sh to start moto")
-	}
+	ep := Endpoint(t, "SQS_ENDPOINT")
 	opts := append([]func(*sqs.Options){func(o *sqs.Options) { o.BaseEndpoint = aws.String(ep) }}, optFns...)
 	return sqs.NewFromConfig(Config(), opts...)
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 
@@ -20,13 +19,7 @@ import (
 // TestEmailSenderOnMotoSES sends through moto's SES v2 and reads what it
 // recorded as sent.
 func TestEmailSenderOnMotoSES(t *testing.T) {
-	ep := os.Getenv("MOTO_ENDPOINT")
-	if ep == "" {
-		if os.Getenv(localaws.RequireEnv) != "" {
-			t.Fatal("MOTO_ENDPOINT not set")
-		}
-		t.Skip("MOTO_ENDPOINT not set: run scripts/test.sh")
-	}
+	ep := localaws.Endpoint(t, "MOTO_ENDPOINT")
 	api := sesv2.NewFromConfig(localaws.Config(), func(o *sesv2.Options) { o.BaseEndpoint = aws.String(ep) })
 	ctx := context.Background()
 	if _, err := api.CreateEmailIdentity(ctx, &sesv2.CreateEmailIdentityInput{EmailIdentity: aws.String("support@switchboard.example")}); err != nil {
