@@ -70,11 +70,11 @@ type IdentityState struct {
 type Conversation struct {
 	ID            string    `json:"id" dynamodbav:"conversationId"`
 	ContactID     string    `json:"contactId" dynamodbav:"contactId"`
-	Status        string    `json:"status" dynamodbav:"status"`
-	Team          string    `json:"team" dynamodbav:"team"`
+	Status        string    `json:"status" dynamodbav:"status,omitempty"`
+	Team          string    `json:"team" dynamodbav:"team,omitempty"`
 	Assignee      string    `json:"assignee,omitempty" dynamodbav:"assignee,omitempty"`
 	Channels      []Channel `json:"channels" dynamodbav:"channels,stringset,omitempty"`
-	OpenedBy      string    `json:"-" dynamodbav:"openedBy"`
+	OpenedBy      string    `json:"-" dynamodbav:"openedBy,omitempty"`
 	CreatedAt     time.Time `json:"createdAt" dynamodbav:"createdAt"`
 	LastMessageAt time.Time `json:"lastMessageAt,omitzero" dynamodbav:"lastMessageAt,omitempty"`
 	LastPreview   string    `json:"lastPreview,omitempty" dynamodbav:"lastPreview,omitempty"`
@@ -184,13 +184,13 @@ type Message struct {
 	ContactID         string    `json:"contactId" dynamodbav:"contactId"`
 	Channel           Channel   `json:"channel" dynamodbav:"channel"`
 	Direction         Direction `json:"direction" dynamodbav:"direction"`
-	From              string    `json:"from" dynamodbav:"from"`
-	To                string    `json:"to" dynamodbav:"to"`
-	Body              string    `json:"body" dynamodbav:"body"`
+	From              string    `json:"from" dynamodbav:"from,omitempty"`
+	To                string    `json:"to" dynamodbav:"to,omitempty"`
+	Body              string    `json:"body" dynamodbav:"body,omitempty"`
 	Media             []Media   `json:"media" dynamodbav:"media,omitempty"`
-	Provider          string    `json:"provider" dynamodbav:"provider"`
-	ProviderMessageID string    `json:"providerMessageId" dynamodbav:"providerMessageId"`
-	Status            string    `json:"status" dynamodbav:"status"`
+	Provider          string    `json:"provider" dynamodbav:"provider,omitempty"`
+	ProviderMessageID string    `json:"providerMessageId" dynamodbav:"providerMessageId,omitempty"`
+	Status            string    `json:"status" dynamodbav:"status,omitempty"`
 	ErrorCode         string    `json:"errorCode,omitempty" dynamodbav:"errorCode,omitempty"`
 	OptOut            OptOut    `json:"optOut,omitempty" dynamodbav:"optOut,omitempty"`
 	CreatedAt         time.Time `json:"createdAt" dynamodbav:"createdAt"`

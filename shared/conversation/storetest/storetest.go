@@ -108,6 +108,7 @@ func Run(t *testing.T, ns NewStore) {
 	t.Run("StatusNeverMovesBackwards", func(t *testing.T) { status(t, ns) })
 	t.Run("ListNewestFirst", func(t *testing.T) { listOrder(t, ns) })
 	t.Run("MediaAndBodyRoundTrip", func(t *testing.T) { roundTrip(t, ns) })
+	t.Run("SparseMessageRoundTrips", func(t *testing.T) { sparse(t, ns) })
 	t.Run("NotFound", func(t *testing.T) { notFound(t, ns) })
 }
 
@@ -505,6 +506,21 @@ func roundTrip(t *testing.T, ns NewStore) {
 		got.ProviderMessageID != "MM1" || got.Provider != "twilio" || got.Channel != conversation.ChannelSMS ||
 		got.ID != res.Message.ID || !got.CreatedAt.Equal(res.Message.CreatedAt) || got.Identity != in.From {
 		t.Errorf("round trip:\n got %+v\nwant %+v", got, res.Message)
+	}
+}
+
+// sparse: empty optional fields (a media-only message with no To, a
+// conversation with no team) store and read back as empty.
+func sparse(t *testing.T, ns NewStore) {
+	h := newHarness(t, ns)
+	h.svc.Team = ""
+	in := h.sms("MMsparse", "+14155550171", "")
+	in.To = ""
+	in.Media = []conversation.Media{{URL: "https://api.twilio.com/m/ME9", ContentType: "image/png"}}
+	res := h.ingest(in)
+	c, msgs := h.conversation(res.Message.ConversationID)
+	if len(msgs) != 1 || msgs[0].Body != "" || msgs[0].To != "" || len(msgs[0].Media) != 1 || c.Team != "" || c.LastPreview != "[image/png]" {
+		t.Errorf("sparse round trip: %+v / %+v", c, msgs)
 	}
 }
 
