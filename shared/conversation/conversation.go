@@ -51,6 +51,7 @@ const (
 type Contact struct {
 	ID              string     `json:"id" dynamodbav:"contactId"`
 	Name            string     `json:"name,omitempty" dynamodbav:"name,omitempty"`
+	Language        string     `json:"language,omitempty" dynamodbav:"language,omitempty"`
 	Identities      []Identity `json:"-" dynamodbav:"identities"`
 	ConversationIDs []string   `json:"conversationIds" dynamodbav:"conversationIds"`
 	CreatedAt       time.Time  `json:"createdAt" dynamodbav:"createdAt"`
@@ -195,6 +196,10 @@ type Message struct {
 	OptOut            OptOut    `json:"optOut,omitempty" dynamodbav:"optOut,omitempty"`
 	CreatedAt         time.Time `json:"createdAt" dynamodbav:"createdAt"`
 	UpdatedAt         time.Time `json:"updatedAt,omitzero" dynamodbav:"updatedAt,omitempty"`
+	// EditedAt is when the customer last edited the message; OriginalBody
+	// is what it said before the first edit.
+	EditedAt     time.Time `json:"editedAt,omitzero" dynamodbav:"editedAt,omitempty"`
+	OriginalBody string    `json:"originalBody,omitempty" dynamodbav:"originalBody,omitempty"`
 
 	// Identity is the customer's normalized identity, whichever direction.
 	Identity Identity `json:"-" dynamodbav:"identity"`

@@ -27,8 +27,16 @@ type Inbound struct {
 	Status            string
 	// ProfileName names the contact if it has no name yet.
 	ProfileName string
-	OptOut      OptOut
-	ReceivedAt  time.Time
+	// Language (BCP 47, "pt-BR") is the contact's language, when the channel
+	// tells it; it is kept when the contact is created.
+	Language   string
+	OptOut     OptOut
+	ReceivedAt time.Time
+	// Direction is inbound (the zero value) for what the customer sent;
+	// outbound for a message the business sent from another inbox that the
+	// platform echoes back (Meta is_echo): it joins the timeline, clears the
+	// unread count, and notifies no one.
+	Direction Direction
 }
 
 // ErrInvalid wraps a reason an Inbound cannot be ingested (a caller error).
@@ -124,7 +132,7 @@ func (s *Service) Ingest(ctx context.Context, in Inbound) (Result, error) {
 		}
 		msg.ConversationID = conv.ID
 		msg.Opens = true
-		err = s.Store.OpenConversation(ctx, Open{Route: route, Name: in.ProfileName, Conversation: conv, Message: msg})
+		err = s.Store.OpenConversation(ctx, Open{Route: route, Name: in.ProfileName, Language: in.Language, Conversation: conv, Message: msg})
 		if errors.Is(err, ErrConflict) {
 			continue
 		}
@@ -141,16 +149,22 @@ func (s *Service) message(in Inbound, route Route) Message {
 	if contactID == "" {
 		contactID = s.newID("ct")
 	}
+	dir := in.Direction
+	if dir == "" {
+		dir = DirectionInbound
+	}
 	status := in.Status
-	if status == "" {
+	if status == "" && dir == DirectionInbound {
 		status = "received"
+	} else if status == "" {
+		status = "sent"
 	}
 	m := Message{
 		ID:                s.newID("msg"),
 		Key:               in.Key,
 		ContactID:         contactID,
 		Channel:           in.Channel,
-		Direction:         DirectionInbound,
+		Direction:         dir,
 		From:              in.FromAddress,
 		To:                in.To,
 		Body:              in.Body,
@@ -217,4 +231,70 @@ func (s *Service) RecordStatus(ctx context.Context, provider, providerMessageID 
 		return false, fmt.Errorf("record status: %w", err)
 	}
 	return ok, err
+}
+
+// Edit records a customer's edit of a message they sent (Telegram
+// edited_message) on the original: the body changes, the first body is kept,
+// and an older edit never overwrites a newer one. The original is looked up
+// by its provider id on the identity's open conversation; ErrNotFound if it
+// is not there.
+func (s *Service) Edit(ctx context.Context, from Identity, provider, providerMessageID, body string, editedAt time.Time) error {
+	m, err := s.findOnOpenConversation(ctx, from, provider, providerMessageID)
+	if err != nil {
+		return err
+	}
+	if _, err := s.Store.EditMessage(ctx, m.ConversationID, m.Key, body, editedAt); err != nil {
+		return fmt.Errorf("edit message: %w", err)
+	}
+	return nil
+}
+
+// MarkRead records that the customer read every message the business sent
+// them through provider up to watermark (Messenger read receipts).
+func (s *Service) MarkRead(ctx context.Context, reader Identity, provider string, watermark time.Time) (int, error) {
+	route, err := s.Store.Route(ctx, reader)
+	if err != nil {
+		return 0, err
+	}
+	if route.ConversationID == "" {
+		return 0, ErrNotFound
+	}
+	_, msgs, err := s.Store.Conversation(ctx, route.ConversationID)
+	if err != nil {
+		return 0, fmt.Errorf("read conversation: %w", err)
+	}
+	n := 0
+	for _, m := range msgs {
+		if m.Direction != DirectionOutbound || m.Provider != provider || m.ProviderMessageID == "" || m.CreatedAt.After(watermark) {
+			continue
+		}
+		ok, err := s.Store.UpdateStatus(ctx, provider, m.ProviderMessageID, StatusUpdate{Status: "read", At: watermark})
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return n, fmt.Errorf("mark read: %w", err)
+		}
+		if ok {
+			n++
+		}
+	}
+	return n, nil
+}
+
+func (s *Service) findOnOpenConversation(ctx context.Context, id Identity, provider, providerMessageID string) (Message, error) {
+	route, err := s.Store.Route(ctx, id)
+	if err != nil {
+		return Message{}, err
+	}
+	if route.ConversationID == "" {
+		return Message{}, ErrNotFound
+	}
+	_, msgs, err := s.Store.Conversation(ctx, route.ConversationID)
+	if err != nil {
+		return Message{}, fmt.Errorf("read conversation: %w", err)
+	}
+	for _, m := range msgs {
+		if m.Provider == provider && m.ProviderMessageID == providerMessageID {
+			return m, nil
+		}
+	}
+	return Message{}, ErrNotFound
 }

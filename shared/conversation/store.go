@@ -39,6 +39,7 @@ type Route struct {
 type Open struct {
 	Route        Route
 	Name         string
+	Language     string
 	Conversation Conversation
 	Message      Message
 }
@@ -73,6 +74,11 @@ type Store interface {
 	// Conversations lists conversations with the given status, the most
 	// recently active first.
 	Conversations(ctx context.Context, status string, limit int) ([]Conversation, error)
+	// EditMessage replaces the body of the message key on a conversation,
+	// keeping the first body, unless a later edit is already recorded; false
+	// then. ErrNotFound if there is no such message.
+	EditMessage(ctx context.Context, conversationID, key, body string, editedAt time.Time) (bool, error)
+
 	// Summary returns one conversation without its messages.
 	Summary(ctx context.Context, id string) (Conversation, error)
 	// Conversation returns one conversation and its messages, oldest first.

@@ -113,7 +113,7 @@ func (s *Store) OpenConversation(_ context.Context, o conversation.Open) error {
 		}
 		s.identities[key] = rec
 		s.contacts[conv.ContactID] = &conversation.Contact{
-			ID: conv.ContactID, Name: o.Name, CreatedAt: conv.CreatedAt,
+			ID: conv.ContactID, Name: o.Name, Language: o.Language, CreatedAt: conv.CreatedAt,
 			Identities: []conversation.Identity{o.Route.Identity},
 		}
 	}
@@ -190,6 +190,24 @@ func (s *Store) Conversations(_ context.Context, status string, limit int) ([]co
 		out = out[:limit]
 	}
 	return out, nil
+}
+
+// EditMessage implements conversation.Store.
+func (s *Store) EditMessage(_ context.Context, conversationID, key, body string, editedAt time.Time) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, ok := s.messages[conversationID][key]
+	if !ok {
+		return false, conversation.ErrNotFound
+	}
+	if !m.EditedAt.IsZero() && !m.EditedAt.Before(editedAt) {
+		return false, nil
+	}
+	if m.EditedAt.IsZero() {
+		m.OriginalBody = m.Body
+	}
+	m.Body, m.EditedAt = body, editedAt.UTC()
+	return true, nil
 }
 
 // Summary implements conversation.Store.

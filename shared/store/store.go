@@ -232,7 +232,7 @@ func (st *Store) OpenConversation(ctx context.Context, o conversation.Open) erro
 		ident.Put = &types.Put{TableName: &st.table, Item: it, ConditionExpression: notExists}
 
 		ct, err := attributevalue.MarshalMap(conversation.Contact{
-			ID: conv.ContactID, Name: o.Name, CreatedAt: conv.CreatedAt,
+			ID: conv.ContactID, Name: o.Name, Language: o.Language, CreatedAt: conv.CreatedAt,
 			Identities: []conversation.Identity{r.Identity}, ConversationIDs: []string{conv.ID},
 		})
 		if err != nil {
@@ -441,6 +441,44 @@ func (st *Store) UpdateStatus(ctx context.Context, provider, providerMessageID s
 	ok, err := st.update(ctx, k, upd, cond)
 	if err != nil {
 		return false, fmt.Errorf("update status: %w", err)
+	}
+	return ok, nil
+}
+
+// EditMessage implements conversation.Store. Edits are rare, so it reads the
+// message, and writes the edit conditioned on no later edit having landed
+// (editedAtMs, a number, so the comparison is exact).
+func (st *Store) EditMessage(ctx context.Context, conversationID, key, body string, editedAt time.Time) (bool, error) {
+	k := msgKey(conversationID, key)
+	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.table, Key: k, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return false, fmt.Errorf("read message: %w", err)
+	}
+	if out.Item == nil {
+		return false, conversation.ErrNotFound
+	}
+	var m conversation.Message
+	if err := attributevalue.UnmarshalMap(out.Item, &m); err != nil {
+		return false, fmt.Errorf("decode message: %w", err)
+	}
+	if !m.EditedAt.IsZero() && !m.EditedAt.Before(editedAt) {
+		return false, nil
+	}
+	upd := expression.Set(expression.Name("editedAt"), expression.Value(editedAt.UTC())).
+		Set(expression.Name("editedAtMs"), expression.Value(editedAt.UnixMilli()))
+	if body != "" {
+		upd = upd.Set(expression.Name("body"), expression.Value(body))
+	} else {
+		upd = upd.Remove(expression.Name("body"))
+	}
+	if m.EditedAt.IsZero() && m.Body != "" {
+		upd = upd.Set(expression.Name("originalBody"), expression.Value(m.Body))
+	}
+	later := expression.AttributeNotExists(expression.Name("editedAtMs")).
+		Or(expression.Name("editedAtMs").LessThan(expression.Value(editedAt.UnixMilli())))
+	ok, err := st.update(ctx, k, upd, later)
+	if err != nil {
+		return false, fmt.Errorf("edit message: %w", err)
 	}
 	return ok, nil
 }

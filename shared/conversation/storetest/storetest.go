@@ -109,6 +109,8 @@ func Run(t *testing.T, ns NewStore) {
 	t.Run("ListNewestFirst", func(t *testing.T) { listOrder(t, ns) })
 	t.Run("MediaAndBodyRoundTrip", func(t *testing.T) { roundTrip(t, ns) })
 	t.Run("SparseMessageRoundTrips", func(t *testing.T) { sparse(t, ns) })
+	t.Run("EditsLandOnTheOriginal", func(t *testing.T) { edits(t, ns) })
+	t.Run("EchoIsOutboundAndReadReceipts", func(t *testing.T) { echoes(t, ns) })
 	t.Run("NotFound", func(t *testing.T) { notFound(t, ns) })
 }
 
@@ -521,6 +523,71 @@ func sparse(t *testing.T, ns NewStore) {
 	c, msgs := h.conversation(res.Message.ConversationID)
 	if len(msgs) != 1 || msgs[0].Body != "" || msgs[0].To != "" || len(msgs[0].Media) != 1 || c.Team != "" || c.LastPreview != "[image/png]" {
 		t.Errorf("sparse round trip: %+v / %+v", c, msgs)
+	}
+}
+
+func edits(t *testing.T, ns NewStore) {
+	h := newHarness(t, ns)
+	ctx := context.Background()
+	tg, _ := norm.Platform(conversation.KindTelegram, "1111111")
+	in := conversation.Inbound{Key: "telegram:10000", Channel: conversation.ChannelTelegram, From: tg, FromAddress: "1111111",
+		Body: "helo", Provider: "telegram", ProviderMessageID: "1111111:1365", Language: "pt-BR"}
+	res := h.ingest(in)
+	contact, err := h.store.Contact(ctx, res.Message.ContactID)
+	if err != nil || contact.Language != "pt-BR" {
+		t.Errorf("contact language = %q, %v", contact.Language, err)
+	}
+	t1 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	for _, e := range []struct {
+		body string
+		at   time.Time
+	}{{"hello", t1}, {"hello!", t1.Add(time.Minute)}, {"hello", t1}, {"hello!", t1.Add(time.Minute)}} {
+		if err := h.svc.Edit(ctx, tg, "telegram", "1111111:1365", e.body, e.at); err != nil {
+			t.Fatalf("edit: %v", err)
+		}
+	}
+	_, msgs := h.conversation(res.Message.ConversationID)
+	if len(msgs) != 1 || msgs[0].Body != "hello!" || msgs[0].OriginalBody != "helo" || !msgs[0].EditedAt.Equal(t1.Add(time.Minute)) {
+		t.Errorf("after edits: %+v", msgs)
+	}
+	if err := h.svc.Edit(ctx, tg, "telegram", "1111111:9999", "x", t1); !errors.Is(err, conversation.ErrNotFound) {
+		t.Errorf("edit of an unknown message: %v", err)
+	}
+}
+
+func echoes(t *testing.T, ns NewStore) {
+	h := newHarness(t, ns)
+	ctx := context.Background()
+	psid, _ := norm.Platform(conversation.KindMessenger, "psid-1")
+	in := conversation.Inbound{Key: "meta:m1", Channel: conversation.ChannelMessenger, From: psid, FromAddress: "psid-1",
+		Body: "hi page", Provider: "meta", ProviderMessageID: "m1", ReceivedAt: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)}
+	first := h.ingest(in)
+	echo := in
+	echo.Key, echo.ProviderMessageID, echo.Body, echo.Direction = "meta:m2", "m2", "hello from the page", conversation.DirectionOutbound
+	echo.ReceivedAt = in.ReceivedAt.Add(time.Minute)
+	res := h.ingest(echo)
+	if res.Message.ConversationID != first.Message.ConversationID || res.Message.Direction != conversation.DirectionOutbound || res.Message.Status != "sent" {
+		t.Fatalf("echo = %+v", res.Message)
+	}
+	c, _ := h.conversation(first.Message.ConversationID)
+	if c.Unread != 0 || c.LastPreview != "hello from the page" {
+		t.Errorf("after echo: unread %d preview %q", c.Unread, c.LastPreview)
+	}
+	if ok, err := h.store.UpdateStatus(ctx, "meta", "m2", conversation.StatusUpdate{Status: "delivered", At: echo.ReceivedAt}); err != nil || !ok {
+		t.Errorf("delivery of the echo: %v %v", ok, err)
+	}
+	n, err := h.svc.MarkRead(ctx, psid, "meta", echo.ReceivedAt.Add(time.Second))
+	if err != nil || n != 1 {
+		t.Errorf("read watermark marked %d, %v", n, err)
+	}
+	_, msgs := h.conversation(first.Message.ConversationID)
+	for _, m := range msgs {
+		if m.Key == "meta:m2" && m.Status != "read" {
+			t.Errorf("echo status = %s, want read", m.Status)
+		}
+		if m.Key == "meta:m1" && m.Status != "received" {
+			t.Errorf("inbound status changed to %s", m.Status)
+		}
 	}
 }
 
