@@ -172,8 +172,8 @@ func (c *Conversation) Apply(m *Message, window time.Duration) bool {
 
 // Media is one attachment of a message.
 type Media struct {
-	URL         string `json:"url" dynamodbav:"url"`
-	ContentType string `json:"contentType" dynamodbav:"contentType"`
+	URL         string `json:"url" dynamodbav:"url,omitempty"`
+	ContentType string `json:"contentType" dynamodbav:"contentType,omitempty"`
 	Size        int64  `json:"size,omitempty" dynamodbav:"size,omitempty"`
 }
 
@@ -202,7 +202,7 @@ type Message struct {
 	OriginalBody string    `json:"originalBody,omitempty" dynamodbav:"originalBody,omitempty"`
 
 	// Identity is the customer's normalized identity, whichever direction.
-	Identity Identity `json:"-" dynamodbav:"identity"`
+	Identity Identity `json:"-" dynamodbav:"identity,omitempty"`
 	// ProfileName is the name the channel reported for the sender; set only
 	// when the contact had no name yet, so projection names the contact.
 	ProfileName string `json:"-" dynamodbav:"profileName,omitempty"`

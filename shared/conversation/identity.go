@@ -29,8 +29,8 @@ const (
 // Identity is a normalized address on a kind of channel. Two identities link
 // to the same contact automatically only when they are equal.
 type Identity struct {
-	Kind    Kind   `json:"channel" dynamodbav:"kind"`
-	Address string `json:"address" dynamodbav:"address"`
+	Kind    Kind   `json:"channel" dynamodbav:"kind,omitempty"`
+	Address string `json:"address" dynamodbav:"address,omitempty"`
 }
 
 // Key is the identity's string form, "phone:+14155550100".

@@ -14,6 +14,12 @@ const (
 	TwilioAuthToken = "local-dev-twilio-token"
 	// AgentAPIToken is the bearer token of the dev server's /api/*.
 	AgentAPIToken = "local-dev-agent-token"
+	// MetaAppSecret signs the Meta samples in events/meta.
+	MetaAppSecret = "local-dev-meta-app-secret"
+	// MetaVerifyToken answers Meta's subscription handshake locally.
+	MetaVerifyToken = "local-dev-meta-verify-token"
+	// TelegramSecretToken is the dev server's setWebhook secret_token.
+	TelegramSecretToken = "local-dev-telegram-secret"
 	// TableName is the table the dev server creates in DynamoDB Local.
 	TableName = "switchboard-dev"
 	// NotifyWebhookSecret signs the dev server's webhook notifications

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,7 +15,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/shared/conversation"
-	"github.com/switchboard/switchboard/shared/memstore"
+	"github.com/switchboard/switchboard/shared/conversation/storetest"
 	"github.com/switchboard/switchboard/shared/meta"
 )
 
@@ -28,16 +30,16 @@ const (
 type world struct {
 	t        *testing.T
 	mux      *http.ServeMux
-	store    *memstore.Store
+	store    conversation.Store
 	svc      *conversation.Service
 	mu       sync.Mutex
 	notified []string
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t *testing.T, ns storetest.NewStore) *world {
 	w := &world{t: t}
 	w.svc = &conversation.Service{Team: "support"}
-	w.store = memstore.New(func(m conversation.Message) {
+	w.store = storetest.Streamed{Store: ns(t), OnStored: func(m conversation.Message) {
 		conv, err := w.svc.Project(context.Background(), m)
 		if err != nil {
 			t.Errorf("project: %v", err)
@@ -47,11 +49,11 @@ func newWorld(t *testing.T) *world {
 			w.notified = append(w.notified, m.Key)
 			w.mu.Unlock()
 		}
-	})
+	}}
 	w.svc.Store = w.store
 	w.mux = http.NewServeMux()
 	meta.NewHandler(meta.Config{AppSecret: secret, VerifyToken: verifyToken, Service: w.svc,
-		Normalizer: conversation.Normalizer{DefaultRegion: "US"}}).Register(w.mux)
+		Normalizer: conversation.Normalizer{DefaultRegion: "US"}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}).Register(w.mux)
 	return w
 }
 
@@ -101,8 +103,8 @@ func page(t *testing.T, object string, events ...[]byte) []byte {
 	return b
 }
 
-func TestWhatsAppCloudText(t *testing.T) {
-	w := newWorld(t)
+func testWhatsAppCloudText(t *testing.T, ns storetest.NewStore) {
+	w := newWorld(t, ns)
 	if rec := w.post(read(t, "official-whatsapp-text.json")); rec.Code != http.StatusOK {
 		t.Fatalf("%d %s", rec.Code, rec.Body)
 	}
@@ -121,8 +123,8 @@ func TestWhatsAppCloudText(t *testing.T) {
 	}
 }
 
-func TestWhatsAppCloudAndSMSAreOneContact(t *testing.T) {
-	w := newWorld(t)
+func testWhatsAppCloudAndSMSAreOneContact(t *testing.T, ns storetest.NewStore) {
+	w := newWorld(t, ns)
 	id, _ := conversation.Normalizer{}.Phone("+16505551234")
 	sms, err := w.svc.Ingest(context.Background(), conversation.Inbound{Key: "twilio:SM1", Channel: conversation.ChannelSMS, From: id,
 		FromAddress: "+16505551234", Body: "texting first", Provider: "twilio", ProviderMessageID: "SM1"})
@@ -136,8 +138,8 @@ func TestWhatsAppCloudAndSMSAreOneContact(t *testing.T) {
 	}
 }
 
-func TestMessengerTextAttachmentAndBatchDuplicates(t *testing.T) {
-	w := newWorld(t)
+func testMessengerTextAttachmentAndBatchDuplicates(t *testing.T, ns storetest.NewStore) {
+	w := newWorld(t, ns)
 	text := read(t, "official-messenger-messages-text.event.json")
 	var entry struct{ Messaging []json.RawMessage }
 	if err := json.Unmarshal(read(t, "official-messenger-messages-attachment.entry.json"), &entry); err != nil {
@@ -171,8 +173,8 @@ func TestMessengerTextAttachmentAndBatchDuplicates(t *testing.T) {
 	}
 }
 
-func TestEchoAndReceiptsTouchOnlyOutboundAndNotifyNoOne(t *testing.T) {
-	w := newWorld(t)
+func testEchoAndReceiptsTouchOnlyOutboundAndNotifyNoOne(t *testing.T, ns storetest.NewStore) {
+	w := newWorld(t, ns)
 	// The customer writes (mid m-in), the page answers from its own inbox
 	// (the corpus echo), Meta reports delivery and read.
 	in := []byte(`{"sender":{"id":"<PSID>"},"recipient":{"id":"<PAGE_ID>"},"timestamp":1457764190000,"message":{"mid":"m-in","text":"is it in stock?"}}`)
@@ -218,8 +220,8 @@ func TestEchoAndReceiptsTouchOnlyOutboundAndNotifyNoOne(t *testing.T) {
 	}
 }
 
-func TestWhatsAppStatus(t *testing.T) {
-	w := newWorld(t)
+func testWhatsAppStatus(t *testing.T, ns storetest.NewStore) {
+	w := newWorld(t, ns)
 	w.post(read(t, "official-whatsapp-text.json"))
 	c, _ := w.store.Conversations(context.Background(), conversation.StatusOpen, 0)
 	out := conversation.Message{ID: "msg_o", Key: "meta:out", ConversationID: c[0].ID, ContactID: c[0].ContactID,
@@ -238,8 +240,8 @@ func TestWhatsAppStatus(t *testing.T) {
 	}
 }
 
-func TestInstagramUsesItsOwnIdentity(t *testing.T) {
-	w := newWorld(t)
+func testInstagramUsesItsOwnIdentity(t *testing.T, ns storetest.NewStore) {
+	w := newWorld(t, ns)
 	ev := []byte(`{"sender":{"id":"17841400000000000"},"recipient":{"id":"IGACCOUNT"},"timestamp":1700000000000,"message":{"mid":"aWdfZAG1","text":"hi from insta"}}`)
 	w.post(page(t, "instagram", ev))
 	msgs := w.messages()
@@ -248,8 +250,8 @@ func TestInstagramUsesItsOwnIdentity(t *testing.T) {
 	}
 }
 
-func TestSignatureIsOverRawBytes(t *testing.T) {
-	w := newWorld(t)
+func testSignatureIsOverRawBytes(t *testing.T, ns storetest.NewStore) {
+	w := newWorld(t, ns)
 	// The same content, encoded two ways: each passes with its own signature,
 	// and neither with the other's.
 	plain := []byte(`{"object":"page","entry":[{"id":"P","messaging":[{"sender":{"id":"u1"},"recipient":{"id":"P"},"timestamp":1,"message":{"mid":"m/1","text":"café"}}]}]}`)
@@ -268,7 +270,7 @@ func TestSignatureIsOverRawBytes(t *testing.T) {
 	}
 }
 
-func TestBadInput(t *testing.T) {
+func testBadInput(t *testing.T, ns storetest.NewStore) {
 	body := read(t, "official-whatsapp-text.json")
 	for _, tt := range []struct {
 		name string
@@ -288,7 +290,7 @@ func TestBadInput(t *testing.T) {
 		{"oversize", append([]byte(`{"object":"page","pad":"`), append(bytes.Repeat([]byte("x"), meta.MaxBody), '"', '}')...), nil, http.StatusRequestEntityTooLarge},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			w := newWorld(t)
+			w := newWorld(t, ns)
 			if rec := w.post(tt.body, tt.sig...); rec.Code != tt.want {
 				t.Errorf("%d, want %d: %s", rec.Code, tt.want, rec.Body)
 			}
@@ -298,14 +300,14 @@ func TestBadInput(t *testing.T) {
 		})
 	}
 	// The corpus Graph API sample is an object we do not handle.
-	w := newWorld(t)
+	w := newWorld(t, ns)
 	if rec := w.post(read(t, "official-graph-user-photos.json")); rec.Code != http.StatusOK || len(w.messages()) != 0 {
 		t.Errorf("graph sample: %d", rec.Code)
 	}
 }
 
 func TestHandshake(t *testing.T) {
-	w := newWorld(t)
+	w := newWorld(t, storetest.Stores()["memstore"])
 	for _, tt := range []struct {
 		query string
 		code  int
@@ -324,5 +326,24 @@ func TestHandshake(t *testing.T) {
 	}
 	if !strings.HasPrefix(meta.Sign("k", []byte("x")), "sha256=") || meta.Verify("", []byte("x"), meta.Sign("", []byte("x"))) {
 		t.Error("an empty app secret must verify nothing")
+	}
+}
+
+// TestOnEveryStore runs each case on memstore and on DynamoDB Local.
+func TestOnEveryStore(t *testing.T) {
+	cases := map[string]func(*testing.T, storetest.NewStore){
+		"WhatsAppCloudText":                              testWhatsAppCloudText,
+		"WhatsAppCloudAndSMSAreOneContact":               testWhatsAppCloudAndSMSAreOneContact,
+		"MessengerTextAttachmentAndBatchDuplicates":      testMessengerTextAttachmentAndBatchDuplicates,
+		"EchoAndReceiptsTouchOnlyOutboundAndNotifyNoOne": testEchoAndReceiptsTouchOnlyOutboundAndNotifyNoOne,
+		"WhatsAppStatus":                                 testWhatsAppStatus,
+		"InstagramUsesItsOwnIdentity":                    testInstagramUsesItsOwnIdentity,
+		"SignatureIsOverRawBytes":                        testSignatureIsOverRawBytes,
+		"BadInput":                                       testBadInput,
+	}
+	for store, ns := range storetest.Stores() {
+		for name, run := range cases {
+			t.Run(store+"/"+name, func(t *testing.T) { run(t, ns) })
+		}
 	}
 }

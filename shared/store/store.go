@@ -322,8 +322,12 @@ func (st *Store) projectSummary(ctx context.Context, m conversation.Message, win
 		upd := expression.Set(expression.Name("channels"), expression.Value(&types.AttributeValueMemberSS{Value: channelStrings(c.Channels)})).
 			Set(expression.Name("cursor"), expression.Value(c.Cursor)).
 			Set(expression.Name("lastMessageAt"), expression.Value(c.LastMessageAt)).
-			Set(expression.Name("lastPreview"), expression.Value(c.LastPreview)).
 			Set(expression.Name("version"), expression.Value(read+1))
+		if c.LastPreview != "" {
+			upd = upd.Set(expression.Name("lastPreview"), expression.Value(c.LastPreview))
+		} else {
+			upd = upd.Remove(expression.Name("lastPreview"))
+		}
 		if c.ReadCursor != "" {
 			upd = upd.Set(expression.Name("readCursor"), expression.Value(c.ReadCursor))
 		}

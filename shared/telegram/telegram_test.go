@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -11,7 +13,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/shared/conversation"
-	"github.com/switchboard/switchboard/shared/memstore"
+	"github.com/switchboard/switchboard/shared/conversation/storetest"
 	"github.com/switchboard/switchboard/shared/telegram"
 )
 
@@ -22,15 +24,15 @@ const (
 
 type world struct {
 	mux   *http.ServeMux
-	store *memstore.Store
+	store conversation.Store
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t *testing.T, ns storetest.NewStore) *world {
 	svc := &conversation.Service{Team: "support"}
-	st := memstore.New(func(m conversation.Message) { _, _ = svc.Project(context.Background(), m) })
+	st := storetest.Streamed{Store: ns(t), OnStored: func(m conversation.Message) { _, _ = svc.Project(context.Background(), m) }}
 	svc.Store = st
 	mux := http.NewServeMux()
-	telegram.NewHandler(telegram.Config{SecretToken: secret, Service: svc}).Register(mux)
+	telegram.NewHandler(telegram.Config{SecretToken: secret, Service: svc, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}).Register(mux)
 	return &world{mux: mux, store: st}
 }
 
@@ -78,8 +80,8 @@ func (w *world) messages(t *testing.T) []conversation.Message {
 	return all
 }
 
-func TestMessagesMediaAndDuplicates(t *testing.T) {
-	w := newWorld(t)
+func testMessagesMediaAndDuplicates(t *testing.T, ns storetest.NewStore) {
+	w := newWorld(t, ns)
 	lang := func(m map[string]any) { m["from"].(map[string]any)["language_code"] = "de" }
 	posts := []struct {
 		body []byte
@@ -129,8 +131,8 @@ func TestMessagesMediaAndDuplicates(t *testing.T) {
 	}
 }
 
-func TestEditLandsOnTheOriginal(t *testing.T) {
-	w := newWorld(t)
+func testEditLandsOnTheOriginal(t *testing.T, ns storetest.NewStore) {
+	w := newWorld(t, ns)
 	w.post(update(t, "official-message-text.json", 1, nil), secret)
 	edit := update(t, "official-edited-message.json", 2, nil)
 	for range 2 { // redelivered edits change nothing more
@@ -149,7 +151,7 @@ func TestEditLandsOnTheOriginal(t *testing.T) {
 	}
 }
 
-func TestBadInputAndOtherUpdates(t *testing.T) {
+func testBadInputAndOtherUpdates(t *testing.T, ns storetest.NewStore) {
 	text := update(t, "official-message-text.json", 1, nil)
 	for _, tt := range []struct {
 		name  string
@@ -165,7 +167,7 @@ func TestBadInputAndOtherUpdates(t *testing.T) {
 		{"callback query: 200, nothing stored", update(t, "official-callback-query.json", 8, nil), secret, http.StatusOK},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			w := newWorld(t)
+			w := newWorld(t, ns)
 			if rec := w.post(tt.body, tt.token); rec.Code != tt.want {
 				t.Errorf("%d, want %d: %s", rec.Code, tt.want, rec.Body)
 			}
@@ -178,8 +180,8 @@ func TestBadInputAndOtherUpdates(t *testing.T) {
 
 // TestEveryCorpusUpdate: every official sample is answered 200, and each one
 // that is a customer's message is stored.
-func TestEveryCorpusUpdate(t *testing.T) {
-	w := newWorld(t)
+func testEveryCorpusUpdate(t *testing.T, ns storetest.NewStore) {
+	w := newWorld(t, ns)
 	entries, err := os.ReadDir(corpus)
 	if err != nil {
 		t.Fatal(err)
@@ -198,5 +200,20 @@ func TestEveryCorpusUpdate(t *testing.T) {
 	}
 	if n := len(w.messages(t)); n != stored || stored < 7 {
 		t.Errorf("stored %d of %d message updates", n, stored)
+	}
+}
+
+// TestOnEveryStore runs each case on memstore and on DynamoDB Local.
+func TestOnEveryStore(t *testing.T) {
+	cases := map[string]func(*testing.T, storetest.NewStore){
+		"MessagesMediaAndDuplicates": testMessagesMediaAndDuplicates,
+		"EditLandsOnTheOriginal":     testEditLandsOnTheOriginal,
+		"BadInputAndOtherUpdates":    testBadInputAndOtherUpdates,
+		"EveryCorpusUpdate":          testEveryCorpusUpdate,
+	}
+	for store, ns := range storetest.Stores() {
+		for name, run := range cases {
+			t.Run(store+"/"+name, func(t *testing.T) { run(t, ns) })
+		}
 	}
 }

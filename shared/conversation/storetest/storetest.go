@@ -524,6 +524,19 @@ func sparse(t *testing.T, ns NewStore) {
 	if len(msgs) != 1 || msgs[0].Body != "" || msgs[0].To != "" || len(msgs[0].Media) != 1 || c.Team != "" || c.LastPreview != "[image/png]" {
 		t.Errorf("sparse round trip: %+v / %+v", c, msgs)
 	}
+	// A bodiless outbound message without an identity (a platform's echo of
+	// a sticker) stores and projects too.
+	out := conversation.Message{ID: "msg_sparse_out", Key: "meta:sparse", ConversationID: c.ID, ContactID: c.ContactID,
+		Channel: conversation.ChannelMessenger, Direction: conversation.DirectionOutbound, CreatedAt: h.now()}
+	if err := h.store.PutMessage(context.Background(), out); err != nil {
+		t.Fatalf("bodiless outbound: %v", err)
+	}
+	if _, err := h.svc.Project(context.Background(), out); err != nil {
+		t.Fatalf("project bodiless outbound: %v", err)
+	}
+	if c, _ = h.conversation(c.ID); c.LastPreview != "" || c.Unread != 0 {
+		t.Errorf("after a bodiless reply: preview %q unread %d", c.LastPreview, c.Unread)
+	}
 }
 
 func edits(t *testing.T, ns NewStore) {
