@@ -37,10 +37,12 @@ import (
 	"github.com/switchboard/switchboard/shared/delivery"
 	"github.com/switchboard/switchboard/shared/devenv"
 	"github.com/switchboard/switchboard/shared/memstore"
+	"github.com/switchboard/switchboard/shared/meta"
 	"github.com/switchboard/switchboard/shared/notify"
 	"github.com/switchboard/switchboard/shared/routing"
 	"github.com/switchboard/switchboard/shared/store"
 	"github.com/switchboard/switchboard/shared/stream"
+	"github.com/switchboard/switchboard/shared/telegram"
 	"github.com/switchboard/switchboard/shared/twilio"
 )
 
@@ -134,6 +136,10 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
 	}
 	mux := http.NewServeMux()
 	wt.Register(mux)
+	norm := conversation.Normalizer{DefaultRegion: env("PHONE_DEFAULT_REGION", "US")}
+	meta.NewHandler(meta.Config{AppSecret: env("META_APP_SECRET", devenv.MetaAppSecret), VerifyToken: env("META_VERIFY_TOKEN", devenv.MetaVerifyToken),
+		Service: svc, Normalizer: norm, Log: log}).Register(mux)
+	telegram.NewHandler(telegram.Config{SecretToken: env("TELEGRAM_SECRET_TOKEN", devenv.TelegramSecretToken), Service: svc, Normalizer: norm, Log: log}).Register(mux)
 	(&api.Handler{Store: svc.Store, Token: agentToken, Log: log}).Register(mux)
 
 	ln, err := net.Listen("tcp", "127.0.0.1:"+port)
@@ -148,14 +154,17 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
 
   POST %s        Twilio SMS, MMS, WhatsApp (answers TwiML)
   POST %s Twilio delivery status
+  GET  /webhooks/meta                   Meta subscription handshake (META_VERIFY_TOKEN)
+  POST /webhooks/meta                   Messenger, Instagram, WhatsApp Cloud API (META_APP_SECRET)
+  POST /webhooks/telegram               Telegram bot updates (TELEGRAM_SECRET_TOKEN)
   GET  /api/conversations?status=open   agents' inbox
   GET  /api/conversations/{id}          a timeline
   GET  /api/contacts/{id}               a contact
 
 Webhooks are verified against PUBLIC_BASE_URL=%s with TWILIO_AUTH_TOKEN%s.
 Agent notifications: routing %s; %s.
-Post a signed sample, then read the inbox:
-  go run ./scripts/send events/twilio/sms-inbound.json
+Post a signed sample (events/twilio, events/meta, events/telegram), then read the inbox:
+  go run ./scripts/send events/twilio/sms-inbound.json events/meta/whatsapp-text.json
   curl -H 'Authorization: Bearer %s' http://127.0.0.1:%s/api/conversations?status=open
 `, ln.Addr(), storeName, queueName, twilio.MessagingPath, twilio.StatusPath, base, defaultNote(twilioToken), routingName, notes, agentToken, port)
 

@@ -82,8 +82,10 @@ func TestNewcomerPath(t *testing.T) {
 	for _, ev := range []struct {
 		file string
 		want int
-	}{{"sms-inbound", 200}, {"whatsapp-inbound", 200}, {"sms-forged", 403}} {
-		envelope, err := os.ReadFile("../../events/twilio/" + ev.file + ".json")
+	}{{"twilio/sms-inbound", 200}, {"twilio/whatsapp-inbound", 200}, {"twilio/sms-forged", 403},
+		{"meta/whatsapp-text", 200}, {"meta/handshake", 200}, {"meta/forged", 403},
+		{"telegram/message-text", 200}, {"telegram/forged", 403}} {
+		envelope, err := os.ReadFile("../../events/" + ev.file + ".json")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -110,11 +112,12 @@ func TestNewcomerPath(t *testing.T) {
 	}
 	for {
 		_, convs := inbox()
-		if len(convs) == 1 && len(convs[0]["channels"].([]any)) == 2 {
+		// The Twilio customer (sms + whatsapp), the WhatsApp Cloud one and the Telegram one.
+		if len(convs) == 3 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("inbox = %v; want one conversation on sms and whatsapp", convs)
+			t.Fatalf("inbox = %v; want three conversations", convs)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

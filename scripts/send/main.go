@@ -6,8 +6,9 @@
 //	go run ./scripts/send -sign events/twilio/whatsapp-inbound.json  # re-sign with TWILIO_AUTH_TOKEN
 //
 // The samples are signed for the dev server's defaults (shared/devenv). With
-// -sign the Twilio signature is computed afresh for PUBLIC_BASE_URL and
-// TWILIO_AUTH_TOKEN (or their local defaults).
+// -sign each sample is signed afresh: Twilio's for PUBLIC_BASE_URL and
+// TWILIO_AUTH_TOKEN, Meta's with META_APP_SECRET, Telegram's secret token
+// from TELEGRAM_SECRET_TOKEN (each, when unset, its local default).
 package main
 
 import (
@@ -21,6 +22,8 @@ import (
 	"sync"
 
 	"github.com/switchboard/switchboard/shared/devenv"
+	"github.com/switchboard/switchboard/shared/meta"
+	"github.com/switchboard/switchboard/shared/telegram"
 	"github.com/switchboard/switchboard/shared/twilio"
 )
 
@@ -73,7 +76,7 @@ func send(path, target, base string, sign bool, copies int) error {
 		if err != nil {
 			return err
 		}
-		if sign && req.Header.Get("X-Twilio-Signature") != "" {
+		if sign {
 			if err := resign(req, base); err != nil {
 				return err
 			}
@@ -102,19 +105,25 @@ func send(path, target, base string, sign bool, copies int) error {
 	return nil
 }
 
-// resign replaces the sample's signature with one for base and the token in
-// TWILIO_AUTH_TOKEN (or the local default).
+// resign replaces the sample's signature, by the provider its headers name.
 func resign(req *http.Request, base string) error {
 	body, err := io.ReadAll(req.Body)
 	if err != nil {
 		return err
 	}
 	req.Body = io.NopCloser(strings.NewReader(string(body)))
-	form, err := url.ParseQuery(string(body))
-	if err != nil {
-		return fmt.Errorf("form body: %w", err)
+	switch {
+	case req.Header.Get("X-Twilio-Signature") != "":
+		form, err := url.ParseQuery(string(body))
+		if err != nil {
+			return fmt.Errorf("form body: %w", err)
+		}
+		token := getenv("TWILIO_AUTH_TOKEN", devenv.TwilioAuthToken)
+		req.Header.Set("X-Twilio-Signature", twilio.Sign(token, strings.TrimRight(base, "/")+req.URL.RequestURI(), form))
+	case req.Header.Get("X-Hub-Signature-256") != "":
+		req.Header.Set("X-Hub-Signature-256", meta.Sign(getenv("META_APP_SECRET", devenv.MetaAppSecret), body))
+	case req.Header.Get(telegram.SecretHeader) != "":
+		req.Header.Set(telegram.SecretHeader, getenv("TELEGRAM_SECRET_TOKEN", devenv.TelegramSecretToken))
 	}
-	token := getenv("TWILIO_AUTH_TOKEN", devenv.TwilioAuthToken)
-	req.Header.Set("X-Twilio-Signature", twilio.Sign(token, strings.TrimRight(base, "/")+req.URL.RequestURI(), form))
 	return nil
 }
