@@ -19,6 +19,10 @@ unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go')
 if [ -n "$unformatted" ]; then echo "gofmt needed: $unformatted" >&2; exit 1; fi
 echo "== go test"
 go test -count=1 -race ./...
+echo "== fuzz (each parser briefly, seeded from ../shared/corpus)"
+for target in ./shared/twilio:FuzzParseMessage ./shared/meta:FuzzParse ./shared/telegram:FuzzParse; do
+  go test -run '^$' -fuzz "^${target##*:}\$" -fuzztime "${FUZZTIME:-5s}" "${target%%:*}"
+done
 echo "== benchmarks (one pass each, as a smoke check; scripts/bench.sh measures)"
 go test -run '^$' -bench . -benchtime 1x ./... >/dev/null
 echo "== cfn-lint"
