@@ -132,8 +132,10 @@ func (c *Conversation) Apply(m *Message, window time.Duration) bool {
 		slices.Sort(c.Channels)
 		changed = true
 	}
-	switch m.Direction {
-	case DirectionInbound:
+	switch {
+	case m.Direction == DirectionInbound && m.Kind == KindCall:
+		// A ringing call joins the timeline but waits on no one.
+	case m.Direction == DirectionInbound:
 		full := len(c.UnreadCursors) >= MaxUnreadTracked
 		if cur > c.ReadCursor && !slices.Contains(c.UnreadCursors, cur) && !(full && cur < c.UnreadCursors[0]) {
 			c.UnreadCursors = append(c.UnreadCursors, cur)
@@ -147,7 +149,7 @@ func (c *Conversation) Apply(m *Message, window time.Duration) bool {
 			}
 			changed = true
 		}
-	case DirectionOutbound:
+	case m.Direction == DirectionOutbound:
 		if cur > c.ReadCursor {
 			c.ReadCursor = cur
 			if len(c.UnreadCursors) == 0 || cur > c.UnreadCursors[0] {
@@ -177,6 +179,17 @@ type Media struct {
 	Size        int64  `json:"size,omitempty" dynamodbav:"size,omitempty"`
 }
 
+// Kinds of timeline entry besides a plain message (the zero Kind).
+const (
+	// KindCall is an incoming call as it rings; it is neither unread nor
+	// notified (agents are being dialed).
+	KindCall = "call"
+	// KindMissedCall is a call nobody answered; it notifies.
+	KindMissedCall = "missed_call"
+	// KindVoicemail is a recording the caller left; it notifies.
+	KindVoicemail = "voicemail"
+)
+
 // Message is one entry on a conversation's timeline.
 type Message struct {
 	ID                string    `json:"id" dynamodbav:"messageId"`
@@ -196,6 +209,14 @@ type Message struct {
 	OptOut            OptOut    `json:"optOut,omitempty" dynamodbav:"optOut,omitempty"`
 	CreatedAt         time.Time `json:"createdAt" dynamodbav:"createdAt"`
 	UpdatedAt         time.Time `json:"updatedAt,omitzero" dynamodbav:"updatedAt,omitempty"`
+	// Kind is "" for a message, or KindCall, KindMissedCall, KindVoicemail.
+	Kind string `json:"kind,omitempty" dynamodbav:"kind,omitempty"`
+	// DurationSeconds of a call or a voicemail.
+	DurationSeconds int `json:"durationSeconds,omitempty" dynamodbav:"durationSeconds,omitempty"`
+	// Transcript of a voicemail, and how its transcription went
+	// (completed, failed).
+	Transcript       string `json:"transcript,omitempty" dynamodbav:"transcript,omitempty"`
+	TranscriptStatus string `json:"transcriptStatus,omitempty" dynamodbav:"transcriptStatus,omitempty"`
 	// EditedAt is when the customer last edited the message; OriginalBody
 	// is what it said before the first edit.
 	EditedAt     time.Time `json:"editedAt,omitzero" dynamodbav:"editedAt,omitempty"`

@@ -32,6 +32,9 @@ type Inbound struct {
 	Language   string
 	OptOut     OptOut
 	ReceivedAt time.Time
+	// Kind, DurationSeconds: see Message.
+	Kind            string
+	DurationSeconds int
 	// Direction is inbound (the zero value) for what the customer sent;
 	// outbound for a message the business sent from another inbox that the
 	// platform echoes back (Meta is_echo): it joins the timeline, clears the
@@ -175,6 +178,8 @@ func (s *Service) message(in Inbound, route Route) Message {
 		OptOut:            in.OptOut,
 		CreatedAt:         in.ReceivedAt.UTC(),
 		Identity:          in.From,
+		Kind:              in.Kind,
+		DurationSeconds:   in.DurationSeconds,
 	}
 	if !route.Named && route.Version != 0 {
 		m.ProfileName = in.ProfileName
@@ -297,4 +302,24 @@ func (s *Service) findOnOpenConversation(ctx context.Context, id Identity, provi
 		}
 	}
 	return Message{}, ErrNotFound
+}
+
+// Amend sets some fields of a stored message (a call's duration and outcome,
+// a voicemail's recording or transcript). Each callback amends only the
+// fields it knows, so callbacks that arrive in any order, any number of
+// times, leave the same message.
+type Amend struct {
+	Status           string
+	DurationSeconds  int
+	Media            []Media
+	Transcript       string
+	TranscriptStatus string
+}
+
+// Amend applies a to the message key on conversationID.
+func (s *Service) Amend(ctx context.Context, conversationID, key string, a Amend) error {
+	if err := s.Store.AmendMessage(ctx, conversationID, key, a); err != nil {
+		return fmt.Errorf("amend message: %w", err)
+	}
+	return nil
 }

@@ -79,6 +79,10 @@ type Store interface {
 	// then. ErrNotFound if there is no such message.
 	EditMessage(ctx context.Context, conversationID, key, body string, editedAt time.Time) (bool, error)
 
+	// AmendMessage sets the non-zero fields of a on the message key;
+	// ErrNotFound if there is none.
+	AmendMessage(ctx context.Context, conversationID, key string, a Amend) error
+
 	// Summary returns one conversation without its messages.
 	Summary(ctx context.Context, id string) (Conversation, error)
 	// Conversation returns one conversation and its messages, oldest first.

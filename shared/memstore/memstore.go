@@ -210,6 +210,32 @@ func (s *Store) EditMessage(_ context.Context, conversationID, key, body string,
 	return true, nil
 }
 
+// AmendMessage implements conversation.Store.
+func (s *Store) AmendMessage(_ context.Context, conversationID, key string, a conversation.Amend) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, ok := s.messages[conversationID][key]
+	if !ok {
+		return conversation.ErrNotFound
+	}
+	if a.Status != "" {
+		m.Status = a.Status
+	}
+	if a.DurationSeconds != 0 {
+		m.DurationSeconds = a.DurationSeconds
+	}
+	if len(a.Media) > 0 {
+		m.Media = slices.Clone(a.Media)
+	}
+	if a.Transcript != "" {
+		m.Transcript = a.Transcript
+	}
+	if a.TranscriptStatus != "" {
+		m.TranscriptStatus = a.TranscriptStatus
+	}
+	return nil
+}
+
 // Summary implements conversation.Store.
 func (s *Store) Summary(_ context.Context, id string) (conversation.Conversation, error) {
 	s.mu.Lock()

@@ -487,6 +487,44 @@ func (st *Store) EditMessage(ctx context.Context, conversationID, key, body stri
 	return ok, nil
 }
 
+// AmendMessage implements conversation.Store.
+func (st *Store) AmendMessage(ctx context.Context, conversationID, key string, a conversation.Amend) error {
+	var upd expression.UpdateBuilder
+	n := 0
+	set := func(name string, v any) { upd = upd.Set(expression.Name(name), expression.Value(v)); n++ }
+	if a.Status != "" {
+		set("status", a.Status)
+		set("statusRank", int64(conversation.StatusRank(a.Status)))
+	}
+	if a.DurationSeconds != 0 {
+		set("durationSeconds", a.DurationSeconds)
+	}
+	if len(a.Media) > 0 {
+		av, err := attributevalue.Marshal(a.Media)
+		if err != nil {
+			return fmt.Errorf("encode media: %w", err)
+		}
+		set("media", av)
+	}
+	if a.Transcript != "" {
+		set("transcript", a.Transcript)
+	}
+	if a.TranscriptStatus != "" {
+		set("transcriptStatus", a.TranscriptStatus)
+	}
+	if n == 0 {
+		return nil
+	}
+	ok, err := st.update(ctx, msgKey(conversationID, key), upd, expression.AttributeExists(expression.Name("PK")))
+	if err != nil {
+		return fmt.Errorf("amend message: %w", err)
+	}
+	if !ok {
+		return conversation.ErrNotFound
+	}
+	return nil
+}
+
 // Summary implements conversation.Store.
 func (st *Store) Summary(ctx context.Context, id string) (conversation.Conversation, error) {
 	return st.getConversation(ctx, id)

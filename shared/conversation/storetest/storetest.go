@@ -110,6 +110,7 @@ func Run(t *testing.T, ns NewStore) {
 	t.Run("MediaAndBodyRoundTrip", func(t *testing.T) { roundTrip(t, ns) })
 	t.Run("SparseMessageRoundTrips", func(t *testing.T) { sparse(t, ns) })
 	t.Run("EditsLandOnTheOriginal", func(t *testing.T) { edits(t, ns) })
+	t.Run("CallsAndAmends", func(t *testing.T) { calls(t, ns) })
 	t.Run("EchoIsOutboundAndReadReceipts", func(t *testing.T) { echoes(t, ns) })
 	t.Run("NotFound", func(t *testing.T) { notFound(t, ns) })
 }
@@ -565,6 +566,46 @@ func edits(t *testing.T, ns NewStore) {
 	}
 	if err := h.svc.Edit(ctx, tg, "telegram", "1111111:9999", "x", t1); !errors.Is(err, conversation.ErrNotFound) {
 		t.Errorf("edit of an unknown message: %v", err)
+	}
+}
+
+// calls: a ringing call is on the timeline but not unread; a missed call
+// and a voicemail are; amends set fields whatever their order.
+func calls(t *testing.T, ns NewStore) {
+	h := newHarness(t, ns)
+	ctx := context.Background()
+	call := h.sms("CAcall", "+14155550181", "Incoming call")
+	call.Key, call.Channel, call.Kind = "twilio:call:CAcall", conversation.ChannelVoice, conversation.KindCall
+	res := h.ingest(call)
+	c, _ := h.conversation(res.Message.ConversationID)
+	if c.Unread != 0 || c.NotifyKey != "" {
+		t.Errorf("a ringing call: unread %d, notify %q; want neither", c.Unread, c.NotifyKey)
+	}
+	vm := h.sms("RErec", "+14155550181", "Voicemail")
+	vm.Key, vm.Channel, vm.Kind = "twilio:rec:RErec", conversation.ChannelVoice, conversation.KindVoicemail
+	res = h.ingest(vm)
+	if c, _ = h.conversation(res.Message.ConversationID); c.Unread != 1 || c.NotifyKey != vm.Key {
+		t.Errorf("a voicemail: unread %d, notify %q", c.Unread, c.NotifyKey)
+	}
+	media := []conversation.Media{{URL: "https://api.twilio.com/Recordings/RErec", ContentType: "audio/mpeg"}}
+	for _, a := range []conversation.Amend{
+		{Transcript: "call me back", TranscriptStatus: "completed"},
+		{Status: "completed", DurationSeconds: 14, Media: media},
+		{Transcript: "call me back", TranscriptStatus: "completed"},
+		{Status: "completed", DurationSeconds: 14, Media: media},
+	} {
+		if err := h.svc.Amend(ctx, res.Message.ConversationID, vm.Key, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, msgs := h.conversation(res.Message.ConversationID)
+	got := msgs[len(msgs)-1]
+	if got.Transcript != "call me back" || got.TranscriptStatus != "completed" || got.DurationSeconds != 14 ||
+		got.Status != "completed" || len(got.Media) != 1 || got.Kind != conversation.KindVoicemail {
+		t.Errorf("voicemail = %+v", got)
+	}
+	if err := h.svc.Amend(ctx, res.Message.ConversationID, "twilio:rec:nope", conversation.Amend{Status: "x"}); !errors.Is(err, conversation.ErrNotFound) {
+		t.Errorf("amend of a missing message: %v", err)
 	}
 }
 
