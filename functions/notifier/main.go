@@ -42,6 +42,7 @@ func setup(ctx context.Context, log *slog.Logger, httpClient *http.Client) (*not
 	}
 	params := config.Params{SSM: config.SSM(awsCfg, cfg.Common)}
 	senders := map[string]notify.Sender{routing.SinkSlack: &notify.SlackSender{Client: httpClient}}
+	var texter notify.Texter // follow-up texts to callers nobody answered
 	secret, err := params.Get(ctx, "NOTIFY_WEBHOOK_SECRET", cfg.NotifyWebhookURL != "")
 	if err != nil {
 		return nil, err
@@ -58,11 +59,13 @@ func setup(ctx context.Context, log *slog.Logger, httpClient *http.Client) (*not
 		if err != nil {
 			return nil, err
 		}
-		senders[routing.SinkSMS] = &notify.SMSSender{API: notify.NewTwilioAPI(cfg.TwilioAccountSID, token, httpClient), From: cfg.NotifySMSFrom}
+		sms := &notify.SMSSender{API: notify.NewTwilioAPI(cfg.TwilioAccountSID, token, httpClient), From: cfg.NotifySMSFrom}
+		senders[routing.SinkSMS] = sms
+		texter = sms
 	}
 	if cfg.NotifyEmailFrom != "" {
 		senders[routing.SinkEmail] = &notify.EmailSender{API: notify.SESClient(awsCfg, cfg), From: cfg.NotifyEmailFrom}
 	}
 	st := store.New(config.DynamoDB(awsCfg, cfg.Common), cfg.TableName)
-	return &notify.Notifier{Store: st, Deliveries: st, Senders: senders, Log: log}, nil
+	return &notify.Notifier{Store: st, Deliveries: st, Senders: senders, Texter: texter, Log: log}, nil
 }

@@ -149,6 +149,8 @@ func (c *Conversation) Apply(m *Message, window time.Duration) bool {
 			}
 			changed = true
 		}
+	case m.Direction == DirectionOutbound && m.Kind == KindAuto:
+		// The system spoke, not an agent: nothing read, nothing answered.
 	case m.Direction == DirectionOutbound:
 		if cur > c.ReadCursor {
 			c.ReadCursor = cur
@@ -188,6 +190,10 @@ const (
 	KindMissedCall = "missed_call"
 	// KindVoicemail is a recording the caller left; it notifies.
 	KindVoicemail = "voicemail"
+	// KindAuto is an outbound message the system sent on its own (the
+	// missed-call SMS): on the timeline, but not an agent's reply, so the
+	// customer is still waiting.
+	KindAuto = "auto"
 )
 
 // Message is one entry on a conversation's timeline.

@@ -119,3 +119,15 @@ func TestApplyCoalescesIntoWindows(t *testing.T) {
 		}
 	}
 }
+
+func TestAutomatedReplyLeavesTheCustomerWaiting(t *testing.T) {
+	var c conversation.Conversation
+	in := msg(0, conversation.DirectionInbound)
+	c.Apply(&in, time.Minute)
+	auto := msg(1, conversation.DirectionOutbound)
+	auto.Kind = conversation.KindAuto
+	c.Apply(&auto, time.Minute)
+	if c.Unread != 1 || c.NotifyUntil.IsZero() {
+		t.Errorf("after an automated reply: unread %d, window %v; want the customer still waiting", c.Unread, c.NotifyUntil)
+	}
+}

@@ -41,6 +41,14 @@ func (d *Dispatcher) Jobs(conv conversation.Conversation, m conversation.Message
 			})
 		}
 	}
+	if text := d.Routing.Voice.MissedCallSMS; text != "" && m.Kind == conversation.KindMissedCall && m.Identity.Kind == conversation.KindPhone {
+		s := routing.Sink{Type: routing.SinkSMS, To: m.Identity.Address}
+		jobs = append(jobs, Job{
+			ID: JobID(conv.ID, m.Key, "", s), Kind: KindFollowUp, ConversationID: conv.ID, ContactID: conv.ContactID,
+			Channel: string(conversation.ChannelSMS), WindowKey: m.Key, Sink: s, Text: text, From: m.To,
+			NotBefore: m.CreatedAt, MessageAt: m.CreatedAt,
+		})
+	}
 	return jobs
 }
 

@@ -38,7 +38,15 @@ type Job struct {
 	NotBefore time.Time `json:"notBefore"`
 	// MessageAt is when the window's first message arrived (for latency).
 	MessageAt time.Time `json:"messageAt"`
+	// Kind is "" for an agent notification, KindFollowUp for the text a
+	// caller gets after a missed call (Text, from From, to Sink.To).
+	Kind string `json:"kind,omitempty"`
+	Text string `json:"text,omitempty"`
+	From string `json:"from,omitempty"`
 }
+
+// KindFollowUp is the job of texting a caller nobody answered.
+const KindFollowUp = "followup"
 
 // JobID is deterministic in what a job is, so that a job made twice (a
 // redelivered stream record) is recognized as one delivery.
@@ -59,8 +67,17 @@ func ParseJob(body string) (Job, error) {
 		return j, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	var missing []string
-	for name, v := range map[string]string{"id": j.ID, "conversationId": j.ConversationID, "agent": j.Agent,
-		"sink.type": j.Sink.Type, "sink.to": j.Sink.To, "windowKey": j.WindowKey} {
+	required := map[string]string{"id": j.ID, "conversationId": j.ConversationID,
+		"sink.type": j.Sink.Type, "sink.to": j.Sink.To, "windowKey": j.WindowKey}
+	switch j.Kind {
+	case "":
+		required["agent"] = j.Agent
+	case KindFollowUp:
+		required["text"] = j.Text
+	default:
+		return j, fmt.Errorf("%w: unknown kind %q", ErrMalformed, j.Kind)
+	}
+	for name, v := range required {
 		if v == "" {
 			missing = append(missing, name)
 		}

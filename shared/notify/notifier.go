@@ -31,6 +31,11 @@ type Notification struct {
 	MessageAt      time.Time `json:"messageAt"`
 }
 
+// Texter sends an SMS and returns its provider id (SMSSender does).
+type Texter interface {
+	Text(ctx context.Context, to, from, body string) (string, error)
+}
+
 // Sender delivers a notification on one kind of sink.
 type Sender interface {
 	Send(ctx context.Context, sink routing.Sink, n Notification) error
@@ -48,6 +53,9 @@ type Notifier struct {
 	Deliveries delivery.Records
 	// Senders by sink type (routing.SinkSMS, …).
 	Senders map[string]Sender
+	// Texter sends follow-up texts to customers; nil: follow-ups fail
+	// (recorded) as not configured.
+	Texter Texter
 	// Lease is how long a claim holds (≥ a sink's timeout); default 1m.
 	Lease time.Duration
 	// SinkTimeout bounds one send; default 10s.
@@ -111,6 +119,9 @@ func (n *Notifier) Deliver(ctx context.Context, job Job) error {
 		n.log().LogAttrs(ctx, slog.LevelInfo, "notify.deliver", append(attrs, slog.String("outcome", "already_"+claim.State))...)
 		return nil
 	}
+	if job.Kind == KindFollowUp {
+		return n.followUp(ctx, job, attrs)
+	}
 	note, skip, err := n.compose(ctx, job)
 	if err != nil {
 		return n.release(ctx, job, attrs, err)
@@ -122,11 +133,7 @@ func (n *Notifier) Deliver(ctx context.Context, job Job) error {
 	if sender == nil {
 		return n.finish(ctx, job, attrs, delivery.Failed, "no sender configured for sink type "+job.Sink.Type)
 	}
-	timeout := n.SinkTimeout
-	if timeout == 0 {
-		timeout = 10 * time.Second
-	}
-	sctx, cancel := context.WithTimeout(ctx, timeout)
+	sctx, cancel := context.WithTimeout(ctx, n.sinkTimeout())
 	err = sender.Send(sctx, job.Sink, note)
 	cancel()
 	var perm *PermanentError
@@ -138,6 +145,51 @@ func (n *Notifier) Deliver(ctx context.Context, job Job) error {
 	}
 	attrs = append(attrs, slog.Int64("latency_ms", n.now().Sub(job.MessageAt).Milliseconds()))
 	return n.finish(ctx, job, attrs, delivery.Sent, "")
+}
+
+// followUp texts a caller nobody answered, unless they opted out, and puts
+// the text on their conversation as an automated outbound message.
+func (n *Notifier) followUp(ctx context.Context, job Job, attrs []slog.Attr) error {
+	if n.Texter == nil {
+		return n.finish(ctx, job, attrs, delivery.Failed, "no SMS sender configured for follow-ups")
+	}
+	id := conversation.Identity{Kind: conversation.KindPhone, Address: job.Sink.To}
+	if st, err := n.Store.IdentityState(ctx, id); err == nil && st.OptedOut {
+		return n.finish(ctx, job, attrs, delivery.Skipped, "the caller opted out of texts")
+	} else if err != nil && !errors.Is(err, conversation.ErrNotFound) {
+		return n.release(ctx, job, attrs, fmt.Errorf("read opt-out: %w", err))
+	}
+	sctx, cancel := context.WithTimeout(ctx, n.sinkTimeout())
+	sid, err := n.Texter.Text(sctx, job.Sink.To, job.From, job.Text)
+	cancel()
+	var perm *PermanentError
+	if errors.As(err, &perm) {
+		return n.finish(ctx, job, attrs, delivery.Failed, perm.Reason)
+	}
+	if err != nil {
+		return n.release(ctx, job, attrs, fmt.Errorf("send follow-up: %w", err))
+	}
+	conv, err := n.Store.Summary(ctx, job.ConversationID)
+	if err == nil {
+		err = n.Store.PutMessage(ctx, conversation.Message{
+			ID: conversation.NewID("msg"), Key: "twilio:followup:" + job.WindowKey, ConversationID: conv.ID, ContactID: conv.ContactID,
+			Channel: conversation.ChannelSMS, Direction: conversation.DirectionOutbound, Kind: conversation.KindAuto,
+			From: job.From, To: job.Sink.To, Body: job.Text, Provider: "twilio", ProviderMessageID: sid, Status: "queued",
+			CreatedAt: n.now().UTC(), Identity: id,
+		})
+	}
+	if err != nil && !errors.Is(err, conversation.ErrDuplicate) {
+		// Sent: record it as sent anyway, so it is never sent twice.
+		attrs = append(attrs, slog.String("timeline_error", err.Error()))
+	}
+	return n.finish(ctx, job, attrs, delivery.Sent, "")
+}
+
+func (n *Notifier) sinkTimeout() time.Duration {
+	if n.SinkTimeout == 0 {
+		return 10 * time.Second
+	}
+	return n.SinkTimeout
 }
 
 func (n *Notifier) compose(ctx context.Context, job Job) (Notification, string, error) {

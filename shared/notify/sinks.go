@@ -126,21 +126,37 @@ type SMSSender struct {
 
 // Send implements Sender. twilio-go's calls take no context; the HTTP
 // client's timeout bounds them.
-func (s *SMSSender) Send(_ context.Context, sink routing.Sink, n Notification) error {
-	p := &twilioapi.CreateMessageParams{}
-	p.SetTo(sink.To)
-	p.SetBody(n.Text)
-	if len(s.From) > 2 && s.From[:2] == "MG" {
-		p.SetMessagingServiceSid(s.From)
-	} else {
-		p.SetFrom(s.From)
+func (s *SMSSender) Send(ctx context.Context, sink routing.Sink, n Notification) error {
+	_, err := s.Text(ctx, sink.To, "", n.Text)
+	return err
+}
+
+// Text sends body to to, from from (or the sender's From when empty), and
+// returns the message's SID.
+func (s *SMSSender) Text(_ context.Context, to, from, body string) (string, error) {
+	if from == "" {
+		from = s.From
 	}
-	_, err := s.API.CreateMessage(p)
+	p := &twilioapi.CreateMessageParams{}
+	p.SetTo(to)
+	p.SetBody(body)
+	if len(from) > 2 && from[:2] == "MG" {
+		p.SetMessagingServiceSid(from)
+	} else {
+		p.SetFrom(from)
+	}
+	m, err := s.API.CreateMessage(p)
 	var te *twilioclient.TwilioRestError
 	if errors.As(err, &te) && te.Status >= 400 && te.Status < 500 && te.Status != http.StatusTooManyRequests {
-		return &PermanentError{Reason: fmt.Sprintf("Twilio %d (code %d): %s", te.Status, te.Code, te.Message)}
+		return "", &PermanentError{Reason: fmt.Sprintf("Twilio %d (code %d): %s", te.Status, te.Code, te.Message)}
 	}
-	return err
+	if err != nil {
+		return "", err
+	}
+	if m != nil && m.Sid != nil {
+		return *m.Sid, nil
+	}
+	return "", nil
 }
 
 // SESAPI is the part of the SES v2 client the email sender uses.

@@ -43,7 +43,25 @@ type Agent struct {
 	Sinks []Sink   `json:"sinks"`
 	// Away agents are not notified as on-duty team members.
 	Away bool `json:"away,omitempty"`
+	// Phone is dialed when a customer calls and the agent is on duty.
+	Phone string `json:"phone,omitempty"`
 }
+
+// Voice configures incoming calls.
+type Voice struct {
+	// Blocked callers (as Twilio sends From: "+14155550100") are rejected.
+	Blocked []string `json:"blocked,omitempty"`
+	// DialTimeout is how many seconds agents' phones ring; default 20.
+	DialTimeout int `json:"dialTimeout,omitempty"`
+	// Greetings by language ("en", "es", "pt-BR") for voicemail; "en" is
+	// the fallback, with a built-in text if it is missing.
+	Greetings map[string]string `json:"greetings,omitempty"`
+	// MissedCallSMS, if set, is texted once to a caller nobody answered.
+	MissedCallSMS string `json:"missedCallSms,omitempty"`
+}
+
+// DefaultGreeting is the voicemail greeting when none is configured.
+const DefaultGreeting = "Thanks for calling. We can't take your call right now. Please leave a message after the tone and we'll get back to you."
 
 // Team is a group of agents with business hours in its own time zone.
 type Team struct {
@@ -82,6 +100,7 @@ type Config struct {
 	// duration syntax, at most 15m (SQS's longest delay); "" or "0s" notifies
 	// every message.
 	CoalesceWindow string `json:"coalesceWindow,omitempty"`
+	Voice          Voice  `json:"voice,omitempty"`
 
 	window time.Duration
 	teams  map[string]*Team
@@ -307,4 +326,42 @@ func (c *Config) members(team, reason string) []Recipient {
 		}
 	}
 	return out
+}
+
+// Blocked reports whether a caller is to be rejected.
+func (c *Config) Blocked(from string) bool { return slices.Contains(c.Voice.Blocked, from) }
+
+// DialTimeout is how long agents' phones ring, in seconds.
+func (c *Config) DialTimeout() int {
+	if c.Voice.DialTimeout > 0 {
+		return c.Voice.DialTimeout
+	}
+	return 20
+}
+
+// Dial returns the phones to ring for a call on conv: those of the agents a
+// message would notify, unless nobody is on duty (then the caller gets
+// voicemail).
+func (c *Config) Dial(conv conversation.Conversation, call conversation.Message) []string {
+	var phones []string
+	for _, r := range c.Route(conv, call) {
+		if r.Reason != "after-hours" && r.Agent.Phone != "" {
+			phones = append(phones, r.Agent.Phone)
+		}
+	}
+	return phones
+}
+
+// Greeting returns the voicemail greeting for a caller's language (BCP 47,
+// "pt-BR": then "pt", then "en") and the language to say it in.
+func (c *Config) Greeting(lang string) (text, sayLanguage string) {
+	for _, l := range []string{lang, strings.SplitN(lang, "-", 2)[0]} {
+		if g, ok := c.Voice.Greetings[l]; ok && l != "" {
+			return g, l
+		}
+	}
+	if g, ok := c.Voice.Greetings["en"]; ok {
+		return g, "en"
+	}
+	return DefaultGreeting, "en"
 }
