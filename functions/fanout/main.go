@@ -17,6 +17,7 @@ import (
 	"github.com/switchboard/switchboard/shared/config"
 	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/notify"
+	"github.com/switchboard/switchboard/shared/routing"
 	"github.com/switchboard/switchboard/shared/store"
 	"github.com/switchboard/switchboard/shared/stream"
 )
@@ -43,7 +44,7 @@ func setup(ctx context.Context, log *slog.Logger) (*stream.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	rt, err := notify.LoadRouting(ctx, cfg, config.Params{SSM: config.SSM(awsCfg, cfg.Common)})
+	rt, err := routing.Load(ctx, cfg.RoutingConfigFile, config.Params{SSM: config.SSM(awsCfg, cfg.Common)})
 	if err != nil {
 		return nil, err
 	}

@@ -2,14 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"flag"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -44,40 +41,12 @@ var samples = []sample{
 
 const eventsDir = "../../events/twilio"
 
-// envelope builds the API Gateway HTTP API (payload 2.0) event Twilio's POST
-// becomes: header names lower-cased, the form body base64-encoded.
 func envelope(s sample, body string) events.APIGatewayV2HTTPRequest {
-	form, err := url.ParseQuery(body)
+	ev, err := devenv.TwilioEnvelope(s.path, "", body, s.forged, twilio.Sign)
 	if err != nil {
 		panic(err)
 	}
-	sig := twilio.Sign(devenv.TwilioAuthToken, devenv.PublicBaseURL+s.path, form)
-	if s.forged {
-		sig = twilio.Sign("not-the-auth-token", devenv.PublicBaseURL+s.path, form)
-	}
-	return events.APIGatewayV2HTTPRequest{
-		Version: "2.0", RouteKey: "$default", RawPath: s.path,
-		Headers: map[string]string{
-			"content-type":               "application/x-www-form-urlencoded; charset=UTF-8",
-			"content-length":             fmt.Sprint(len(body)),
-			"host":                       "127.0.0.1:3000",
-			"user-agent":                 "TwilioProxy/1.1",
-			"accept":                     "*/*",
-			"i-twilio-idempotency-token": "d50dc30c-5d0d-418d-92ea-12cd8fd05f09",
-			"x-home-region":              "us1",
-			"x-twilio-signature":         sig,
-			"x-forwarded-proto":          "https",
-		},
-		RequestContext: events.APIGatewayV2HTTPRequestContext{
-			AccountID: "123456789012", APIID: "aaaaaaaaaa", DomainName: "aaaaaaaaaa.execute-api.us-east-1.amazonaws.com",
-			DomainPrefix: "aaaaaaaaaa", RequestID: "LV7fzho-PHcEJPw=", RouteKey: "$default", Stage: "$default",
-			Time: "22/Nov/2026:09:00:00 +0000", TimeEpoch: 1795338000000,
-			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{
-				Method: http.MethodPost, Path: s.path, Protocol: "HTTP/1.1", SourceIP: "44.202.134.240", UserAgent: "TwilioProxy/1.1",
-			},
-		},
-		Body: base64.StdEncoding.EncodeToString([]byte(body)), IsBase64Encoded: true,
-	}
+	return ev
 }
 
 func readEvent(t *testing.T, name string) events.APIGatewayV2HTTPRequest {

@@ -137,6 +137,8 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
 	mux := http.NewServeMux()
 	wt.Register(mux)
 	norm := conversation.Normalizer{DefaultRegion: env("PHONE_DEFAULT_REGION", "US")}
+	twilio.NewVoiceHandler(twilio.VoiceConfig{Verifier: twilio.NewVerifier(twilioToken), Service: svc, Normalizer: norm,
+		PublicBaseURL: base, Routing: rt, Log: log}).Register(mux)
 	meta.NewHandler(meta.Config{AppSecret: env("META_APP_SECRET", devenv.MetaAppSecret), VerifyToken: env("META_VERIFY_TOKEN", devenv.MetaVerifyToken),
 		Service: svc, Normalizer: norm, Log: log}).Register(mux)
 	telegram.NewHandler(telegram.Config{SecretToken: env("TELEGRAM_SECRET_TOKEN", devenv.TelegramSecretToken), Service: svc, Normalizer: norm, Log: log}).Register(mux)
@@ -154,6 +156,7 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
 
   POST %s        Twilio SMS, MMS, WhatsApp (answers TwiML)
   POST %s Twilio delivery status
+  POST /webhooks/twilio/voice[/status|/recording|/transcription]  Twilio Voice (answers TwiML)
   GET  /webhooks/meta                   Meta subscription handshake (META_VERIFY_TOKEN)
   POST /webhooks/meta                   Messenger, Instagram, WhatsApp Cloud API (META_APP_SECRET)
   POST /webhooks/telegram               Telegram bot updates (TELEGRAM_SECRET_TOKEN)

@@ -84,7 +84,8 @@ func TestNewcomerPath(t *testing.T) {
 		want int
 	}{{"twilio/sms-inbound", 200}, {"twilio/whatsapp-inbound", 200}, {"twilio/sms-forged", 403},
 		{"meta/whatsapp-text", 200}, {"meta/handshake", 200}, {"meta/forged", 403},
-		{"telegram/message-text", 200}, {"telegram/forged", 403}} {
+		{"telegram/message-text", 200}, {"telegram/forged", 403},
+		{"twilio/voice-incoming", 200}, {"twilio/voice-forged", 403}} {
 		envelope, err := os.ReadFile("../../events/" + ev.file + ".json")
 		if err != nil {
 			t.Fatal(err)

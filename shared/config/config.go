@@ -21,12 +21,14 @@ import (
 
 // Common is what every function reads.
 type Common struct {
-	TableName        string `envconfig:"TABLE_NAME" required:"true"`
-	AWSRegion        string `envconfig:"AWS_REGION"`
-	DynamoDBEndpoint string `envconfig:"DYNAMODB_ENDPOINT"`
-	SQSEndpoint      string `envconfig:"SQS_ENDPOINT"`
-	S3Endpoint       string `envconfig:"S3_ENDPOINT"`
-	SSMEndpoint      string `envconfig:"SSM_ENDPOINT"`
+	TableName string `envconfig:"TABLE_NAME" required:"true"`
+	// RoutingConfigFile is a local alternative to ROUTING_CONFIG(_PARAM).
+	RoutingConfigFile string `envconfig:"ROUTING_CONFIG_FILE"`
+	AWSRegion         string `envconfig:"AWS_REGION"`
+	DynamoDBEndpoint  string `envconfig:"DYNAMODB_ENDPOINT"`
+	SQSEndpoint       string `envconfig:"SQS_ENDPOINT"`
+	S3Endpoint        string `envconfig:"S3_ENDPOINT"`
+	SSMEndpoint       string `envconfig:"SSM_ENDPOINT"`
 	// PhoneRegion reads phone numbers written without a country code.
 	PhoneRegion string `envconfig:"PHONE_DEFAULT_REGION" default:"US"`
 	// Team receives new conversations.
@@ -149,8 +151,6 @@ type Notify struct {
 	Common
 	NotifyQueueURL string `envconfig:"NOTIFY_QUEUE_URL"`
 	SESEndpoint    string `envconfig:"SES_ENDPOINT"`
-	// RoutingConfigFile is a local alternative to ROUTING_CONFIG(_PARAM).
-	RoutingConfigFile string `envconfig:"ROUTING_CONFIG_FILE"`
 	// NotifyWebhookURL, if set, receives every agent notification.
 	NotifyWebhookURL string `envconfig:"NOTIFY_WEBHOOK_URL"`
 	TwilioAccountSID string `envconfig:"TWILIO_ACCOUNT_SID"`

@@ -1,0 +1,66 @@
+// Command voice is the Lambda function behind POST /webhooks/twilio/voice and
+// its status, recording and transcription callbacks: calls, missed calls and
+// voicemail on the caller's conversation.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/switchboard/switchboard/shared/config"
+	"github.com/switchboard/switchboard/shared/conversation"
+	"github.com/switchboard/switchboard/shared/routing"
+	"github.com/switchboard/switchboard/shared/store"
+	"github.com/switchboard/switchboard/shared/twilio"
+)
+
+func main() {
+	log := lambdacontext.NewLogger()
+	h, err := setup(context.Background(), log)
+	if err != nil {
+		log.Error("start", "error", err.Error())
+		os.Exit(1)
+	}
+	lambda.Start(httpadapter.NewV2(h).ProxyWithContext)
+}
+
+func setup(ctx context.Context, log *slog.Logger) (http.Handler, error) {
+	var cfg config.Common
+	if err := config.Load(&cfg); err != nil {
+		return nil, err
+	}
+	awsCfg, err := config.AWS(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	params := config.Params{SSM: config.SSM(awsCfg, cfg)}
+	base, err := params.Get(ctx, "PUBLIC_BASE_URL", true)
+	if err != nil {
+		return nil, err
+	}
+	token, err := params.Get(ctx, "TWILIO_AUTH_TOKEN", true)
+	if err != nil {
+		return nil, err
+	}
+	previous, err := params.Get(ctx, "TWILIO_AUTH_TOKEN_PREVIOUS", false)
+	if err != nil {
+		return nil, err
+	}
+	rt, err := routing.Load(ctx, cfg.RoutingConfigFile, params)
+	if err != nil {
+		return nil, err
+	}
+	svc := &conversation.Service{Store: store.New(config.DynamoDB(awsCfg, cfg), cfg.TableName), Team: rt.DefaultTeam}
+	mux := http.NewServeMux()
+	twilio.NewVoiceHandler(twilio.VoiceConfig{
+		Verifier: twilio.NewVerifier(token, previous), Service: svc, Normalizer: conversation.Normalizer{DefaultRegion: cfg.PhoneRegion},
+		PublicBaseURL: base, Routing: rt, Log: log,
+	}).Register(mux)
+	return mux, nil
+}
