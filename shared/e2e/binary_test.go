@@ -1,0 +1,228 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/switchboard/switchboard/shared/conversation"
+	"github.com/switchboard/switchboard/shared/devenv"
+	"github.com/switchboard/switchboard/shared/lambdatest"
+	"github.com/switchboard/switchboard/shared/localaws"
+	"github.com/switchboard/switchboard/shared/notify"
+	"github.com/switchboard/switchboard/shared/routing"
+	"github.com/switchboard/switchboard/shared/store"
+)
+
+const root = "../.."
+
+var functions = []string{"./functions/messaging", "./functions/voice", "./functions/social", "./functions/api",
+	"./functions/fanout", "./functions/notifier", "./shared/lambdatest/testdata/hello"}
+
+const binaryRouting = `{"defaultTeam":"support","teams":[{"id":"support"}],"agents":[{"id":"ana","teams":["support"],"phone":"+14155550001","sinks":[]}]}`
+
+func event(t *testing.T, name string) []byte {
+	b, err := os.ReadFile(root + "/events/" + name + ".json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// httpStatus reads an API Gateway v2 response.
+func httpStatus(t *testing.T, resp []byte) (int, string) {
+	var r struct {
+		StatusCode int    `json:"statusCode"`
+		Body       string `json:"body"`
+	}
+	if err := json.Unmarshal(resp, &r); err != nil {
+		t.Fatalf("not an API Gateway response: %s", resp)
+	}
+	return r.StatusCode, r.Body
+}
+
+// TestBinariesAsDeployed builds every function's bootstrap as the deployment
+// does and drives each through the Lambda Runtime API with its events/
+// envelopes, against DynamoDB Local and moto.
+func TestBinariesAsDeployed(t *testing.T) {
+	bins := lambdatest.Build(t, root, lambdatest.NativeArch(), t.TempDir(), functions...)
+	db := localaws.DynamoDB(t)
+	table := localaws.Table(t, db)
+	sqsClient := localaws.SQS(t)
+	queue, _ := localaws.Queue(t, sqsClient, 30, 0)
+	st := store.New(db, table)
+	// The conversation the stream and queue samples name (as functions/fanout's test seeds it).
+	ids := map[string]string{"ct": "ct_sample", "cv": "cv_sample", "msg": "msg_sample"}
+	svc := &conversation.Service{Store: st, Team: "support",
+		Now:   func() time.Time { return time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC) },
+		NewID: func(p string) string { return ids[p] }}
+	from, _ := conversation.Normalizer{}.Phone("+14155550123")
+	if _, err := svc.Ingest(context.Background(), conversation.Inbound{Key: "twilio:SM0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+		Channel: conversation.ChannelSMS, From: from, FromAddress: "+14155550123", To: "+18005550100",
+		Body: "Hi, my order #41 hasn't arrived", Provider: "twilio", ProviderMessageID: "SM0a1b2c3d4e5f60718293a4b5c6d7e8f9"}); err != nil {
+		t.Fatal(err)
+	}
+	received := make(chan string, 10)
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		received <- string(b)
+	}))
+	defer sink.Close()
+
+	base := map[string]string{"TABLE_NAME": table, "DYNAMODB_ENDPOINT": os.Getenv("DYNAMODB_ENDPOINT"), "SQS_ENDPOINT": os.Getenv("SQS_ENDPOINT")}
+	env := func(kv ...string) map[string]string {
+		m := map[string]string{}
+		for k, v := range base {
+			m[k] = v
+		}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	ctx := context.Background()
+	invoke := func(f *lambdatest.Function, name string) []byte {
+		t.Helper()
+		out, err := f.Invoke(ctx, event(t, name))
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", name, err, f.Output())
+		}
+		return out
+	}
+	web := func(fn string, e map[string]string, cases map[string]int, contains map[string]string) *lambdatest.Function {
+		f := lambdatest.Start(t, bins[fn], e)
+		for name, want := range cases {
+			code, body := httpStatus(t, invoke(f, name))
+			if code != want || !strings.Contains(body, contains[name]) {
+				t.Errorf("%s %s: %d %q, want %d containing %q", fn, name, code, body, want, contains[name])
+			}
+		}
+		return f
+	}
+
+	var started []*lambdatest.Function
+	started = append(started, web("messaging", env("PUBLIC_BASE_URL", devenv.PublicBaseURL, "TWILIO_AUTH_TOKEN", devenv.TwilioAuthToken),
+		map[string]int{"twilio/sms-inbound": 200, "twilio/whatsapp-inbound": 200, "twilio/sms-forged": 403},
+		map[string]string{"twilio/sms-inbound": "<Response", "twilio/sms-forged": "invalid X-Twilio-Signature"}))
+	started = append(started, web("voice", env("PUBLIC_BASE_URL", devenv.PublicBaseURL, "TWILIO_AUTH_TOKEN", devenv.TwilioAuthToken, "ROUTING_CONFIG", binaryRouting),
+		map[string]int{"twilio/voice-incoming": 200, "twilio/voice-forged": 403}, map[string]string{"twilio/voice-incoming": "<Dial"}))
+	started = append(started, web("social", env("META_APP_SECRET", devenv.MetaAppSecret, "META_VERIFY_TOKEN", devenv.MetaVerifyToken, "TELEGRAM_SECRET_TOKEN", devenv.TelegramSecretToken),
+		map[string]int{"meta/whatsapp-text": 200, "meta/handshake": 200, "meta/forged": 403, "telegram/message-text": 200},
+		map[string]string{"meta/handshake": "1158201444"}))
+	started = append(started, web("api", env("AGENT_API_TOKEN", devenv.AgentAPIToken),
+		map[string]int{"api/conversations-open": 200}, map[string]string{"api/conversations-open": "cv_sample"}))
+
+	fanout := lambdatest.Start(t, bins["fanout"], env("NOTIFY_QUEUE_URL", queue, "ROUTING_CONFIG", strings.Replace(binaryRouting, `"sinks":[]`, `"sinks":[{"type":"webhook","to":"`+sink.URL+`"}]`, 1)))
+	started = append(started, fanout)
+	if out := invoke(fanout, "dynamodb/message-insert"); strings.Contains(string(out), "itemIdentifier") {
+		t.Errorf("fanout reported failures: %s", out)
+	}
+	msgs, err := sqsClient.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: &queue, MaxNumberOfMessages: 10, WaitTimeSeconds: 2})
+	if err != nil || len(msgs.Messages) != 1 {
+		t.Fatalf("jobs queued by the fanout binary: %v %d", err, len(msgs.Messages))
+	}
+
+	// The notifier binary delivers the job the fanout binary queued.
+	notifier := lambdatest.Start(t, bins["notifier"], env("NOTIFY_WEBHOOK_SECRET", devenv.NotifyWebhookSecret))
+	started = append(started, notifier)
+	job, err := notify.ParseJob(aws.ToString(msgs.Messages[0].Body))
+	if err != nil || job.Sink.Type != routing.SinkWebhook {
+		t.Fatalf("job = %+v, %v", job, err)
+	}
+	sqsEvent, _ := json.Marshal(map[string]any{"Records": []map[string]any{{"messageId": "m1", "body": aws.ToString(msgs.Messages[0].Body), "eventSource": "aws:sqs"}}})
+	out, err := notifier.Invoke(ctx, sqsEvent)
+	if err != nil || strings.Contains(string(out), "itemIdentifier") {
+		t.Fatalf("notifier: %v %s\n%s", err, out, notifier.Output())
+	}
+	select {
+	case n := <-received:
+		if !strings.Contains(n, `"conversationId":"cv_sample"`) {
+			t.Errorf("notification = %s", n)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the notifier binary delivered nothing")
+	}
+
+	// What every binary logged: JSON lines, each with its request id, and no
+	// customer's number, words or our secrets.
+	logged := 0
+	for _, f := range started {
+		logs := f.Output()
+		for _, line := range strings.Split(strings.TrimSpace(logs), "\n") {
+			if line != "" && !strings.Contains(line, `"message":"start"`) && !strings.Contains(line, `"requestId":"req-`) {
+				t.Errorf("a log line without the request id: %s", line)
+			}
+		}
+		if logs != "" {
+			logged++
+		}
+		for _, leak := range []string{"4155550123", "6505551234", "order #41", "Does it come", devenv.TwilioAuthToken, devenv.MetaAppSecret, devenv.AgentAPIToken} {
+			if strings.Contains(logs, leak) {
+				t.Errorf("logs contain %q:\n%s", leak, logs)
+			}
+		}
+	}
+	if logged < 5 {
+		for _, f := range started {
+			t.Logf("output: %q", f.Output())
+		}
+		t.Errorf("only %d of %d functions logged anything", logged, len(started))
+	}
+}
+
+// BenchmarkColdStart starts each function's bootstrap (native arch, the
+// deployment's flags) and measures the time to its first Runtime API call,
+// against aws-lambda-go's hello world started the same way; it reports the
+// ratio and each stripped arm64 binary's size.
+// Run: go test -run '^$' -bench ColdStart -benchtime 20x ./shared/e2e
+func BenchmarkColdStart(b *testing.B) {
+	dir := b.TempDir()
+	bins := lambdatest.Build(b, root, lambdatest.NativeArch(), dir+"/native", functions...)
+	arm := lambdatest.Build(b, root, "arm64", dir+"/arm64", functions...)
+	envs := map[string]map[string]string{
+		"messaging": {"TABLE_NAME": "t", "PUBLIC_BASE_URL": devenv.PublicBaseURL, "TWILIO_AUTH_TOKEN": "x"},
+		"voice":     {"TABLE_NAME": "t", "PUBLIC_BASE_URL": devenv.PublicBaseURL, "TWILIO_AUTH_TOKEN": "x", "ROUTING_CONFIG": binaryRouting},
+		"social":    {"TABLE_NAME": "t", "TELEGRAM_SECRET_TOKEN": "x"},
+		"api":       {"TABLE_NAME": "t", "AGENT_API_TOKEN": "x"},
+		"fanout":    {"TABLE_NAME": "t", "NOTIFY_QUEUE_URL": "http://127.0.0.1:1/q", "ROUTING_CONFIG": binaryRouting},
+		"notifier":  {"TABLE_NAME": "t"},
+		"hello":     {},
+	}
+	names := make([]string, 0, len(envs))
+	for n := range envs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	median := map[string]time.Duration{}
+	b.ResetTimer()
+	for _, name := range names {
+		var d []time.Duration
+		for range b.N {
+			f := lambdatest.Start(b, bins[name], envs[name])
+			d = append(d, f.InitDuration)
+		}
+		sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+		median[name] = d[len(d)/2]
+	}
+	b.StopTimer()
+	for _, name := range names {
+		if name == "hello" {
+			continue
+		}
+		fi, _ := os.Stat(arm[name])
+		b.ReportMetric(float64(median[name].Microseconds())/1000, name+"-init-ms")
+		b.ReportMetric(float64(median[name])/float64(median["hello"]), name+"-init-ratio")
+		b.ReportMetric(float64(fi.Size())/(1<<20), name+"-arm64-MiB")
+	}
+	b.ReportMetric(float64(median["hello"].Microseconds())/1000, "hello-init-ms")
+}
