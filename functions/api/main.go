@@ -1,5 +1,7 @@
 // Command api is the Lambda function behind GET /api/*: the agents' inbox,
-// conversation timelines and contacts.
+// conversation timelines and contacts. Deployed, API Gateway's JWT
+// authorizer checks the caller (API_AUTH=jwt); otherwise the function
+// requires AGENT_API_TOKEN as the bearer token itself.
 package main
 
 import (
@@ -36,9 +38,11 @@ func setup(ctx context.Context, log *slog.Logger) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	token, err := config.Params{SSM: config.SSM(awsCfg, cfg)}.Get(ctx, "AGENT_API_TOKEN", true)
-	if err != nil {
-		return nil, err
+	token := ""
+	if os.Getenv("API_AUTH") != "jwt" {
+		if token, err = (config.Params{SSM: config.SSM(awsCfg, cfg)}).Get(ctx, "AGENT_API_TOKEN", true); err != nil {
+			return nil, err
+		}
 	}
 	mux := http.NewServeMux()
 	(&api.Handler{Store: store.New(config.DynamoDB(awsCfg, cfg), cfg.TableName), Token: token, Log: log}).Register(mux)

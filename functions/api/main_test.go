@@ -50,9 +50,22 @@ func TestLambdaOnDynamoDBLocal(t *testing.T) {
 
 func TestSetupRequiresAgentToken(t *testing.T) {
 	t.Setenv("TABLE_NAME", "t-x")
+	t.Setenv("API_AUTH", "")
 	t.Setenv("AGENT_API_TOKEN", "")
 	t.Setenv("AGENT_API_TOKEN_PARAM", "")
 	if _, err := setup(context.Background(), slog.Default()); err == nil || !strings.Contains(err.Error(), "AGENT_API_TOKEN") {
 		t.Errorf("err = %v, want one naming AGENT_API_TOKEN", err)
+	}
+}
+
+// TestBehindTheJWTAuthorizer: deployed, the authorizer has checked the
+// caller, and the function asks no token of its own.
+func TestBehindTheJWTAuthorizer(t *testing.T) {
+	t.Setenv("TABLE_NAME", "t-x")
+	t.Setenv("API_AUTH", "jwt")
+	t.Setenv("AGENT_API_TOKEN", "")
+	t.Setenv("AGENT_API_TOKEN_PARAM", "")
+	if _, err := setup(context.Background(), slog.Default()); err != nil {
+		t.Errorf("setup behind the authorizer: %v", err)
 	}
 }
