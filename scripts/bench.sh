@@ -16,3 +16,6 @@ echo "== DynamoDB per message (DynamoDB Local; capacity as it reports it)"
 go test -run '^$' -bench DynamoDBPerMessage -benchtime 200x ./shared/store/ | grep -E '^Benchmark' | tr '\t' '\n' | sed 's/^ *//' | grep -v '^$'
 echo "== Webhook to agent sink (DynamoDB Local stream + moto SQS, local pollers)"
 go test -run '^$' -bench WebhookToSink -benchtime 200x ./shared/e2e | grep -E '^Benchmark' | tr '\t' '\n' | sed 's/^ *//' | grep -v '^$'
+echo "== Cold start: init to first Runtime API call, vs aws-lambda-go hello world (median); stripped arm64 size"
+go test -run '^$' -bench ColdStart -benchtime 15x ./shared/e2e | grep -E '^Benchmark' | tr '\t' '\n' | sed 's/^ *//' | grep -v '^$'
+echo "   (package inits: GODEBUG=inittrace=1 on a bootstrap shows what each costs)"
