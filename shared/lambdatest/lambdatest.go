@@ -125,6 +125,8 @@ func Start(t testing.TB, binary string, env map[string]string) *Function {
 		f.initErr <- string(body)
 		w.WriteHeader(http.StatusAccepted)
 	})
+	// Written before the server's goroutines start, so its handlers may read it.
+	f.started = time.Now()
 	f.srv = httptest.NewServer(mux)
 
 	f.cmd = exec.Command(binary)
@@ -138,7 +140,6 @@ func Start(t testing.TB, binary string, env map[string]string) *Function {
 		f.cmd.Env = append(f.cmd.Env, k+"="+v)
 	}
 	f.cmd.Stdout, f.cmd.Stderr = syncWriter{&f.mu, f.output}, syncWriter{&f.mu, f.output}
-	f.started = time.Now()
 	if err := f.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
