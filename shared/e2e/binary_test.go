@@ -154,7 +154,20 @@ func TestBinariesAsDeployed(t *testing.T) {
 	}
 
 	// What every binary logged: JSON lines, each with its request id, and no
-	// customer's number, words or our secrets.
+	// customer's number, words or our secrets. Output reaches us through a
+	// pipe copied in the background, so give the last lines a moment.
+	nonEmpty := func() int {
+		n := 0
+		for _, f := range started {
+			if f.Output() != "" {
+				n++
+			}
+		}
+		return n
+	}
+	for deadline := time.Now().Add(5 * time.Second); nonEmpty() < 5 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
 	logged := 0
 	for _, f := range started {
 		logs := f.Output()
