@@ -10,37 +10,23 @@ import (
 	"net/http"
 	"os"
 
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-lambda-go/lambdacontext"
-	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
-
 	"github.com/switchboard/switchboard/shared/api"
 	"github.com/switchboard/switchboard/shared/config"
+	"github.com/switchboard/switchboard/shared/launch"
 	"github.com/switchboard/switchboard/shared/store"
 )
 
-func main() {
-	log := lambdacontext.NewLogger()
-	h, err := setup(context.Background(), log)
-	if err != nil {
-		log.Error("start", "error", err.Error())
-		os.Exit(1)
-	}
-	lambda.Start(httpadapter.NewV2(h).ProxyWithContext)
-}
+func main() { launch.HTTP(setup) }
 
 func setup(ctx context.Context, log *slog.Logger) (http.Handler, error) {
 	var cfg config.Common
-	if err := config.Load(&cfg); err != nil {
-		return nil, err
-	}
-	awsCfg, err := config.AWS(ctx, cfg)
+	awsCfg, params, err := config.Setup(ctx, &cfg, &cfg)
 	if err != nil {
 		return nil, err
 	}
 	token := ""
 	if os.Getenv("API_AUTH") != "jwt" {
-		if token, err = (config.Params{SSM: config.SSM(awsCfg, cfg)}).Get(ctx, "AGENT_API_TOKEN", true); err != nil {
+		if token, err = params.Get(ctx, "AGENT_API_TOKEN", true); err != nil {
 			return nil, err
 		}
 	}

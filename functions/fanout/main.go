@@ -9,42 +9,39 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"os"
 
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/switchboard/switchboard/shared/config"
 	"github.com/switchboard/switchboard/shared/conversation"
+	"github.com/switchboard/switchboard/shared/launch"
 	"github.com/switchboard/switchboard/shared/notify"
 	"github.com/switchboard/switchboard/shared/routing"
 	"github.com/switchboard/switchboard/shared/store"
 	"github.com/switchboard/switchboard/shared/stream"
 )
 
-func main() {
-	log := lambdacontext.NewLogger()
-	h, err := setup(context.Background(), log)
+func main() { launch.Event(setup) }
+
+// setup returns the stream batch handler.
+func setup(ctx context.Context, log *slog.Logger) (func(context.Context, events.DynamoDBEvent) (events.DynamoDBEventResponse, error), error) {
+	h, err := handler(ctx, log)
 	if err != nil {
-		log.Error("start", "error", err.Error())
-		os.Exit(1)
+		return nil, err
 	}
-	lambda.Start(h.Handle)
+	return h.Handle, nil
 }
 
-func setup(ctx context.Context, log *slog.Logger) (*stream.Handler, error) {
+func handler(ctx context.Context, log *slog.Logger) (*stream.Handler, error) {
 	var cfg config.Notify
-	if err := config.Load(&cfg); err != nil {
+	awsCfg, params, err := config.Setup(ctx, &cfg, &cfg.Common)
+	if err != nil {
 		return nil, err
 	}
 	if cfg.NotifyQueueURL == "" {
 		return nil, errors.New("configuration: required key NOTIFY_QUEUE_URL missing value")
 	}
-	awsCfg, err := config.AWS(ctx, cfg.Common)
-	if err != nil {
-		return nil, err
-	}
-	rt, err := routing.Load(ctx, cfg.RoutingConfigFile, config.Params{SSM: config.SSM(awsCfg, cfg.Common)})
+	rt, err := routing.Load(ctx, cfg.RoutingConfigFile, params)
 	if err != nil {
 		return nil, err
 	}

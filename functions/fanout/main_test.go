@@ -123,7 +123,7 @@ func TestStreamEventOnDynamoDBLocal(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 2 { // a redelivered batch changes nothing
-		resp, err := h.Handle(context.Background(), ev)
+		resp, err := h(context.Background(), ev)
 		if err != nil || len(resp.BatchItemFailures) != 0 {
 			t.Fatalf("handle: %v %+v", err, resp)
 		}

@@ -7,40 +7,35 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"os"
 	"time"
 
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/switchboard/switchboard/shared/config"
+	"github.com/switchboard/switchboard/shared/launch"
 	"github.com/switchboard/switchboard/shared/notify"
 	"github.com/switchboard/switchboard/shared/routing"
 	"github.com/switchboard/switchboard/shared/store"
 )
 
 func main() {
-	log := lambdacontext.NewLogger()
-	n, err := setup(context.Background(), log, &http.Client{Timeout: 10 * time.Second})
-	if err != nil {
-		log.Error("start", "error", err.Error())
-		os.Exit(1)
-	}
-	lambda.Start(n.Handle)
+	launch.Event(func(ctx context.Context, log *slog.Logger) (func(context.Context, events.SQSEvent) (events.SQSEventResponse, error), error) {
+		n, err := setup(ctx, log, &http.Client{Timeout: 10 * time.Second})
+		if err != nil {
+			return nil, err
+		}
+		return n.Handle, nil
+	})
 }
 
 // setup builds the notifier with a sender for every sink whose settings are
 // present; a job for another sink is recorded as failed with the reason.
 func setup(ctx context.Context, log *slog.Logger, httpClient *http.Client) (*notify.Notifier, error) {
 	var cfg config.Notify
-	if err := config.Load(&cfg); err != nil {
-		return nil, err
-	}
-	awsCfg, err := config.AWS(ctx, cfg.Common)
+	awsCfg, params, err := config.Setup(ctx, &cfg, &cfg.Common)
 	if err != nil {
 		return nil, err
 	}
-	params := config.Params{SSM: config.SSM(awsCfg, cfg.Common)}
 	senders := map[string]notify.Sender{routing.SinkSlack: &notify.SlackSender{Client: httpClient}}
 	var texter notify.Texter // follow-up texts to callers nobody answered
 	secret, err := params.Get(ctx, "NOTIFY_WEBHOOK_SECRET", cfg.NotifyWebhookURL != "")

@@ -7,39 +7,23 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"os"
-
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-lambda-go/lambdacontext"
-	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/switchboard/switchboard/shared/config"
 	"github.com/switchboard/switchboard/shared/conversation"
+	"github.com/switchboard/switchboard/shared/launch"
 	"github.com/switchboard/switchboard/shared/routing"
 	"github.com/switchboard/switchboard/shared/store"
 	"github.com/switchboard/switchboard/shared/twilio"
 )
 
-func main() {
-	log := lambdacontext.NewLogger()
-	h, err := setup(context.Background(), log)
-	if err != nil {
-		log.Error("start", "error", err.Error())
-		os.Exit(1)
-	}
-	lambda.Start(httpadapter.NewV2(h).ProxyWithContext)
-}
+func main() { launch.HTTP(setup) }
 
 func setup(ctx context.Context, log *slog.Logger) (http.Handler, error) {
 	var cfg config.Common
-	if err := config.Load(&cfg); err != nil {
-		return nil, err
-	}
-	awsCfg, err := config.AWS(ctx, cfg)
+	awsCfg, params, err := config.Setup(ctx, &cfg, &cfg)
 	if err != nil {
 		return nil, err
 	}
-	params := config.Params{SSM: config.SSM(awsCfg, cfg)}
 	base, err := params.Get(ctx, "PUBLIC_BASE_URL", true)
 	if err != nil {
 		return nil, err

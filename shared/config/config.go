@@ -161,3 +161,17 @@ type Notify struct {
 	NotifySMSFrom   string `envconfig:"NOTIFY_SMS_FROM"`
 	NotifyEmailFrom string `envconfig:"NOTIFY_EMAIL_FROM"`
 }
+
+// Setup is every function's start: Load spec (a pointer to Common or a
+// struct embedding it, passed again as common), the shared aws.Config, and
+// the Params resolver on its SSM client.
+func Setup(ctx context.Context, spec any, common *Common) (aws.Config, Params, error) {
+	if err := Load(spec); err != nil {
+		return aws.Config{}, Params{}, err
+	}
+	cfg, err := AWS(ctx, *common)
+	if err != nil {
+		return cfg, Params{}, err
+	}
+	return cfg, Params{SSM: SSM(cfg, *common)}, nil
+}
