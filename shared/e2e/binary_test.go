@@ -185,6 +185,9 @@ func TestBinariesAsDeployed(t *testing.T) {
 			}
 		}
 	}
+	if !strings.Contains(started[0].Output(), `"_aws":{"CloudWatchMetrics":[{"Dimensions":[["Event","Outcome","Channel"]]`) {
+		t.Errorf("the messaging function's event lines carry no metrics:\n%s", started[0].Output())
+	}
 	if logged < 5 {
 		for _, f := range started {
 			t.Logf("output: %q", f.Output())

@@ -1,5 +1,6 @@
 // Package launch is what every function's main calls: it makes the Lambda
-// logger (slog, JSON in Lambda, with the request id), runs the function's
+// logger (slog, JSON in Lambda, with the request id, and CloudWatch metrics
+// in the event lines: shared/metrics), runs the function's
 // setup, and stops start-up with the error, logged once, if setup fails —
 // so a missing setting names itself in the function's first log line.
 package launch
@@ -13,6 +14,8 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/switchboard/switchboard/shared/metrics"
 )
 
 // HTTP starts a function behind API Gateway's HTTP API (payload 2.0) whose
@@ -30,7 +33,7 @@ func Event[H any](setup func(context.Context, *slog.Logger) (H, error)) {
 }
 
 func must[H any](setup func(context.Context, *slog.Logger) (H, error)) H {
-	log := lambdacontext.NewLogger()
+	log := slog.New(metrics.New(lambdacontext.NewLogHandler()))
 	h, err := setup(context.Background(), log)
 	if err != nil {
 		log.Error("start", "error", err.Error())
