@@ -233,8 +233,6 @@ type Message struct {
 	// ProfileName is the name the channel reported for the sender; set only
 	// when the contact had no name yet, so projection names the contact.
 	ProfileName string `json:"-" dynamodbav:"profileName,omitempty"`
-	// Opens is true on the message that opened its conversation.
-	Opens bool `json:"-" dynamodbav:"opens,omitempty"`
 }
 
 // Cursor orders messages within a conversation: creation time, then a hash

@@ -134,7 +134,6 @@ func (s *Service) Ingest(ctx context.Context, in Inbound) (Result, error) {
 			CreatedAt: in.ReceivedAt,
 		}
 		msg.ConversationID = conv.ID
-		msg.Opens = true
 		err = s.Store.OpenConversation(ctx, Open{Route: route, Name: in.ProfileName, Language: in.Language, Conversation: conv, Message: msg})
 		if errors.Is(err, ErrConflict) {
 			continue
