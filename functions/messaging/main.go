@@ -22,22 +22,13 @@ func setup(ctx context.Context, log *slog.Logger) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	base, err := params.Get(ctx, "PUBLIC_BASE_URL", true)
-	if err != nil {
-		return nil, err
-	}
-	token, err := params.Get(ctx, "TWILIO_AUTH_TOKEN", true)
-	if err != nil {
-		return nil, err
-	}
-	// During a token rotation Twilio may sign with either token.
-	previous, err := params.Get(ctx, "TWILIO_AUTH_TOKEN_PREVIOUS", false)
+	base, verifier, err := twilio.Settings(ctx, params)
 	if err != nil {
 		return nil, err
 	}
 	svc := &conversation.Service{Store: store.New(config.DynamoDB(awsCfg, cfg.Common), cfg.TableName), Team: cfg.Team}
 	h, err := twilio.NewHandler(twilio.Config{
-		Verifier: twilio.NewVerifier(token, previous), Service: svc,
+		Verifier: verifier, Service: svc,
 		Normalizer:    conversation.Normalizer{DefaultRegion: cfg.PhoneRegion},
 		PublicBaseURL: base, AckText: cfg.AckText, MaxBody: cfg.MaxBody, Log: log,
 	})

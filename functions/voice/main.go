@@ -24,15 +24,7 @@ func setup(ctx context.Context, log *slog.Logger) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	base, err := params.Get(ctx, "PUBLIC_BASE_URL", true)
-	if err != nil {
-		return nil, err
-	}
-	token, err := params.Get(ctx, "TWILIO_AUTH_TOKEN", true)
-	if err != nil {
-		return nil, err
-	}
-	previous, err := params.Get(ctx, "TWILIO_AUTH_TOKEN_PREVIOUS", false)
+	base, verifier, err := twilio.Settings(ctx, params)
 	if err != nil {
 		return nil, err
 	}
@@ -43,7 +35,7 @@ func setup(ctx context.Context, log *slog.Logger) (http.Handler, error) {
 	svc := &conversation.Service{Store: store.New(config.DynamoDB(awsCfg, cfg), cfg.TableName), Team: rt.DefaultTeam}
 	mux := http.NewServeMux()
 	twilio.NewVoiceHandler(twilio.VoiceConfig{
-		Verifier: twilio.NewVerifier(token, previous), Service: svc, Normalizer: conversation.Normalizer{DefaultRegion: cfg.PhoneRegion},
+		Verifier: verifier, Service: svc, Normalizer: conversation.Normalizer{DefaultRegion: cfg.PhoneRegion},
 		PublicBaseURL: base, Routing: rt, Log: log,
 	}).Register(mux)
 	return mux, nil

@@ -1,11 +1,14 @@
 package twilio
 
 import (
+	"context"
 	"net/url"
 	"sort"
 	"strings"
 
 	"github.com/twilio/twilio-go/client"
+
+	"github.com/switchboard/switchboard/shared/config"
 )
 
 // Verifier checks X-Twilio-Signature with twilio-go's RequestValidator, for
@@ -98,4 +101,22 @@ func urlForms(u string) []string {
 		forms = append(forms, strings.ReplaceAll(u, "'", "%27"))
 	}
 	return forms
+}
+
+// Settings reads what every Twilio webhook function needs at start: the
+// public base URL signatures are made for, and a verifier for the auth token
+// and, during a rotation (Twilio may sign with either), the previous one.
+func Settings(ctx context.Context, p config.Params) (publicBase string, v *Verifier, err error) {
+	if publicBase, err = p.Get(ctx, "PUBLIC_BASE_URL", true); err != nil {
+		return "", nil, err
+	}
+	token, err := p.Get(ctx, "TWILIO_AUTH_TOKEN", true)
+	if err != nil {
+		return "", nil, err
+	}
+	previous, err := p.Get(ctx, "TWILIO_AUTH_TOKEN_PREVIOUS", false)
+	if err != nil {
+		return "", nil, err
+	}
+	return publicBase, NewVerifier(token, previous), nil
 }

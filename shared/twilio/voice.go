@@ -269,7 +269,8 @@ func (h *VoiceHandler) amendCall(ctx context.Context, id conversation.Identity, 
 	return h.cfg.Service.Amend(ctx, route.ConversationID, "twilio:call:"+sid, a)
 }
 
-// voicemailInbound is the voicemail entry either callback can create.
+// voicemailEntry stores the voicemail if neither callback has yet, and
+// amends it with a.
 func (h *VoiceHandler) voicemailEntry(ctx context.Context, r *http.Request, form url.Values, a conversation.Amend) (string, error) {
 	rec := form.Get("RecordingSid")
 	if rec == "" {
@@ -301,50 +302,47 @@ func (h *VoiceHandler) voicemailEntry(ctx context.Context, r *http.Request, form
 // Recording records a voicemail's recording: its URL and duration, or that
 // it is absent or failed.
 func (h *VoiceHandler) Recording(w http.ResponseWriter, r *http.Request) {
-	const event = "twilio.recording"
-	form, err := h.form(r)
-	if err != nil {
-		webhook.Fail(w, r, h.cfg.Log, event, err)
-		return
-	}
-	status := form.Get("RecordingStatus")
-	if status == "" {
-		status = "completed"
-	}
-	d, _ := strconv.Atoi(form.Get("RecordingDuration"))
-	a := conversation.Amend{Status: status, DurationSeconds: d}
-	if u := form.Get("RecordingUrl"); u != "" && status == "completed" {
-		a.Media = []conversation.Media{{URL: u, ContentType: "audio/x-wav"}}
-	}
-	rec, err := h.voicemailEntry(r.Context(), r, form, a)
-	if err != nil {
-		webhook.Fail(w, r, h.cfg.Log, event, err, slog.String("sid", form.Get("CallSid")))
-		return
-	}
-	h.cfg.Log.LogAttrs(r.Context(), slog.LevelInfo, event, slog.String("sid", form.Get("CallSid")), slog.String("recording", rec),
-		slog.String("outcome", status), slog.Int("duration", d))
-	w.WriteHeader(http.StatusOK)
+	h.voicemailCallback(w, r, "twilio.recording", func(form url.Values) (conversation.Amend, []slog.Attr) {
+		status := form.Get("RecordingStatus")
+		if status == "" {
+			status = "completed"
+		}
+		d, _ := strconv.Atoi(form.Get("RecordingDuration"))
+		a := conversation.Amend{Status: status, DurationSeconds: d}
+		if u := form.Get("RecordingUrl"); u != "" && status == "completed" {
+			a.Media = []conversation.Media{{URL: u, ContentType: "audio/x-wav"}}
+		}
+		return a, []slog.Attr{slog.String("outcome", status), slog.Int("duration", d)}
+	})
 }
 
 // Transcription attaches a voicemail's transcript (or that it failed).
 func (h *VoiceHandler) Transcription(w http.ResponseWriter, r *http.Request) {
-	const event = "twilio.transcription"
+	h.voicemailCallback(w, r, "twilio.transcription", func(form url.Values) (conversation.Amend, []slog.Attr) {
+		status := form.Get("TranscriptionStatus")
+		if status == "" {
+			status = "completed"
+		}
+		return conversation.Amend{Transcript: form.Get("TranscriptionText"), TranscriptStatus: status},
+			[]slog.Attr{slog.String("transcription", form.Get("TranscriptionSid")), slog.String("outcome", status)}
+	})
+}
+
+// voicemailCallback is both voicemail callbacks: verify, store the voicemail
+// if it is not there yet, amend the fields this callback knows, answer 200.
+func (h *VoiceHandler) voicemailCallback(w http.ResponseWriter, r *http.Request, event string, amend func(url.Values) (conversation.Amend, []slog.Attr)) {
 	form, err := h.form(r)
 	if err != nil {
 		webhook.Fail(w, r, h.cfg.Log, event, err)
 		return
 	}
-	status := form.Get("TranscriptionStatus")
-	if status == "" {
-		status = "completed"
-	}
-	a := conversation.Amend{Transcript: form.Get("TranscriptionText"), TranscriptStatus: status}
+	a, attrs := amend(form)
 	rec, err := h.voicemailEntry(r.Context(), r, form, a)
 	if err != nil {
 		webhook.Fail(w, r, h.cfg.Log, event, err, slog.String("sid", form.Get("CallSid")))
 		return
 	}
-	h.cfg.Log.LogAttrs(r.Context(), slog.LevelInfo, event, slog.String("sid", form.Get("CallSid")), slog.String("recording", rec),
-		slog.String("transcription", form.Get("TranscriptionSid")), slog.String("outcome", status))
+	h.cfg.Log.LogAttrs(r.Context(), slog.LevelInfo, event,
+		append([]slog.Attr{slog.String("sid", form.Get("CallSid")), slog.String("recording", rec)}, attrs...)...)
 	w.WriteHeader(http.StatusOK)
 }
