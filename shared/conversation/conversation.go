@@ -133,8 +133,9 @@ func (c *Conversation) Apply(m *Message, window time.Duration) bool {
 		changed = true
 	}
 	switch {
-	case m.Direction == DirectionInbound && m.Kind == KindCall:
-		// A ringing call joins the timeline but waits on no one.
+	case m.Direction == DirectionInbound && m.Quiet():
+		// A ringing call, an auto-reply, junk: on the timeline, waiting on
+		// no one.
 	case m.Direction == DirectionInbound:
 		full := len(c.UnreadCursors) >= MaxUnreadTracked
 		if cur > c.ReadCursor && !slices.Contains(c.UnreadCursors, cur) && !(full && cur < c.UnreadCursors[0]) {
@@ -174,11 +175,40 @@ func (c *Conversation) Apply(m *Message, window time.Duration) bool {
 	return changed
 }
 
-// Media is one attachment of a message.
+// Media is one attachment of a message. URL is where the provider has it
+// (a Twilio or Meta URL, "telegram:file/<id>", or "email:<n>", the n-th
+// attachment of the raw email in Message.Source); the media pipeline copies
+// it to the media bucket and sets Key, Size, SHA256 and Status.
 type Media struct {
 	URL         string `json:"url" dynamodbav:"url,omitempty"`
 	ContentType string `json:"contentType" dynamodbav:"contentType,omitempty"`
 	Size        int64  `json:"size,omitempty" dynamodbav:"size,omitempty"`
+	Filename    string `json:"filename,omitempty" dynamodbav:"filename,omitempty"`
+	// Key is the object key in MEDIA_BUCKET once copied.
+	Key string `json:"key,omitempty" dynamodbav:"key,omitempty"`
+	// SHA256 is the hex checksum of the copied bytes.
+	SHA256 string `json:"sha256,omitempty" dynamodbav:"sha256,omitempty"`
+	// Status is MediaPending until the pipeline stored the media
+	// (MediaStored), or gave up on it for now (MediaFailed, with Error).
+	Status string `json:"status,omitempty" dynamodbav:"status,omitempty"`
+	Error  string `json:"error,omitempty" dynamodbav:"error,omitempty"`
+}
+
+// Media statuses.
+const (
+	MediaPending = "pending"
+	MediaStored  = "stored"
+	MediaFailed  = "failed"
+)
+
+// PendingMedia reports whether any of m's media is waiting for the pipeline.
+func (m *Message) PendingMedia() bool {
+	for _, md := range m.Media {
+		if md.Status == "" || md.Status == MediaPending {
+			return true
+		}
+	}
+	return false
 }
 
 // Kinds of timeline entry besides a plain message (the zero Kind).
@@ -191,10 +221,23 @@ const (
 	// KindVoicemail is a recording the caller left; it notifies.
 	KindVoicemail = "voicemail"
 	// KindAuto is an outbound message the system sent on its own (the
-	// missed-call SMS): on the timeline, but not an agent's reply, so the
-	// customer is still waiting.
+	// missed-call SMS, the email acknowledgement): on the timeline, but not
+	// an agent's reply, so the customer is still waiting.
 	KindAuto = "auto"
+	// KindAutomated is inbound mail no person wrote (an out-of-office reply,
+	// a bounce, a mailing list; Message.Reason says which): on the timeline,
+	// never unread, notified or acknowledged, so no two robots talk.
+	KindAutomated = "automated"
+	// KindJunk is inbound mail the receiving service judged spam or a virus
+	// (Reason says which): kept, never notified or acknowledged.
+	KindJunk = "junk"
 )
+
+// Quiet reports whether m joins the timeline without waiting on anyone: a
+// ringing call, automated mail, junk.
+func (m *Message) Quiet() bool {
+	return m.Kind == KindCall || m.Kind == KindAutomated || m.Kind == KindJunk
+}
 
 // Message is one entry on a conversation's timeline.
 type Message struct {
@@ -227,6 +270,16 @@ type Message struct {
 	// is what it said before the first edit.
 	EditedAt     time.Time `json:"editedAt,omitzero" dynamodbav:"editedAt,omitempty"`
 	OriginalBody string    `json:"originalBody,omitempty" dynamodbav:"originalBody,omitempty"`
+	// Subject of an email.
+	Subject string `json:"subject,omitempty" dynamodbav:"subject,omitempty"`
+	// FullBody is an email's whole text, quoted history included, when Body
+	// is only the new part of a reply.
+	FullBody string `json:"fullBody,omitempty" dynamodbav:"fullBody,omitempty"`
+	// Source is where the raw event is kept ("s3://bucket/key" for an
+	// email), for the media pipeline and for replay.
+	Source string `json:"source,omitempty" dynamodbav:"source,omitempty"`
+	// Reason says why a message is KindAutomated or KindJunk.
+	Reason string `json:"reason,omitempty" dynamodbav:"reason,omitempty"`
 
 	// Identity is the customer's normalized identity, whichever direction.
 	Identity Identity `json:"-" dynamodbav:"identity,omitempty"`

@@ -131,3 +131,25 @@ func TestAutomatedReplyLeavesTheCustomerWaiting(t *testing.T) {
 		t.Errorf("after an automated reply: unread %d, window %v; want the customer still waiting", c.Unread, c.NotifyUntil)
 	}
 }
+
+// TestQuietMailWaitsOnNoOne: an out-of-office reply or junk joins the
+// timeline (channels, last activity) but is not unread and opens no
+// notification window; a person's mail after it does.
+func TestQuietMailWaitsOnNoOne(t *testing.T) {
+	for _, kind := range []string{conversation.KindAutomated, conversation.KindJunk} {
+		var c conversation.Conversation
+		quiet := msg(1, conversation.DirectionInbound)
+		quiet.Channel, quiet.Kind = conversation.ChannelEmail, kind
+		if !c.Apply(&quiet, time.Minute) {
+			t.Fatalf("%s: nothing changed", kind)
+		}
+		if c.Unread != 0 || c.NotifyKey != "" || c.LastPreview != "m1" || len(c.Channels) != 1 {
+			t.Errorf("%s: unread %d notifyKey %q preview %q", kind, c.Unread, c.NotifyKey, c.LastPreview)
+		}
+		person := msg(2, conversation.DirectionInbound)
+		c.Apply(&person, time.Minute)
+		if c.Unread != 1 || c.NotifyKey != person.Key {
+			t.Errorf("%s then a person: unread %d notifyKey %q", kind, c.Unread, c.NotifyKey)
+		}
+	}
+}

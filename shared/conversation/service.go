@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,9 +33,18 @@ type Inbound struct {
 	Language   string
 	OptOut     OptOut
 	ReceivedAt time.Time
-	// Kind, DurationSeconds: see Message.
+	// Kind, DurationSeconds, Subject, FullBody, Source, Reason: see Message.
 	Kind            string
 	DurationSeconds int
+	Subject         string
+	FullBody        string
+	Source          string
+	Reason          string
+	// Thread is the conversation the event says it continues (an email's
+	// reply token or references). Ingest honours it only when that
+	// conversation is open and belongs to the sender's contact; otherwise the
+	// event goes where any other would.
+	Thread string
 	// Direction is inbound (the zero value) for what the customer sent;
 	// outbound for a message the business sent from another inbox that the
 	// platform echoes back (Meta is_echo): it joins the timeline, clears the
@@ -110,6 +120,15 @@ func (s *Service) Ingest(ctx context.Context, in Inbound) (Result, error) {
 		case err != nil:
 			return Result{}, fmt.Errorf("read route: %w", err)
 		}
+		if in.Thread != "" && in.Thread != route.ConversationID && route.ContactID != "" {
+			c, err := s.Store.Summary(ctx, in.Thread)
+			switch {
+			case err == nil && c.ContactID == route.ContactID && c.Status == StatusOpen:
+				route.ConversationID = c.ID
+			case err != nil && !errors.Is(err, ErrNotFound):
+				return Result{}, fmt.Errorf("read thread: %w", err)
+			}
+		}
 		msg := s.message(in, route)
 
 		if route.ConversationID != "" {
@@ -170,7 +189,7 @@ func (s *Service) message(in Inbound, route Route) Message {
 		From:              in.FromAddress,
 		To:                in.To,
 		Body:              in.Body,
-		Media:             in.Media,
+		Media:             pending(in.Media),
 		Provider:          in.Provider,
 		ProviderMessageID: in.ProviderMessageID,
 		Status:            status,
@@ -179,11 +198,29 @@ func (s *Service) message(in Inbound, route Route) Message {
 		Identity:          in.From,
 		Kind:              in.Kind,
 		DurationSeconds:   in.DurationSeconds,
+		Subject:           in.Subject,
+		FullBody:          in.FullBody,
+		Source:            in.Source,
+		Reason:            in.Reason,
 	}
 	if !route.Named && route.Version != 0 {
 		m.ProfileName = in.ProfileName
 	}
 	return m
+}
+
+// pending marks media the pipeline has yet to copy (those without a status).
+func pending(media []Media) []Media {
+	if len(media) == 0 {
+		return nil
+	}
+	out := slices.Clone(media)
+	for i := range out {
+		if out[i].Status == "" {
+			out[i].Status = MediaPending
+		}
+	}
+	return out
 }
 
 // Project applies a stored message to the state derived from it and returns

@@ -91,6 +91,28 @@ type Store interface {
 	Contact(ctx context.Context, id string) (Contact, error)
 	// IdentityState returns an identity's consent state.
 	IdentityState(ctx context.Context, id Identity) (IdentityState, error)
+
+	// OutboundConversation returns the conversation of the outbound message
+	// the provider knows as providerMessageID (email threading by
+	// In-Reply-To); ErrNotFound if there is none.
+	OutboundConversation(ctx context.Context, provider, providerMessageID string) (string, error)
+
+	// RecordFailure keeps an inbound event that could not be ingested (an
+	// unparseable email), so that it is never silently lost; recording the
+	// same Source and Ref again overwrites.
+	RecordFailure(ctx context.Context, f Failure) error
+	// Failures lists the recorded failures of one source, oldest first.
+	Failures(ctx context.Context, source string, limit int) ([]Failure, error)
+}
+
+// Failure is an inbound event that could not be ingested.
+type Failure struct {
+	// Source is the intake ("email"); Ref where the raw event is
+	// ("s3://bucket/key").
+	Source string    `json:"source" dynamodbav:"source"`
+	Ref    string    `json:"ref" dynamodbav:"ref"`
+	Reason string    `json:"reason" dynamodbav:"reason"`
+	At     time.Time `json:"at" dynamodbav:"at"`
 }
 
 // StatusUpdate is a delivery status event for an outbound message.

@@ -10,6 +10,7 @@ package memstore
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,6 +35,7 @@ type Store struct {
 	conversations map[string]*conversation.Conversation
 	messages      map[string]map[string]*conversation.Message
 	byProviderID  map[string]msgRef
+	failures      map[string]conversation.Failure
 
 	onStored func(conversation.Message)
 }
@@ -49,6 +51,7 @@ func New(onStored func(conversation.Message)) *Store {
 		conversations: map[string]*conversation.Conversation{},
 		messages:      map[string]map[string]*conversation.Message{},
 		byProviderID:  map[string]msgRef{},
+		failures:      map[string]conversation.Failure{},
 		onStored:      onStored,
 	}
 }
@@ -331,4 +334,46 @@ func (d *Deliveries) Finish(_ context.Context, id, state, reason string, _ time.
 	defer d.mu.Unlock()
 	d.recs[id] = &deliveryRec{state: state, reason: reason}
 	return nil
+}
+
+// OutboundConversation implements conversation.Store.
+func (s *Store) OutboundConversation(_ context.Context, provider, providerMessageID string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ref, ok := s.byProviderID[provider+":"+providerMessageID]
+	if !ok {
+		return "", conversation.ErrNotFound
+	}
+	return ref.conv, nil
+}
+
+// RecordFailure implements conversation.Store.
+func (s *Store) RecordFailure(_ context.Context, f conversation.Failure) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f.At = f.At.UTC()
+	s.failures[f.Source+"\x00"+f.Ref] = f
+	return nil
+}
+
+// Failures implements conversation.Store.
+func (s *Store) Failures(_ context.Context, source string, limit int) ([]conversation.Failure, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []conversation.Failure
+	for _, f := range s.failures {
+		if f.Source == source {
+			out = append(out, f)
+		}
+	}
+	slices.SortFunc(out, func(a, b conversation.Failure) int {
+		if c := a.At.Compare(b.At); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Ref, b.Ref)
+	})
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
 }

@@ -8,6 +8,7 @@
 //	conversation  CONV#<id>               #CONV      summary; GSI1PK STATUS#<status>, GSI1SK <team>#<created>#<id>
 //	message       CONV#<id>               MSG#<key>  the message; it is its own dedupe marker.
 //	                                                 Outbound ones: GSI2PK PMID#<provider>#<provider message id>
+//	failure       FAILURE#<source>        <ref>      an inbound event that could not be ingested
 //
 // Access patterns:
 //
@@ -27,9 +28,12 @@
 //     only when a conversation opens or closes, so summary updates cost no
 //     index writes.
 //  6. contact → conversations: the contact item's conversationIds.
-//  7. outbound message by provider id (status callbacks): Query GSI2
-//     (KEYS_ONLY, sparse: inbound messages carry no GSI2PK and cost no index
-//     write).
+//  7. outbound message by provider id (status callbacks, and email replies
+//     threaded by In-Reply-To to the SES message id of our acknowledgement):
+//     Query GSI2 (KEYS_ONLY, sparse: inbound messages carry no GSI2PK and
+//     cost no index write).
+//  8. failed intake (an unparseable email) by source: Query PK =
+//     FAILURE#<source>; rare, sorted in memory.
 //
 // Every item has a "type" attribute so that the stream's event filter can pick
 // new messages (type = message, eventName INSERT). The summary is maintained
@@ -42,6 +46,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -68,6 +73,7 @@ const (
 	TypeContact      = "contact"
 	TypeConversation = "conversation"
 	TypeMessage      = "message"
+	TypeFailure      = "failure"
 )
 
 // API is the part of the DynamoDB client the store uses.
@@ -421,19 +427,10 @@ func (st *Store) recordOptOut(ctx context.Context, m conversation.Message) error
 
 // UpdateStatus implements conversation.Store.
 func (st *Store) UpdateStatus(ctx context.Context, provider, providerMessageID string, u conversation.StatusUpdate) (bool, error) {
-	out, err := st.db.Query(ctx, &dynamodb.QueryInput{
-		TableName: &st.table, IndexName: aws.String(GSI2),
-		KeyConditionExpression:    aws.String("GSI2PK = :k"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":k": s(providerKey(provider, providerMessageID))},
-		Limit:                     aws.Int32(1),
-	})
+	k, err := st.findOutbound(ctx, provider, providerMessageID)
 	if err != nil {
-		return false, fmt.Errorf("find message by provider id: %w", err)
+		return false, err
 	}
-	if len(out.Items) == 0 {
-		return false, conversation.ErrNotFound
-	}
-	k := map[string]types.AttributeValue{"PK": out.Items[0]["PK"], "SK": out.Items[0]["SK"]}
 	rank := int64(conversation.StatusRank(u.Status))
 	upd := expression.Set(expression.Name("status"), expression.Value(u.Status)).
 		Set(expression.Name("statusRank"), expression.Value(rank)).
@@ -447,6 +444,81 @@ func (st *Store) UpdateStatus(ctx context.Context, provider, providerMessageID s
 		return false, fmt.Errorf("update status: %w", err)
 	}
 	return ok, nil
+}
+
+// findOutbound returns the key of the outbound message the provider knows as
+// providerMessageID (GSI2).
+func (st *Store) findOutbound(ctx context.Context, provider, providerMessageID string) (map[string]types.AttributeValue, error) {
+	out, err := st.db.Query(ctx, &dynamodb.QueryInput{
+		TableName: &st.table, IndexName: aws.String(GSI2),
+		KeyConditionExpression:    aws.String("GSI2PK = :k"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":k": s(providerKey(provider, providerMessageID))},
+		Limit:                     aws.Int32(1),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("find message by provider id: %w", err)
+	}
+	if len(out.Items) == 0 {
+		return nil, conversation.ErrNotFound
+	}
+	return map[string]types.AttributeValue{"PK": out.Items[0]["PK"], "SK": out.Items[0]["SK"]}, nil
+}
+
+// OutboundConversation implements conversation.Store.
+func (st *Store) OutboundConversation(ctx context.Context, provider, providerMessageID string) (string, error) {
+	k, err := st.findOutbound(ctx, provider, providerMessageID)
+	if err != nil {
+		return "", err
+	}
+	pk, _ := k["PK"].(*types.AttributeValueMemberS)
+	if pk == nil || !strings.HasPrefix(pk.Value, "CONV#") {
+		return "", fmt.Errorf("find message by provider id: unexpected key %v", k["PK"])
+	}
+	return strings.TrimPrefix(pk.Value, "CONV#"), nil
+}
+
+// RecordFailure implements conversation.Store.
+func (st *Store) RecordFailure(ctx context.Context, f conversation.Failure) error {
+	f.At = f.At.UTC()
+	item, err := attributevalue.MarshalMap(f)
+	if err != nil {
+		return fmt.Errorf("encode failure: %w", err)
+	}
+	item["PK"], item["SK"], item["type"] = s("FAILURE#"+f.Source), s(f.Ref), s(TypeFailure)
+	if _, err := st.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &st.table, Item: item}); err != nil {
+		return fmt.Errorf("record failure: %w", err)
+	}
+	return nil
+}
+
+// Failures implements conversation.Store.
+func (st *Store) Failures(ctx context.Context, source string, limit int) ([]conversation.Failure, error) {
+	var out []conversation.Failure
+	p := dynamodb.NewQueryPaginator(st.db, &dynamodb.QueryInput{
+		TableName: &st.table, KeyConditionExpression: aws.String("PK = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": s("FAILURE#" + source)},
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list failures: %w", err)
+		}
+		var fs []conversation.Failure
+		if err := attributevalue.UnmarshalListOfMaps(page.Items, &fs); err != nil {
+			return nil, fmt.Errorf("decode failures: %w", err)
+		}
+		out = append(out, fs...)
+	}
+	slices.SortFunc(out, func(a, b conversation.Failure) int {
+		if c := a.At.Compare(b.At); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Ref, b.Ref)
+	})
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
 }
 
 // EditMessage implements conversation.Store. Edits are rare, so it reads the

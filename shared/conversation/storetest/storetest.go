@@ -108,6 +108,9 @@ func Run(t *testing.T, ns NewStore) {
 	t.Run("StatusNeverMovesBackwards", func(t *testing.T) { status(t, ns) })
 	t.Run("ListNewestFirst", func(t *testing.T) { listOrder(t, ns) })
 	t.Run("MediaAndBodyRoundTrip", func(t *testing.T) { roundTrip(t, ns) })
+	t.Run("EmailThreadScopedToSender", func(t *testing.T) { thread(t, ns) })
+	t.Run("OutboundFoundByProviderID", func(t *testing.T) { outbound(t, ns) })
+	t.Run("FailuresKeptOnce", func(t *testing.T) { failures(t, ns) })
 	t.Run("SparseMessageRoundTrips", func(t *testing.T) { sparse(t, ns) })
 	t.Run("EditsLandOnTheOriginal", func(t *testing.T) { edits(t, ns) })
 	t.Run("CallsAndAmends", func(t *testing.T) { calls(t, ns) })
@@ -499,13 +502,21 @@ func roundTrip(t *testing.T, ns NewStore) {
 		{URL: "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1", ContentType: "image/jpeg"},
 		{URL: "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME2", ContentType: "application/pdf"},
 	}
+	in.Subject, in.FullBody, in.Source = "Ré: ✓", "new\n> old", "s3://raw/k"
 	res := h.ingest(in)
 	_, msgs := h.conversation(res.Message.ConversationID)
 	if len(msgs) != 1 {
 		t.Fatalf("messages = %d", len(msgs))
 	}
 	got := msgs[0]
-	if got.Body != in.Body || !slices.Equal(got.Media, in.Media) || got.From != in.FromAddress || got.To != in.To ||
+	want := slices.Clone(in.Media)
+	for i := range want {
+		want[i].Status = conversation.MediaPending // the pipeline's to do
+	}
+	if got.Subject != in.Subject || got.FullBody != in.FullBody || got.Source != in.Source {
+		t.Errorf("email fields: got %q %q %q", got.Subject, got.FullBody, got.Source)
+	}
+	if got.Body != in.Body || !slices.Equal(got.Media, want) || !slices.Equal(res.Message.Media, want) || got.From != in.FromAddress || got.To != in.To ||
 		got.ProviderMessageID != "MM1" || got.Provider != "twilio" || got.Channel != conversation.ChannelSMS ||
 		got.ID != res.Message.ID || !got.CreatedAt.Equal(res.Message.CreatedAt) || got.Identity != in.From {
 		t.Errorf("round trip:\n got %+v\nwant %+v", got, res.Message)
@@ -753,4 +764,94 @@ func RunDeliveries(t *testing.T, newRecords func(t *testing.T) delivery.Records)
 			t.Errorf("%d concurrent claims won, want 1", won)
 		}
 	})
+}
+
+func (h *harness) email(key, from, body string) conversation.Inbound {
+	id, err := norm.Email(from)
+	if err != nil {
+		h.t.Fatalf("normalize %q: %v", from, err)
+	}
+	return conversation.Inbound{
+		Key: "email:" + key, Channel: conversation.ChannelEmail, From: id, FromAddress: from,
+		To: "support@example.com", Body: body, Provider: "ses", ProviderMessageID: key,
+	}
+}
+
+// thread: an email's thread hint joins the conversation it names only when
+// that conversation is open and the sender's own; another sender's token is
+// ignored (their own conversation, or a new one).
+func thread(t *testing.T, ns NewStore) {
+	h := newHarness(t, ns)
+	ana := h.ingest(h.email("<1@a>", "ana@example.com", "hello"))
+	in := h.email("<2@a>", "Ana@Example.com", "again")
+	in.Thread = ana.Message.ConversationID
+	if r := h.ingest(in); r.Message.ConversationID != ana.Message.ConversationID || r.NewConversation {
+		t.Errorf("own thread: conversation %s new=%v, want %s", r.Message.ConversationID, r.NewConversation, ana.Message.ConversationID)
+	}
+	bob := h.email("<3@b>", "bob@example.com", "I forwarded Ana's mail")
+	bob.Thread = ana.Message.ConversationID
+	r := h.ingest(bob)
+	if r.Message.ConversationID == ana.Message.ConversationID || !r.NewConversation {
+		t.Errorf("another sender's thread token joined conversation %s", r.Message.ConversationID)
+	}
+	bob2 := h.email("<4@b>", "bob@example.com", "still me")
+	bob2.Thread = ana.Message.ConversationID
+	if r2 := h.ingest(bob2); r2.Message.ConversationID != r.Message.ConversationID {
+		t.Errorf("known sender with another's token: conversation %s, want their own %s", r2.Message.ConversationID, r.Message.ConversationID)
+	}
+	unknown := h.email("<5@a>", "ana@example.com", "token of nothing")
+	unknown.Thread = "cv_00000000000000000000000000000000"
+	if r := h.ingest(unknown); r.Message.ConversationID != ana.Message.ConversationID {
+		t.Errorf("unknown thread: conversation %s, want the open one %s", r.Message.ConversationID, ana.Message.ConversationID)
+	}
+	_, msgs := h.conversation(ana.Message.ConversationID)
+	if len(msgs) != 3 {
+		t.Errorf("Ana's conversation has %d messages, want 3", len(msgs))
+	}
+}
+
+// outbound: an outbound message is found by its provider id (what email
+// threading by In-Reply-To needs); an inbound one is not indexed.
+func outbound(t *testing.T, ns NewStore) {
+	h := newHarness(t, ns)
+	ctx := context.Background()
+	res := h.ingest(h.email("<1@a>", "ana@example.com", "hello"))
+	ack := res.Message
+	ack.ID, ack.Key, ack.Direction, ack.Kind = conversation.NewID("msg"), "ses:ack:1", conversation.DirectionOutbound, conversation.KindAuto
+	ack.ProviderMessageID = "0100018c-ack"
+	if err := h.store.PutMessage(ctx, ack); err != nil {
+		t.Fatal(err)
+	}
+	got, err := h.store.OutboundConversation(ctx, "ses", "0100018c-ack")
+	if err != nil || got != res.Message.ConversationID {
+		t.Errorf("OutboundConversation = %q, %v; want %q", got, err, res.Message.ConversationID)
+	}
+	if _, err := h.store.OutboundConversation(ctx, "ses", "<1@a>"); !errors.Is(err, conversation.ErrNotFound) {
+		t.Errorf("inbound message found by provider id: %v", err)
+	}
+}
+
+// failures: a failed intake is kept, listed oldest first, and recording it
+// again overwrites rather than doubles.
+func failures(t *testing.T, ns NewStore) {
+	st := ns(t)
+	ctx := context.Background()
+	at := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
+	for _, f := range []conversation.Failure{
+		{Source: "email", Ref: "s3://raw/b", Reason: "no From", At: at.Add(time.Second)},
+		{Source: "email", Ref: "s3://raw/a", Reason: "empty message", At: at},
+		{Source: "email", Ref: "s3://raw/a", Reason: "empty message", At: at},
+		{Source: "other", Ref: "x", Reason: "y", At: at},
+	} {
+		if err := st.RecordFailure(ctx, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := st.Failures(ctx, "email", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Ref != "s3://raw/a" || got[1].Ref != "s3://raw/b" || got[1].Reason != "no From" || !got[0].At.Equal(at) {
+		t.Errorf("failures = %+v", got)
+	}
 }
