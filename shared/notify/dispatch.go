@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/routing"
@@ -49,7 +50,27 @@ func (d *Dispatcher) Jobs(conv conversation.Conversation, m conversation.Message
 			NotBefore: m.CreatedAt, MessageAt: m.CreatedAt,
 		})
 	}
+	if e := d.Routing.Email; e.Ack != "" && m.Channel == conversation.ChannelEmail && m.Kind == "" &&
+		conv.OpenedBy == m.Key && m.Identity.Kind == conversation.KindEmail {
+		s := routing.Sink{Type: routing.SinkEmail, To: m.Identity.Address}
+		jobs = append(jobs, Job{
+			ID: JobID(conv.ID, m.Key, "", s), Kind: KindEmailAck, ConversationID: conv.ID, ContactID: conv.ContactID,
+			Channel: string(conversation.ChannelEmail), WindowKey: m.Key, Sink: s, Text: e.Ack, From: e.Address,
+			Subject: replySubject(m.Subject), InReplyTo: m.ProviderMessageID, NotBefore: m.CreatedAt, MessageAt: m.CreatedAt,
+		})
+	}
 	return jobs
+}
+
+// replySubject is "Re: " and the subject, unless it already starts so.
+func replySubject(s string) string {
+	if s == "" {
+		return "Re: your message"
+	}
+	if len(s) >= 3 && strings.EqualFold(s[:3], "re:") {
+		return s
+	}
+	return "Re: " + s
 }
 
 // Dispatch queues the jobs for m.

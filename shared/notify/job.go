@@ -39,14 +39,23 @@ type Job struct {
 	// MessageAt is when the window's first message arrived (for latency).
 	MessageAt time.Time `json:"messageAt"`
 	// Kind is "" for an agent notification, KindFollowUp for the text a
-	// caller gets after a missed call (Text, from From, to Sink.To).
-	Kind string `json:"kind,omitempty"`
-	Text string `json:"text,omitempty"`
-	From string `json:"from,omitempty"`
+	// caller gets after a missed call (Text, from From, to Sink.To),
+	// KindEmailAck for the acknowledgement of a customer's first email
+	// (Text, from From, to Sink.To, answering InReplyTo, about Subject).
+	Kind      string `json:"kind,omitempty"`
+	Text      string `json:"text,omitempty"`
+	From      string `json:"from,omitempty"`
+	Subject   string `json:"subject,omitempty"`
+	InReplyTo string `json:"inReplyTo,omitempty"`
 }
 
-// KindFollowUp is the job of texting a caller nobody answered.
-const KindFollowUp = "followup"
+// Kinds of customer-facing job.
+const (
+	// KindFollowUp is the job of texting a caller nobody answered.
+	KindFollowUp = "followup"
+	// KindEmailAck is the job of acknowledging a customer's first email.
+	KindEmailAck = "email_ack"
+)
 
 // JobID is deterministic in what a job is, so that a job made twice (a
 // redelivered stream record) is recognized as one delivery.
@@ -74,6 +83,8 @@ func ParseJob(body string) (Job, error) {
 		required["agent"] = j.Agent
 	case KindFollowUp:
 		required["text"] = j.Text
+	case KindEmailAck:
+		required["text"], required["from"] = j.Text, j.From
 	default:
 		return j, fmt.Errorf("%w: unknown kind %q", ErrMalformed, j.Kind)
 	}

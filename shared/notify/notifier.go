@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/delivery"
+	"github.com/switchboard/switchboard/shared/email/thread"
 	"github.com/switchboard/switchboard/shared/routing"
 )
 
@@ -36,6 +37,19 @@ type Texter interface {
 	Text(ctx context.Context, to, from, body string) (string, error)
 }
 
+// Mailer sends an email reply to a customer and returns its SES message id
+// (EmailSender does).
+type Mailer interface {
+	Reply(ctx context.Context, r Reply) (string, error)
+}
+
+// Reply is an automatic email answer to a customer's message.
+type Reply struct {
+	From, To, ReplyTo, Subject, Text string
+	// InReplyTo is the Message-ID answered, without brackets.
+	InReplyTo string
+}
+
 // Sender delivers a notification on one kind of sink.
 type Sender interface {
 	Send(ctx context.Context, sink routing.Sink, n Notification) error
@@ -56,6 +70,9 @@ type Notifier struct {
 	// Texter sends follow-up texts to customers; nil: follow-ups fail
 	// (recorded) as not configured.
 	Texter Texter
+	// Mailer sends email acknowledgements to customers; nil: they fail
+	// (recorded) as not configured.
+	Mailer Mailer
 	// Lease is how long a claim holds (≥ a sink's timeout); default 1m.
 	Lease time.Duration
 	// SinkTimeout bounds one send; default 10s.
@@ -119,8 +136,11 @@ func (n *Notifier) Deliver(ctx context.Context, job Job) error {
 		n.log().LogAttrs(ctx, slog.LevelInfo, "notify.deliver", append(attrs, slog.String("outcome", "already_"+claim.State))...)
 		return nil
 	}
-	if job.Kind == KindFollowUp {
+	switch job.Kind {
+	case KindFollowUp:
 		return n.followUp(ctx, job, attrs)
+	case KindEmailAck:
+		return n.emailAck(ctx, job, attrs)
 	}
 	note, skip, err := n.compose(ctx, job)
 	if err != nil {
@@ -159,27 +179,57 @@ func (n *Notifier) followUp(ctx context.Context, job Job, attrs []slog.Attr) err
 	} else if err != nil && !errors.Is(err, conversation.ErrNotFound) {
 		return n.release(ctx, job, attrs, fmt.Errorf("read opt-out: %w", err))
 	}
+	return n.toCustomer(ctx, job, attrs, func(ctx context.Context) (string, error) {
+		return n.Texter.Text(ctx, job.Sink.To, job.From, job.Text)
+	}, conversation.Message{
+		Key: "twilio:followup:" + job.WindowKey, Channel: conversation.ChannelSMS, Provider: "twilio",
+		From: job.From, Status: "queued", Identity: id,
+	})
+}
+
+// emailAck acknowledges a customer's first email: from the support address,
+// answering their message (In-Reply-To, References), marked
+// Auto-Submitted: auto-replied so that their auto-responder stays quiet, with
+// replies going to the conversation's reply-token address.
+func (n *Notifier) emailAck(ctx context.Context, job Job, attrs []slog.Attr) error {
+	if n.Mailer == nil {
+		return n.finish(ctx, job, attrs, delivery.Failed, "no email sender configured for acknowledgements")
+	}
+	r := Reply{
+		From: job.From, To: job.Sink.To, ReplyTo: thread.Address(job.From, job.ConversationID),
+		Subject: job.Subject, Text: job.Text, InReplyTo: job.InReplyTo,
+	}
+	return n.toCustomer(ctx, job, attrs, func(ctx context.Context) (string, error) { return n.Mailer.Reply(ctx, r) },
+		conversation.Message{
+			Key: "ses:ack:" + job.WindowKey, Channel: conversation.ChannelEmail, Provider: thread.Provider,
+			From: job.From, Subject: job.Subject, Status: "sent",
+			Identity: conversation.Identity{Kind: conversation.KindEmail, Address: job.Sink.To},
+		})
+}
+
+// toCustomer sends a job's text to the customer and puts it on their
+// conversation as an automated outbound message (m, completed here with
+// the provider's id). A send is recorded as sent even if the timeline write
+// fails, so that it is never sent twice.
+func (n *Notifier) toCustomer(ctx context.Context, job Job, attrs []slog.Attr, send func(context.Context) (string, error), m conversation.Message) error {
 	sctx, cancel := context.WithTimeout(ctx, n.sinkTimeout())
-	sid, err := n.Texter.Text(sctx, job.Sink.To, job.From, job.Text)
+	id, err := send(sctx)
 	cancel()
 	var perm *PermanentError
 	if errors.As(err, &perm) {
 		return n.finish(ctx, job, attrs, delivery.Failed, perm.Reason)
 	}
 	if err != nil {
-		return n.release(ctx, job, attrs, fmt.Errorf("send follow-up: %w", err))
+		return n.release(ctx, job, attrs, fmt.Errorf("send %s: %w", job.Kind, err))
 	}
 	conv, err := n.Store.Summary(ctx, job.ConversationID)
 	if err == nil {
-		err = n.Store.PutMessage(ctx, conversation.Message{
-			ID: conversation.NewID("msg"), Key: "twilio:followup:" + job.WindowKey, ConversationID: conv.ID, ContactID: conv.ContactID,
-			Channel: conversation.ChannelSMS, Direction: conversation.DirectionOutbound, Kind: conversation.KindAuto,
-			From: job.From, To: job.Sink.To, Body: job.Text, Provider: "twilio", ProviderMessageID: sid, Status: "queued",
-			CreatedAt: n.now().UTC(), Identity: id,
-		})
+		m.ID, m.ConversationID, m.ContactID = conversation.NewID("msg"), conv.ID, conv.ContactID
+		m.Direction, m.Kind, m.To, m.Body = conversation.DirectionOutbound, conversation.KindAuto, job.Sink.To, job.Text
+		m.ProviderMessageID, m.CreatedAt = id, n.now().UTC()
+		err = n.Store.PutMessage(ctx, m)
 	}
 	if err != nil && !errors.Is(err, conversation.ErrDuplicate) {
-		// Sent: record it as sent anyway, so it is never sent twice.
 		attrs = append(attrs, slog.String("timeline_error", err.Error()))
 	}
 	return n.finish(ctx, job, attrs, delivery.Sent, "")

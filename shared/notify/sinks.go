@@ -184,6 +184,11 @@ func (s *EmailSender) Send(ctx context.Context, sink routing.Sink, n Notificatio
 			Body:    &sestypes.Body{Text: &sestypes.Content{Data: aws.String(n.Text + "\n\nConversation: " + n.ConversationID), Charset: aws.String("UTF-8")}},
 		}},
 	})
+	return sesOutcome(err)
+}
+
+// sesOutcome maps SES's refusals that no retry changes to PermanentError.
+func sesOutcome(err error) error {
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
 		switch ae.ErrorCode() {
@@ -192,4 +197,40 @@ func (s *EmailSender) Send(ctx context.Context, sink routing.Sink, n Notificatio
 		}
 	}
 	return err
+}
+
+// Reply implements Mailer: a plain-text answer with In-Reply-To and
+// References naming the customer's message, Auto-Submitted: auto-replied
+// (RFC 3834), and Reply-To the conversation's reply-token address.
+func (s *EmailSender) Reply(ctx context.Context, r Reply) (string, error) {
+	var headers []sestypes.MessageHeader
+	add := func(name, value string) {
+		headers = append(headers, sestypes.MessageHeader{Name: aws.String(name), Value: aws.String(value)})
+	}
+	add("Auto-Submitted", "auto-replied")
+	if r.InReplyTo != "" {
+		add("In-Reply-To", "<"+r.InReplyTo+">")
+		add("References", "<"+r.InReplyTo+">")
+	}
+	from := r.From
+	if from == "" {
+		from = s.From
+	}
+	in := &sesv2.SendEmailInput{
+		FromEmailAddress: aws.String(from),
+		Destination:      &sestypes.Destination{ToAddresses: []string{r.To}},
+		Content: &sestypes.EmailContent{Simple: &sestypes.Message{
+			Subject: &sestypes.Content{Data: aws.String(r.Subject), Charset: aws.String("UTF-8")},
+			Body:    &sestypes.Body{Text: &sestypes.Content{Data: aws.String(r.Text), Charset: aws.String("UTF-8")}},
+			Headers: headers,
+		}},
+	}
+	if r.ReplyTo != "" {
+		in.ReplyToAddresses = []string{r.ReplyTo}
+	}
+	out, err := s.API.SendEmail(ctx, in)
+	if err != nil {
+		return "", sesOutcome(err)
+	}
+	return aws.ToString(out.MessageId), nil
 }

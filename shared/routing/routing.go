@@ -60,6 +60,17 @@ type Voice struct {
 	MissedCallSMS string `json:"missedCallSms,omitempty"`
 }
 
+// Email configures the email channel.
+type Email struct {
+	// Address is the support address SES receives for ("support@example.com");
+	// acknowledgements come from it, replies go to its +token form, and mail
+	// from it is never acknowledged.
+	Address string `json:"address,omitempty"`
+	// Ack, if set, is the text sent once to a customer whose email opened a
+	// conversation (never to automated mail or junk).
+	Ack string `json:"ack,omitempty"`
+}
+
 // DefaultGreeting is the voicemail greeting when none is configured.
 const DefaultGreeting = "Thanks for calling. We can't take your call right now. Please leave a message after the tone and we'll get back to you."
 
@@ -101,6 +112,7 @@ type Config struct {
 	// every message.
 	CoalesceWindow string `json:"coalesceWindow,omitempty"`
 	Voice          Voice  `json:"voice,omitempty"`
+	Email          Email  `json:"email,omitempty"`
 
 	window time.Duration
 	teams  map[string]*Team
@@ -170,6 +182,12 @@ func (c *Config) validate() error {
 		if c.teams[id] == nil {
 			errs = append(errs, fmt.Errorf("%s names unknown team %q", where, id))
 		}
+	}
+	if a := c.Email.Address; a != "" && (strings.Count(a, "@") != 1 || strings.HasPrefix(a, "@") || strings.HasSuffix(a, "@") || strings.ContainsAny(a, " <>+")) {
+		errs = append(errs, fmt.Errorf("email.address %q: want a plain address without +tag, like support@example.com", a))
+	}
+	if c.Email.Ack != "" && c.Email.Address == "" {
+		errs = append(errs, errors.New("email.ack is set but email.address is not: acknowledgements need a From address"))
 	}
 	if c.DefaultTeam == "" {
 		errs = append(errs, errors.New("defaultTeam is missing"))

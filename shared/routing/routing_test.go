@@ -99,6 +99,8 @@ func TestParseErrorsNameTheProblem(t *testing.T) {
 		{`{"defaultTeam":"a","teams":[{"id":"a"}],"coalesceWindow":"1h"}`, `coalesceWindow "1h"`},
 		{`{"defaultTeam":"a","teams":[{"id":"a"}],"colaesceWindow":"1m"}`, `unknown field "colaesceWindow"`},
 		{`{"teams":[{"id":"a"}]}`, `defaultTeam is missing`},
+		{`{"defaultTeam":"a","teams":[{"id":"a"}],"email":{"address":"support+x@example.com"}}`, `email.address "support+x@example.com"`},
+		{`{"defaultTeam":"a","teams":[{"id":"a"}],"email":{"ack":"Thanks"}}`, `email.ack is set but email.address is not`},
 		{`not json`, `routing config`},
 	}
 	for _, tt := range tests {
