@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
@@ -117,4 +118,23 @@ func Queue(t testing.TB, client *sqs.Client, visibility, maxReceives int) (queue
 		t.Fatalf("create queue: %v", err)
 	}
 	return aws.ToString(q.QueueUrl), dlq
+}
+
+// S3 returns a path-style client for S3_ENDPOINT (moto; see Endpoint).
+func S3(t testing.TB) *s3.Client {
+	t.Helper()
+	ep := Endpoint(t, "S3_ENDPOINT")
+	return s3.NewFromConfig(Config(), func(o *s3.Options) { o.BaseEndpoint, o.UsePathStyle = aws.String(ep), true })
+}
+
+// Bucket creates a fresh bucket and returns its name.
+func Bucket(t testing.TB, client *s3.Client) string {
+	t.Helper()
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	name := "switchboard-test-" + hex.EncodeToString(b[:])
+	if _, err := client.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
+		t.Fatalf("create bucket: %v", err)
+	}
+	return name
 }

@@ -1,0 +1,38 @@
+// Command email is the Lambda function on EMAIL_BUCKET: SES's receipt rule
+// stores each inbound message there, and the object's creation invokes this
+// function, which reads the raw message and ingests it (shared/email).
+package main
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/switchboard/switchboard/shared/config"
+	"github.com/switchboard/switchboard/shared/conversation"
+	"github.com/switchboard/switchboard/shared/email"
+	"github.com/switchboard/switchboard/shared/launch"
+	"github.com/switchboard/switchboard/shared/routing"
+	"github.com/switchboard/switchboard/shared/store"
+)
+
+func main() { launch.Event(setup) }
+
+func setup(ctx context.Context, log *slog.Logger) (func(context.Context, events.S3Event) error, error) {
+	var cfg config.Common
+	awsCfg, params, err := config.Setup(ctx, &cfg, &cfg)
+	if err != nil {
+		return nil, err
+	}
+	rt, err := routing.Load(ctx, cfg.RoutingConfigFile, params)
+	if err != nil {
+		return nil, err
+	}
+	svc := &conversation.Service{Store: store.New(config.DynamoDB(awsCfg, cfg), cfg.TableName), Team: rt.DefaultTeam}
+	h := &email.S3Handler{
+		Intake: &email.Intake{Service: svc, Normalizer: conversation.Normalizer{DefaultRegion: cfg.PhoneRegion}, Address: rt.Email.Address, Log: log},
+		S3:     config.S3(awsCfg, cfg),
+	}
+	return h.Handle, nil
+}
