@@ -58,9 +58,12 @@ func setup(ctx context.Context, log *slog.Logger, httpClient *http.Client) (*not
 		senders[routing.SinkSMS] = sms
 		texter = sms
 	}
+	// Customers' email acknowledgements name their From (the routing
+	// config's email.address) in the job; agents' email needs NOTIFY_EMAIL_FROM.
+	mailer := &notify.EmailSender{API: notify.SESClient(awsCfg, cfg), From: cfg.NotifyEmailFrom}
 	if cfg.NotifyEmailFrom != "" {
-		senders[routing.SinkEmail] = &notify.EmailSender{API: notify.SESClient(awsCfg, cfg), From: cfg.NotifyEmailFrom}
+		senders[routing.SinkEmail] = mailer
 	}
 	st := store.New(config.DynamoDB(awsCfg, cfg.Common), cfg.TableName)
-	return &notify.Notifier{Store: st, Deliveries: st, Senders: senders, Texter: texter, Log: log}, nil
+	return &notify.Notifier{Store: st, Deliveries: st, Senders: senders, Texter: texter, Mailer: mailer, Log: log}, nil
 }
