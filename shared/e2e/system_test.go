@@ -20,6 +20,7 @@ import (
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go/middleware"
@@ -39,6 +40,7 @@ const (
 	publicBase    = "https://hooks.example.com"
 	webhookSecret = "whsec_ZTJlLXdlYmhvb2stc2lnbmluZy1rZXk="
 	agentPhone    = "+14155550001"
+	supportEmail  = "support@example.com"
 )
 
 // delivery is one notification a sink received.
@@ -61,9 +63,11 @@ type system struct {
 	sqsCalls map[string]*atomic.Int64
 	jobsSent atomic.Int64
 
+	svc      *conversation.Service
 	mu       sync.Mutex
 	webhooks []delivery // verified webhook notifications
 	texts    []url.Values
+	mails    []*sesv2.SendEmailInput // what the notifier sent through SES (moto)
 	badSigs  int
 }
 
@@ -133,6 +137,7 @@ func newSystem(t testing.TB, o options) *system {
 	}
 	agent, _ := json.Marshal(sinks)
 	rt, err := routing.Parse([]byte(`{"defaultTeam":"support","teams":[{"id":"support"}],
+		"email":{"address":"` + supportEmail + `","ack":"Thanks, we got your message and will answer soon."},
 		"agents":[{"id":"ana","teams":["support"],"sinks":` + string(agent) + `}]}`))
 	if err != nil {
 		t.Fatal(err)
@@ -140,6 +145,7 @@ func newSystem(t testing.TB, o options) *system {
 
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	svc := &conversation.Service{Store: s.store, Team: "support", Window: rt.Window()}
+	s.svc = svc
 	wh, err := twilio.NewHandler(twilio.Config{Verifier: twilio.NewVerifier(twilioToken), Service: svc, PublicBaseURL: publicBase, AckText: "hi", Log: quiet})
 	if err != nil {
 		t.Fatal(err)
@@ -171,7 +177,7 @@ func newSystem(t testing.TB, o options) *system {
 		t.Fatal(err)
 	}
 	smsClient := &http.Client{Timeout: 5 * time.Second, Transport: rewrite{target}}
-	n := &notify.Notifier{Store: s.store, Deliveries: s.store, Log: quiet, Senders: map[string]notify.Sender{
+	n := &notify.Notifier{Store: s.store, Deliveries: s.store, Log: quiet, Mailer: s.mailer(t), Senders: map[string]notify.Sender{
 		routing.SinkWebhook: whSender,
 		routing.SinkSMS:     &notify.SMSSender{API: notify.NewTwilioAPI("AC123", "secret", smsClient), From: "+18005550100"},
 	}}
@@ -180,6 +186,30 @@ func newSystem(t testing.TB, o options) *system {
 		go func() { _ = qp.Run(ctx) }()
 	}
 	return s
+}
+
+// mailer is SES v2 on moto, recording what it sends.
+func (s *system) mailer(t testing.TB) *notify.EmailSender {
+	ep := localaws.Endpoint(t, "MOTO_ENDPOINT")
+	api := sesv2.NewFromConfig(localaws.Config(), func(o *sesv2.Options) {
+		o.BaseEndpoint = aws.String(ep)
+		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
+			return st.Initialize.Add(middleware.InitializeMiddlewareFunc("record",
+				func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+					out, md, err := next.HandleInitialize(ctx, in)
+					if m, ok := in.Parameters.(*sesv2.SendEmailInput); ok && err == nil {
+						s.mu.Lock()
+						s.mails = append(s.mails, m)
+						s.mu.Unlock()
+					}
+					return out, md, err
+				}), middleware.After)
+		})
+	})
+	if _, err := api.CreateEmailIdentity(context.Background(), &sesv2.CreateEmailIdentityInput{EmailIdentity: aws.String(supportEmail)}); err != nil {
+		t.Fatal(err)
+	}
+	return &notify.EmailSender{API: api}
 }
 
 // countSQS counts SQS requests by operation, and the jobs sent.
