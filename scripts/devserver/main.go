@@ -36,6 +36,7 @@ import (
 	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/delivery"
 	"github.com/switchboard/switchboard/shared/devenv"
+	"github.com/switchboard/switchboard/shared/email"
 	"github.com/switchboard/switchboard/shared/memstore"
 	"github.com/switchboard/switchboard/shared/meta"
 	"github.com/switchboard/switchboard/shared/notify"
@@ -143,6 +144,8 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
 		Service: svc, Normalizer: norm, Log: log}).Register(mux)
 	telegram.NewHandler(telegram.Config{SecretToken: env("TELEGRAM_SECRET_TOKEN", devenv.TelegramSecretToken), Service: svc, Normalizer: norm, Log: log}).Register(mux)
 	(&api.Handler{Store: svc.Store, Token: agentToken, Log: log}).Register(mux)
+	mail := &email.DevHandler{Intake: &email.Intake{Service: svc, Normalizer: norm, Address: rt.Email.Address, Log: log}}
+	mail.Register(mux)
 
 	ln, err := net.Listen("tcp", "127.0.0.1:"+port)
 	if err != nil {
@@ -160,6 +163,7 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
   GET  /webhooks/meta                   Meta subscription handshake (META_VERIFY_TOKEN)
   POST /webhooks/meta                   Messenger, Instagram, WhatsApp Cloud API (META_APP_SECRET)
   POST /webhooks/telegram               Telegram bot updates (TELEGRAM_SECRET_TOKEN)
+  POST /dev/email                       a raw RFC 5322 message, as SES stores it in S3
   GET  /api/conversations?status=open   agents' inbox
   GET  /api/conversations/{id}          a timeline
   GET  /api/contacts/{id}               a contact
@@ -169,6 +173,8 @@ Agent notifications: routing %s; %s.
 Post a signed sample (events/twilio, events/meta, events/telegram), then read the inbox:
   go run ./scripts/send events/twilio/sms-inbound.json events/meta/whatsapp-text.json
   curl -H 'Authorization: Bearer %s' http://127.0.0.1:%s/api/conversations?status=open
+Post an email the way SES would have stored it:
+  curl --data-binary @shared/email/testdata/first.eml http://127.0.0.1:%[11]s/dev/email
 `, ln.Addr(), storeName, queueName, twilio.MessagingPath, twilio.StatusPath, base, defaultNote(twilioToken), routingName, notes, agentToken, port)
 
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}

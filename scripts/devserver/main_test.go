@@ -103,9 +103,25 @@ func TestNewcomerPath(t *testing.T) {
 			t.Errorf("%s: %d, want %d", ev.file, resp.StatusCode, ev.want)
 		}
 	}
+	// The README's email line: a raw message, then a broken one.
+	for file, want := range map[string]int{"first.eml": 200, "no_from.eml": 400} {
+		raw, err := os.Open("../../shared/email/testdata/" + file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.Post(target+"/dev/email", "message/rfc822", raw)
+		raw.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("POST /dev/email %s: %d, want %d", file, resp.StatusCode, want)
+		}
+	}
 	select {
 	case n := <-notes:
-		if n["conversationId"] == "" || n["contactId"] == "" || (n["channel"] != "sms" && n["channel"] != "whatsapp") || n["preview"] == "" {
+		if n["conversationId"] == "" || n["contactId"] == "" || n["channel"] == "" || n["preview"] == "" {
 			t.Errorf("notification = %v", n)
 		}
 	case <-time.After(10 * time.Second):
@@ -113,12 +129,13 @@ func TestNewcomerPath(t *testing.T) {
 	}
 	for {
 		_, convs := inbox()
-		// The Twilio customer (sms + whatsapp), the WhatsApp Cloud one and the Telegram one.
-		if len(convs) == 3 {
+		// The Twilio customer (sms + whatsapp), the WhatsApp Cloud one, the
+		// Telegram one and the email one.
+		if len(convs) == 4 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("inbox = %v; want three conversations", convs)
+			t.Fatalf("inbox = %v; want four conversations", convs)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -34,6 +34,7 @@ const (
   "defaultTeam": "support",
   "coalesceWindow": "0s",
   "teams": [{"id": "support", "timeZone": "UTC"}],
+  "email": {"address": "support@example.com"},
   "agents": [{"id": "dev-agent", "name": "Dev Agent", "teams": ["support"], "sinks": []}]
 }`
 )
