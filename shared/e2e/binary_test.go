@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/switchboard/switchboard/shared/conversation"
@@ -27,7 +29,10 @@ import (
 const root = "../.."
 
 var functions = []string{"./functions/messaging", "./functions/voice", "./functions/social", "./functions/api",
-	"./functions/fanout", "./functions/notifier", "./shared/lambdatest/testdata/hello"}
+	"./functions/fanout", "./functions/notifier", "./functions/email", "./shared/lambdatest/testdata/hello"}
+
+// emailBucket is the bucket events/email names.
+const emailBucket = "switchboard-email-example"
 
 const binaryRouting = `{"defaultTeam":"support","teams":[{"id":"support"}],"agents":[{"id":"ana","teams":["support"],"phone":"+14155550001","sinks":[]}]}`
 
@@ -122,6 +127,33 @@ func TestBinariesAsDeployed(t *testing.T) {
 	started = append(started, web("api", env("AGENT_API_TOKEN", devenv.AgentAPIToken),
 		map[string]int{"api/conversations-open": 200}, map[string]string{"api/conversations-open": "cv_sample"}))
 
+	// The email binary on moto's S3: the bucket and objects the events/email
+	// envelopes name.
+	s3c := localaws.S3(t)
+	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(emailBucket)}); err != nil && !strings.Contains(err.Error(), "BucketAlreadyOwnedByYou") {
+		t.Fatal(err)
+	}
+	for key, file := range map[string]string{"inbound/0100019aa1b2c3d4-first": "first.eml", "inbound/0100019aa1b2c3d4-nofrom": "no_from.eml"} {
+		raw, err := os.ReadFile(root + "/shared/email/testdata/" + file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(emailBucket), Key: aws.String(key), Body: strings.NewReader(string(raw))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, _ = s3c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(emailBucket), Key: aws.String("inbound/0100019aa1b2c3d4-gone")})
+	mail := lambdatest.Start(t, bins["email"], env("S3_ENDPOINT", os.Getenv("S3_ENDPOINT"), "ROUTING_CONFIG", binaryRouting))
+	started = append(started, mail)
+	invoke(mail, "email/first-email")
+	invoke(mail, "email/unparseable")
+	if _, err := mail.Invoke(ctx, event(t, "email/missing-object")); !errors.Is(err, lambdatest.ErrFunction) || !strings.Contains(err.Error(), "NoSuchKey") {
+		t.Errorf("email binary on a missing object: %v, want a function error for the trigger to retry", err)
+	}
+	if r, err := st.Route(ctx, conversation.Identity{Kind: conversation.KindEmail, Address: "ana@example.com"}); err != nil || r.ConversationID == "" {
+		t.Errorf("the email binary stored no conversation for ana@example.com: %+v %v", r, err)
+	}
+
 	fanout := lambdatest.Start(t, bins["fanout"], env("NOTIFY_QUEUE_URL", queue, "ROUTING_CONFIG", strings.Replace(binaryRouting, `"sinks":[]`, `"sinks":[{"type":"webhook","to":"`+sink.URL+`"}]`, 1)))
 	started = append(started, fanout)
 	if out := invoke(fanout, "dynamodb/message-insert"); strings.Contains(string(out), "itemIdentifier") {
@@ -172,14 +204,18 @@ func TestBinariesAsDeployed(t *testing.T) {
 	for _, f := range started {
 		logs := f.Output()
 		for _, line := range strings.Split(strings.TrimSpace(logs), "\n") {
-			if line != "" && !strings.Contains(line, `"message":"start"`) && !strings.Contains(line, `"requestId":"req-`) {
+			// aws-lambda-go itself prints a failed invocation's error
+			// ({"errorMessage":…}), as Lambda's platform reports it.
+			if line != "" && !strings.Contains(line, `"message":"start"`) && !strings.Contains(line, `"requestId":"req-`) &&
+				!strings.Contains(line, `{"errorMessage":`) {
 				t.Errorf("a log line without the request id: %s", line)
 			}
 		}
 		if logs != "" {
 			logged++
 		}
-		for _, leak := range []string{"4155550123", "6505551234", "order #41", "Does it come", devenv.TwilioAuthToken, devenv.MetaAppSecret, devenv.AgentAPIToken} {
+		for _, leak := range []string{"4155550123", "6505551234", "order #41", "Does it come", "ana@example.com", "order #1234", "who am I",
+			devenv.TwilioAuthToken, devenv.MetaAppSecret, devenv.AgentAPIToken} {
 			if strings.Contains(logs, leak) {
 				t.Errorf("logs contain %q:\n%s", leak, logs)
 			}
@@ -212,6 +248,7 @@ func BenchmarkColdStart(b *testing.B) {
 		"api":       {"TABLE_NAME": "t", "AGENT_API_TOKEN": "x"},
 		"fanout":    {"TABLE_NAME": "t", "NOTIFY_QUEUE_URL": "http://127.0.0.1:1/q", "ROUTING_CONFIG": binaryRouting},
 		"notifier":  {"TABLE_NAME": "t"},
+		"email":     {"TABLE_NAME": "t", "ROUTING_CONFIG": binaryRouting},
 		"hello":     {},
 	}
 	names := make([]string, 0, len(envs))

@@ -42,6 +42,9 @@ func (h *S3Handler) Handle(ctx context.Context, ev events.S3Event) error {
 			errs = append(errs, err)
 		}
 	}
+	if len(errs) == 1 {
+		return errs[0]
+	}
 	return errors.Join(errs...)
 }
 
