@@ -18,6 +18,7 @@ import (
 
 	"github.com/switchboard/switchboard/shared/api"
 	"github.com/switchboard/switchboard/shared/conversation"
+	"github.com/switchboard/switchboard/shared/email"
 	"github.com/switchboard/switchboard/shared/memstore"
 	"github.com/switchboard/switchboard/shared/meta"
 	"github.com/switchboard/switchboard/shared/notify"
@@ -41,6 +42,7 @@ const (
 	canaryAgent   = "CANARY-AGENT-TOKEN"
 	canaryWebhook = "whsec_Q0FOQVJZLVdFQkhPT0stU0VDUkVU"
 	canaryAgentNo = "+14155550986"
+	canaryEmail   = "canary-kumquat@example.net"
 )
 
 type lockedBuffer struct {
@@ -101,6 +103,7 @@ func TestLogsCarryNoCanary(t *testing.T) {
 	meta.NewHandler(meta.Config{AppSecret: canaryMeta, VerifyToken: canaryVerify, Service: svc, Log: log}).Register(mux)
 	telegram.NewHandler(telegram.Config{SecretToken: canaryTG, Service: svc, Log: log}).Register(mux)
 	(&api.Handler{Store: st, Token: canaryAgent, Log: log}).Register(mux)
+	(&email.DevHandler{Intake: &email.Intake{Service: svc, Address: "support@example.com", Log: log}}).Register(mux)
 
 	do := func(method, path string, body string, header map[string]string) {
 		req := httptest.NewRequest(method, path, strings.NewReader(body))
@@ -132,6 +135,10 @@ func TestLogsCarryNoCanary(t *testing.T) {
 	tg := `{"update_id":77,"message":{"message_id":1,"date":1700000000,"chat":{"id":55},"from":{"id":55,"first_name":"` + canaryName + `"},"text":"` + canaryBody + `"}}`
 	do("POST", telegram.Path, tg, map[string]string{telegram.SecretHeader: canaryTG})
 	do("POST", telegram.Path, tg, map[string]string{telegram.SecretHeader: "wrong"})
+	mail := "From: " + canaryName + " <" + canaryEmail + ">\r\nTo: support@example.com\r\nSubject: " + canaryBody +
+		"\r\nMessage-ID: <canary@example.net>\r\n\r\n" + canaryBody + "\r\n"
+	do("POST", email.DevPath, mail, nil)
+	do("POST", email.DevPath, "To: "+canaryEmail+"\r\nSubject: "+canaryBody+"\r\n\r\n"+canaryBody, nil) // no From: malformed
 	do("GET", "/api/conversations", "", map[string]string{"Authorization": "Bearer " + canaryAgent})
 	do("GET", "/api/conversations", "", map[string]string{"Authorization": "Bearer wrong-" + canaryAgent})
 
@@ -178,12 +185,12 @@ func TestLogsCarryNoCanary(t *testing.T) {
 	time.Sleep(10 * time.Millisecond)
 
 	out := logs.String()
-	if !strings.Contains(out, "twilio.message") || !strings.Contains(out, "meta.webhook") || !strings.Contains(out, "telegram.update") ||
+	if !strings.Contains(out, "twilio.message") || !strings.Contains(out, "meta.webhook") || !strings.Contains(out, "telegram.update") || !strings.Contains(out, "email.ingest") ||
 		!strings.Contains(out, "notify.deliver") || !strings.Contains(out, "notify.dispatch") || !strings.Contains(out, "notify.job") {
 		t.Fatalf("not every handler logged; the test would prove nothing:\n%s", out)
 	}
 	for _, canary := range []string{canaryPhone, strings.TrimPrefix(canaryPhone, "+1"), canaryWA, canaryBody, canaryName, canaryTwilio,
-		canaryMeta, canaryVerify, canaryTG, canaryAgent, canaryWebhook, canaryAgentNo} {
+		canaryMeta, canaryVerify, canaryTG, canaryAgent, canaryWebhook, canaryAgentNo, canaryEmail} {
 		if strings.Contains(out, canary) {
 			t.Errorf("logs contain canary %q", canary)
 		}
