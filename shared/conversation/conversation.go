@@ -4,6 +4,7 @@ import (
 	"hash/fnv"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -200,6 +201,13 @@ const (
 	MediaStored  = "stored"
 	MediaFailed  = "failed"
 )
+
+// RetryPrefix starts a media Error that a later attempt may not share (a
+// timeout, a 5xx); any other Error is final (a refused host, too large).
+const RetryPrefix = "will retry: "
+
+// Retryable reports whether a failed medium is worth another attempt.
+func (m Media) Retryable() bool { return strings.HasPrefix(m.Error, RetryPrefix) }
 
 // PendingMedia reports whether any of m's media is waiting for the pipeline.
 func (m *Message) PendingMedia() bool {

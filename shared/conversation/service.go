@@ -354,6 +354,7 @@ type Amend struct {
 
 // Amend applies a to the message key on conversationID.
 func (s *Service) Amend(ctx context.Context, conversationID, key string, a Amend) error {
+	a.Media = pending(a.Media)
 	if err := s.Store.AmendMessage(ctx, conversationID, key, a); err != nil {
 		return fmt.Errorf("amend message: %w", err)
 	}

@@ -216,9 +216,9 @@ func (s *Store) EditMessage(_ context.Context, conversationID, key, body string,
 // AmendMessage implements conversation.Store.
 func (s *Store) AmendMessage(_ context.Context, conversationID, key string, a conversation.Amend) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	m, ok := s.messages[conversationID][key]
 	if !ok {
+		s.mu.Unlock()
 		return conversation.ErrNotFound
 	}
 	if a.Status != "" {
@@ -235,6 +235,15 @@ func (s *Store) AmendMessage(_ context.Context, conversationID, key string, a co
 	}
 	if a.TranscriptStatus != "" {
 		m.TranscriptStatus = a.TranscriptStatus
+	}
+	// Media to copy arrived by amendment: the stream hears of it, as the
+	// DynamoDB stream's filter passes such a modification.
+	notify := len(a.Media) > 0 && m.PendingMedia()
+	cp := *m
+	cp.Media = slices.Clone(m.Media)
+	s.mu.Unlock()
+	if notify {
+		s.stored(cp)
 	}
 	return nil
 }

@@ -73,6 +73,21 @@ func replySubject(s string) string {
 	return "Re: " + s
 }
 
+// QueueMedia queues the copy of m's media (stream.MediaQueue). The job id
+// is the message's, so a redelivered record makes the same job.
+func (d *Dispatcher) QueueMedia(ctx context.Context, m conversation.Message) error {
+	job := Job{
+		ID: JobID(m.ConversationID, m.Key, "", MediaSink), Kind: KindMedia, ConversationID: m.ConversationID,
+		ContactID: m.ContactID, Channel: string(m.Channel), WindowKey: m.Key, Sink: MediaSink, MessageAt: m.CreatedAt,
+	}
+	if err := d.Queue.Send(ctx, []Job{job}); err != nil {
+		return fmt.Errorf("queue media job: %w", err)
+	}
+	d.log().LogAttrs(ctx, slog.LevelInfo, "media.dispatch", slog.String("outcome", "queued"),
+		slog.String("conversation", m.ConversationID), slog.Int("media", len(m.Media)))
+	return nil
+}
+
 // Dispatch queues the jobs for m.
 func (d *Dispatcher) Dispatch(ctx context.Context, conv conversation.Conversation, m conversation.Message) error {
 	jobs := d.Jobs(conv, m)

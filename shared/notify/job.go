@@ -55,7 +55,13 @@ const (
 	KindFollowUp = "followup"
 	// KindEmailAck is the job of acknowledging a customer's first email.
 	KindEmailAck = "email_ack"
+	// KindMedia is the job of copying a message's media to the media
+	// bucket (WindowKey is the message's key).
+	KindMedia = "media"
 )
+
+// MediaSink is the sink a media job names: the media bucket.
+var MediaSink = routing.Sink{Type: KindMedia, To: "bucket"}
 
 // JobID is deterministic in what a job is, so that a job made twice (a
 // redelivered stream record) is recognized as one delivery.
@@ -85,6 +91,7 @@ func ParseJob(body string) (Job, error) {
 		required["text"] = j.Text
 	case KindEmailAck:
 		required["text"], required["from"] = j.Text, j.From
+	case KindMedia:
 	default:
 		return j, fmt.Errorf("%w: unknown kind %q", ErrMalformed, j.Kind)
 	}

@@ -43,6 +43,11 @@ type Mailer interface {
 	Reply(ctx context.Context, r Reply) (string, error)
 }
 
+// MediaCopier copies one message's media (media.Copier does).
+type MediaCopier interface {
+	Copy(ctx context.Context, conversationID, key string) error
+}
+
 // Reply is an automatic email answer to a customer's message.
 type Reply struct {
 	From, To, ReplyTo, Subject, Text string
@@ -73,6 +78,9 @@ type Notifier struct {
 	// Mailer sends email acknowledgements to customers; nil: they fail
 	// (recorded) as not configured.
 	Mailer Mailer
+	// Media copies a message's media to the media bucket (media.Copier);
+	// nil: media jobs are dropped with a warning (no MEDIA_BUCKET).
+	Media MediaCopier
 	// Lease is how long a claim holds (≥ a sink's timeout); default 1m.
 	Lease time.Duration
 	// SinkTimeout bounds one send; default 10s.
@@ -121,6 +129,18 @@ var errInFlight = errors.New("delivery in flight elsewhere")
 func (n *Notifier) Deliver(ctx context.Context, job Job) error {
 	attrs := []slog.Attr{slog.String("job", job.ID), slog.String("conversation", job.ConversationID),
 		slog.String("agent", job.Agent), slog.String("sink", job.Sink.Type)}
+	if job.Kind == KindMedia {
+		// Copying is idempotent (see media.Copier): no claim needed, and a
+		// failure is simply redelivered.
+		if n.Media == nil {
+			n.log().LogAttrs(ctx, slog.LevelWarn, "media.copy", append(attrs, slog.String("outcome", "not_configured"))...)
+			return nil
+		}
+		if err := n.Media.Copy(ctx, job.ConversationID, job.WindowKey); err != nil {
+			return n.fail(ctx, attrs, err)
+		}
+		return nil
+	}
 	lease := n.Lease
 	if lease == 0 {
 		lease = time.Minute

@@ -63,6 +63,10 @@ import (
 // Attribute and index names of the table.
 const (
 	TTLAttribute = "expiresAt"
+	// MediaPendingAttribute is true on a message whose media wait for the
+	// media pipeline; the fan-out's stream filter passes a message item
+	// modified to carry it.
+	MediaPendingAttribute = "mediaPending"
 	GSI1         = "GSI1"
 	GSI2         = "GSI2"
 )
@@ -170,6 +174,9 @@ func messageItem(m conversation.Message) (map[string]types.AttributeValue, error
 	item["statusRank"] = n(int64(conversation.StatusRank(m.Status)))
 	if m.Direction == conversation.DirectionOutbound && m.ProviderMessageID != "" {
 		item["GSI2PK"] = s(providerKey(m.Provider, m.ProviderMessageID))
+	}
+	if m.PendingMedia() {
+		item[MediaPendingAttribute] = &types.AttributeValueMemberBOOL{Value: true}
 	}
 	return item, nil
 }
@@ -577,6 +584,13 @@ func (st *Store) AmendMessage(ctx context.Context, conversationID, key string, a
 			return fmt.Errorf("encode media: %w", err)
 		}
 		set("media", av)
+		// The flag the stream filter passes: media to copy (a voicemail's
+		// recording arrives by amendment, after the message).
+		if (&conversation.Message{Media: a.Media}).PendingMedia() {
+			set(MediaPendingAttribute, true)
+		} else {
+			upd = upd.Remove(expression.Name(MediaPendingAttribute))
+		}
 	}
 	if a.Transcript != "" {
 		set("transcript", a.Transcript)

@@ -28,13 +28,22 @@ type Dispatcher interface {
 	Dispatch(ctx context.Context, conv conversation.Conversation, m conversation.Message) error
 }
 
+// MediaQueue hears of each message whose media wait to be copied to the
+// media bucket (a new message with attachments, or a voicemail's recording
+// added later). It must be idempotent too.
+type MediaQueue interface {
+	QueueMedia(ctx context.Context, m conversation.Message) error
+}
+
 // Handler is the fan-out function's handler for DynamoDB stream batches.
 type Handler struct {
 	Service *conversation.Service
 	// Dispatch, if set, is called after the projection of every inbound
 	// message that opened a notification window.
 	Dispatch Dispatcher
-	Log      *slog.Logger
+	// Media, if set, queues the copy of pending media.
+	Media MediaQueue
+	Log   *slog.Logger
 }
 
 // Handle projects every new message in the batch, in order, and dispatches
@@ -53,6 +62,11 @@ func (h *Handler) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.D
 		m, ok, err := Message(rec)
 		if err == nil && ok {
 			err = h.Apply(ctx, m)
+		} else if err == nil {
+			var pending bool
+			if m, pending, err = mediaAdded(rec); err == nil && pending {
+				err = h.queueMedia(ctx, m)
+			}
 		}
 		if err != nil {
 			log.LogAttrs(ctx, slog.LevelError, "stream.project", slog.String("outcome", "error"),
@@ -80,7 +94,42 @@ func (h *Handler) Apply(ctx context.Context, m conversation.Message) error {
 			return fmt.Errorf("dispatch notifications for %s: %w", m.ID, err)
 		}
 	}
+	return h.queueMedia(ctx, m)
+}
+
+func (h *Handler) queueMedia(ctx context.Context, m conversation.Message) error {
+	if h.Media == nil || m.Direction != conversation.DirectionInbound || !m.PendingMedia() {
+		return nil
+	}
+	if err := h.Media.QueueMedia(ctx, m); err != nil {
+		return fmt.Errorf("queue media of %s: %w", m.ID, err)
+	}
 	return nil
+}
+
+// mediaAdded decodes a message item modified to carry media to copy (the
+// stream filter's second pattern); pending is false for any other record.
+func mediaAdded(rec events.DynamoDBEventRecord) (conversation.Message, bool, error) {
+	var m conversation.Message
+	img := rec.Change.NewImage
+	if rec.EventName != string(events.DynamoDBOperationTypeModify) || img == nil {
+		return m, false, nil
+	}
+	t, ok := img["type"]
+	if !ok || t.DataType() != events.DataTypeString || t.String() != store.TypeMessage {
+		return m, false, nil
+	}
+	if p, ok := img[store.MediaPendingAttribute]; !ok || p.DataType() != events.DataTypeBoolean || !p.Boolean() {
+		return m, false, nil
+	}
+	item, err := FromLambda(img)
+	if err != nil {
+		return m, false, err
+	}
+	if err := attributevalue.UnmarshalMap(item, &m); err != nil {
+		return m, false, fmt.Errorf("decode message record %s: %w", rec.Change.SequenceNumber, err)
+	}
+	return m, true, nil
 }
 
 // Message decodes a stream record; ok is false for records that are not a
