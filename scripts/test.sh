@@ -20,7 +20,7 @@ if [ -n "$unformatted" ]; then echo "gofmt needed: $unformatted" >&2; exit 1; fi
 echo "== go test"
 go test -count=1 -race ./...
 echo "== fuzz (each parser briefly, seeded from ../shared/corpus)"
-for target in ./shared/twilio:FuzzParseMessage ./shared/meta:FuzzParse ./shared/telegram:FuzzParse; do
+for target in ./shared/twilio:FuzzParseMessage ./shared/meta:FuzzParse ./shared/telegram:FuzzParse ./shared/email:FuzzParse; do
   go test -run '^$' -fuzz "^${target##*:}\$" -fuzztime "${FUZZTIME:-5s}" "${target%%:*}"
 done
 echo "== benchmarks (one pass each, as a smoke check; scripts/bench.sh measures)"

@@ -47,9 +47,10 @@ func handler(ctx context.Context, log *slog.Logger) (*stream.Handler, error) {
 	}
 	svc := &conversation.Service{Store: store.New(config.DynamoDB(awsCfg, cfg.Common), cfg.TableName), Team: rt.DefaultTeam, Window: rt.Window()}
 	queue := &notify.SQSQueue{API: notify.SQSClient(awsCfg, cfg.Common), URL: cfg.NotifyQueueURL}
-	return &stream.Handler{
-		Service:  svc,
-		Dispatch: &notify.Dispatcher{Routing: rt, Queue: queue, Webhook: cfg.NotifyWebhookURL, Log: log},
-		Log:      log,
-	}, nil
+	d := &notify.Dispatcher{Routing: rt, Queue: queue, Webhook: cfg.NotifyWebhookURL, Log: log}
+	h := &stream.Handler{Service: svc, Dispatch: d, Log: log}
+	if cfg.MediaBucket != "" {
+		h.Media = d // media jobs ride the notify queue to the notifier's copier
+	}
+	return h, nil
 }

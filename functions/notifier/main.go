@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchboard/switchboard/shared/config"
 	"github.com/switchboard/switchboard/shared/launch"
+	"github.com/switchboard/switchboard/shared/media"
 	"github.com/switchboard/switchboard/shared/notify"
 	"github.com/switchboard/switchboard/shared/routing"
 	"github.com/switchboard/switchboard/shared/store"
@@ -49,12 +50,14 @@ func setup(ctx context.Context, log *slog.Logger, httpClient *http.Client) (*not
 		}
 		senders[routing.SinkWebhook] = wh
 	}
-	if cfg.TwilioAccountSID != "" && cfg.NotifySMSFrom != "" {
-		token, err := params.Get(ctx, "TWILIO_AUTH_TOKEN", true)
-		if err != nil {
+	var twilioToken string
+	if cfg.TwilioAccountSID != "" {
+		if twilioToken, err = params.Get(ctx, "TWILIO_AUTH_TOKEN", true); err != nil {
 			return nil, err
 		}
-		sms := &notify.SMSSender{API: notify.NewTwilioAPI(cfg.TwilioAccountSID, token, httpClient), From: cfg.NotifySMSFrom}
+	}
+	if cfg.TwilioAccountSID != "" && cfg.NotifySMSFrom != "" {
+		sms := &notify.SMSSender{API: notify.NewTwilioAPI(cfg.TwilioAccountSID, twilioToken, httpClient), From: cfg.NotifySMSFrom}
 		senders[routing.SinkSMS] = sms
 		texter = sms
 	}
@@ -65,5 +68,22 @@ func setup(ctx context.Context, log *slog.Logger, httpClient *http.Client) (*not
 		senders[routing.SinkEmail] = mailer
 	}
 	st := store.New(config.DynamoDB(awsCfg, cfg.Common), cfg.TableName)
-	return &notify.Notifier{Store: st, Deliveries: st, Senders: senders, Texter: texter, Mailer: mailer, Log: log}, nil
+	n := &notify.Notifier{Store: st, Deliveries: st, Senders: senders, Texter: texter, Mailer: mailer, Log: log}
+	if cfg.MediaBucket != "" {
+		metaToken, err := params.Get(ctx, "META_ACCESS_TOKEN", false)
+		if err != nil {
+			return nil, err
+		}
+		tgToken, err := params.Get(ctx, "TELEGRAM_BOT_TOKEN", false)
+		if err != nil {
+			return nil, err
+		}
+		sources := map[string]media.Source{"meta": media.Meta(metaToken)}
+		if cfg.TwilioAccountSID != "" {
+			sources["twilio"] = media.Twilio(cfg.TwilioAccountSID, twilioToken)
+		}
+		n.Media = &media.Copier{Store: st, S3: config.S3(awsCfg, cfg.Common), Bucket: cfg.MediaBucket,
+			Fetcher: &media.Fetcher{}, Sources: sources, TelegramToken: tgToken, Log: log}
+	}
+	return n, nil
 }

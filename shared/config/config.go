@@ -175,6 +175,9 @@ type Notify struct {
 	// NotifySMSFrom is the number (or Messaging Service SID) agents' SMS come from.
 	NotifySMSFrom   string `envconfig:"NOTIFY_SMS_FROM"`
 	NotifyEmailFrom string `envconfig:"NOTIFY_EMAIL_FROM"`
+	// MediaBucket receives customers' media (the notifier copies them);
+	// empty: media stay with the provider.
+	MediaBucket string `envconfig:"MEDIA_BUCKET"`
 }
 
 // Setup is every function's start: Load spec (a pointer to Common or a
