@@ -34,7 +34,10 @@ func newProvider(t *testing.T, h func(p *provider, w http.ResponseWriter, r *htt
 	return p
 }
 
-func (p *provider) port() string { _, port, _ := net.SplitHostPort(p.Listener.Addr().String()); return port }
+func (p *provider) port() string {
+	_, port, _ := net.SplitHostPort(p.Listener.Addr().String())
+	return port
+}
 
 func (p *provider) seen() []string {
 	p.mu.Lock()

@@ -67,8 +67,8 @@ const (
 	// media pipeline; the fan-out's stream filter passes a message item
 	// modified to carry it.
 	MediaPendingAttribute = "mediaPending"
-	GSI1         = "GSI1"
-	GSI2         = "GSI2"
+	GSI1                  = "GSI1"
+	GSI2                  = "GSI2"
 )
 
 // Item types, in the "type" attribute.
