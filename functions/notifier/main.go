@@ -82,7 +82,7 @@ func setup(ctx context.Context, log *slog.Logger, httpClient *http.Client) (*not
 		if cfg.TwilioAccountSID != "" {
 			sources["twilio"] = media.Twilio(cfg.TwilioAccountSID, twilioToken)
 		}
-		n.Media = &media.Copier{Store: st, S3: config.S3(awsCfg, cfg.Common), Bucket: cfg.MediaBucket,
+		n.Media = &media.Copier{Store: st, S3: config.S3(awsCfg, cfg.Common), Bucket: cfg.MediaBucket, EmailBucket: cfg.EmailBucket,
 			Fetcher: &media.Fetcher{}, Sources: sources, TelegramToken: tgToken, Log: log}
 	}
 	return n, nil

@@ -178,6 +178,9 @@ type Notify struct {
 	// MediaBucket receives customers' media (the notifier copies them);
 	// empty: media stay with the provider.
 	MediaBucket string `envconfig:"MEDIA_BUCKET"`
+	// EmailBucket is where SES keeps raw mail; attachments are read from it
+	// only.
+	EmailBucket string `envconfig:"EMAIL_BUCKET"`
 }
 
 // Setup is every function's start: Load spec (a pointer to Common or a

@@ -40,6 +40,9 @@ type Copier struct {
 	Sources       map[string]Source
 	TelegramToken string
 	TelegramAPI   string
+	// EmailBucket, if set, is the only bucket raw email is read from
+	// (EMAIL_BUCKET).
+	EmailBucket string
 	// Raw reads a raw email by its Message.Source ("s3://bucket/key");
 	// default: GetObject on S3.
 	Raw func(ctx context.Context, source string) (io.ReadCloser, error)
@@ -163,6 +166,9 @@ func (c *Copier) s3Raw(ctx context.Context, source string) (io.ReadCloser, error
 	bucket, key, ok := strings.Cut(strings.TrimPrefix(source, "s3://"), "/")
 	if !ok || !strings.HasPrefix(source, "s3://") {
 		return nil, fmt.Errorf("%w: raw email source %q is not in S3", ErrRefused, source)
+	}
+	if c.EmailBucket != "" && bucket != c.EmailBucket {
+		return nil, fmt.Errorf("%w: raw email source is not in EMAIL_BUCKET", ErrRefused)
 	}
 	out, err := c.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 	if err != nil {

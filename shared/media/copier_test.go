@@ -135,6 +135,16 @@ func copier(t *testing.T, st conversation.Store) {
 		t.Fatalf("copy email attachment: %v", err)
 	}
 	em := message(t, st, er.Message.ConversationID, er.Message.Key)
+	// Attachments are read from EMAIL_BUCKET only.
+	other := &media.Copier{Store: st, S3: s3c, Bucket: bucket, Fetcher: f, EmailBucket: "another-bucket"}
+	if res, err := svc.Ingest(ctx, conversation.Inbound{Key: "email:<x@y>", Channel: conversation.ChannelEmail, From: conversation.Identity{Kind: conversation.KindEmail, Address: "x@y"},
+		Provider: "ses", Source: "s3://" + bucket + "/inbound/ru", Media: []conversation.Media{{URL: "email:0"}}}); err != nil {
+		t.Fatal(err)
+	} else if err := other.Copy(ctx, res.Message.ConversationID, res.Message.Key); err != nil {
+		t.Fatal(err)
+	} else if m := message(t, st, res.Message.ConversationID, res.Message.Key); m.Media[0].Status != conversation.MediaFailed || !strings.Contains(m.Media[0].Error, "EMAIL_BUCKET") {
+		t.Errorf("attachment read from another bucket: %+v", m.Media[0])
+	}
 	if len(em.Media) != 1 || em.Media[0].Status != conversation.MediaStored || em.Media[0].Filename != "счет.pdf" ||
 		em.Media[0].ContentType != "application/pdf" || !strings.HasPrefix(object(t, s3c, bucket, em.Media[0].Key), "%PDF-1.4") {
 		t.Errorf("email media = %+v", em.Media)
