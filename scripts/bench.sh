@@ -12,10 +12,16 @@ trap 'scripts/local-services.sh stop' EXIT
 export SWITCHBOARD_REQUIRE_LOCAL=1
 echo "== CPU and allocations (GOMAXPROCS=1, in-memory store)"
 GOMAXPROCS=1 go test -run '^$' -bench 'InboundSMS|Floor|NormalizePhone' -benchmem -count 5 ./shared/twilio/ ./shared/conversation/ | grep -E '^Benchmark'
-echo "== DynamoDB per message (DynamoDB Local; capacity as it reports it)"
-go test -run '^$' -bench DynamoDBPerMessage -benchtime 200x ./shared/store/ | grep -E '^Benchmark' | tr '\t' '\n' | sed 's/^ *//' | grep -v '^$'
+counts=$(mktemp)
+echo "== DynamoDB per message and per notification (DynamoDB Local; capacity as it reports it)"
+go test -run '^$' -bench DynamoDBPerMessage -benchtime 200x ./shared/store/ | grep -E '^Benchmark' | tee -a "$counts" | tr '\t' '\n' | sed 's/^ *//' | grep -v '^$'
 echo "== Webhook to agent sink (DynamoDB Local stream + moto SQS, local pollers)"
-go test -run '^$' -bench WebhookToSink -benchtime 200x ./shared/e2e | grep -E '^Benchmark' | tr '\t' '\n' | sed 's/^ *//' | grep -v '^$'
+go test -run '^$' -bench WebhookToSink -benchtime 200x ./shared/e2e | grep -E '^Benchmark' | tee -a "$counts" | tr '\t' '\n' | sed 's/^ *//' | grep -v '^$'
+echo "== Cost per million inbound messages, from the counts above (us-east-1 list prices; see scripts/cost)"
+go run ./scripts/cost < "$counts"
+rm -f "$counts"
+echo "== Email: parsing a 20 MB message (allocated and live heap as multiples of its size)"
+go test -run '^$' -bench Parse20MB -benchmem -benchtime 3x ./shared/email | grep -E '^Benchmark' | tr '\t' '\n' | sed 's/^ *//' | grep -v '^$'
 echo "== Cold start: init to first Runtime API call, vs aws-lambda-go hello world (median); stripped arm64 size"
 go test -run '^$' -bench ColdStart -benchtime 15x ./shared/e2e | grep -E '^Benchmark' | tr '\t' '\n' | sed 's/^ *//' | grep -v '^$'
 echo "   (package inits: GODEBUG=inittrace=1 on a bootstrap shows what each costs)"

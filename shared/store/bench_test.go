@@ -3,6 +3,8 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"sync"
 	"testing"
 
@@ -13,6 +15,8 @@ import (
 
 	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/localaws"
+	"github.com/switchboard/switchboard/shared/notify"
+	"github.com/switchboard/switchboard/shared/routing"
 	"github.com/switchboard/switchboard/shared/store"
 )
 
@@ -96,6 +100,10 @@ func (m *meter) option(o *dynamodb.Options) {
 	})
 }
 
+type nopSender struct{}
+
+func (nopSender) Send(context.Context, routing.Sink, notify.Notification) error { return nil }
+
 func deref(c *types.ConsumedCapacity) []types.ConsumedCapacity {
 	if c == nil {
 		return nil
@@ -131,7 +139,12 @@ func BenchmarkDynamoDBPerMessage(b *testing.B) {
 		b.Fatal(err)
 	}
 
-	var ingestCalls, ingestWCU, ingestRCU, projCalls, projWCU, dupCalls, dupWCU float64
+	// The notifier's part, per notification: claim, read the conversation
+	// and contact, send (a no-op sink here), record the delivery.
+	notifier := &notify.Notifier{Store: st, Deliveries: st, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Senders: map[string]notify.Sender{routing.SinkSlack: nopSender{}}}
+	var ingestCalls, ingestWCU, ingestRCU, projCalls, projWCU, projRCU, dupCalls, dupWCU float64
+	var noteCalls, noteWCU, noteRCU float64
 	b.ResetTimer()
 	for i := range b.N {
 		in := sms(n, fmt.Sprintf("SM%032d", i))
@@ -150,6 +163,17 @@ func BenchmarkDynamoDBPerMessage(b *testing.B) {
 		}
 		projCalls += float64(m.total())
 		projWCU += m.wcu
+		projRCU += m.rcu
+
+		sink := routing.Sink{Type: routing.SinkSlack, To: "https://hooks.slack.example/x"}
+		m.reset()
+		if err := notifier.Deliver(ctx, notify.Job{ID: notify.JobID(res.Message.ConversationID, res.Message.Key, "ana", sink),
+			ConversationID: res.Message.ConversationID, WindowKey: res.Message.Key, Agent: "ana", Sink: sink, MessageAt: res.Message.CreatedAt}); err != nil {
+			b.Fatal(err)
+		}
+		noteCalls += float64(m.total())
+		noteWCU += m.wcu
+		noteRCU += m.rcu
 
 		m.reset()
 		dup, err := svc.Ingest(ctx, in)
@@ -164,6 +188,10 @@ func BenchmarkDynamoDBPerMessage(b *testing.B) {
 	b.ReportMetric(ingestRCU/N, "ack-RCU/msg")
 	b.ReportMetric(ingestWCU/N, "ack-WCU/msg")
 	b.ReportMetric(projCalls/N, "stream-calls/msg")
+	b.ReportMetric(projRCU/N, "stream-RCU/msg")
+	b.ReportMetric(noteCalls/N, "notify-calls/notif")
+	b.ReportMetric(noteRCU/N, "notify-RCU/notif")
+	b.ReportMetric(noteWCU/N, "notify-WCU/notif")
 	b.ReportMetric((ingestWCU+projWCU)/N, "total-WCU/msg")
 	b.ReportMetric(dupCalls/N, "dup-calls")
 	b.ReportMetric(dupWCU/N, "dup-WCU")

@@ -169,3 +169,74 @@ func (r *recordingStore) Project(_ context.Context, m conversation.Message, _ ti
 	}
 	return conversation.Conversation{}, nil
 }
+
+type mediaRecorder struct{ keys chan string }
+
+func (m mediaRecorder) QueueMedia(_ context.Context, msg conversation.Message) error {
+	m.keys <- msg.Key
+	return nil
+}
+
+// TestMediaJobsFromTheStream: on DynamoDB Local's real stream, an MMS queues
+// its media once (the INSERT); a voicemail whose recording arrives by
+// amendment queues it then (the MODIFY carrying mediaPending); the copier's
+// own amendment (media stored) queues nothing.
+func TestMediaJobsFromTheStream(t *testing.T) {
+	db := localaws.DynamoDB(t)
+	table := localaws.Table(t, db)
+	st := store.New(db, table)
+	svc := &conversation.Service{Store: st, Team: "support"}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	from, _ := conversation.Normalizer{}.Phone("+14155550100")
+	mms, err := svc.Ingest(ctx, conversation.Inbound{Key: "twilio:MM1", Channel: conversation.ChannelSMS, From: from, Provider: "twilio",
+		Media: []conversation.Media{{URL: "https://api.twilio.com/x/Media/ME1", ContentType: "image/png"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm, err := svc.Ingest(ctx, conversation.Inbound{Key: "twilio:RE1", Channel: conversation.ChannelVoice, From: from, Provider: "twilio",
+		Kind: conversation.KindVoicemail})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Amend(ctx, vm.Message.ConversationID, vm.Message.Key, conversation.Amend{
+		Media: []conversation.Media{{URL: "https://api.twilio.com/x/Recordings/RE1", ContentType: "audio/x-wav"}}}); err != nil {
+		t.Fatal(err)
+	}
+	// The copier records the recording stored: no new job.
+	if err := st.AmendMessage(ctx, vm.Message.ConversationID, vm.Message.Key, conversation.Amend{
+		Media: []conversation.Media{{URL: "https://api.twilio.com/x/Recordings/RE1", Key: "media/k", Status: conversation.MediaStored}}}); err != nil {
+		t.Fatal(err)
+	}
+	desc, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &table})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := mediaRecorder{keys: make(chan string, 10)}
+	h := &stream.Handler{Service: svc, Media: rec}
+	p := &stream.Poller{
+		Streams: dynamodbstreams.NewFromConfig(localaws.Config(), func(o *dynamodbstreams.Options) {
+			o.BaseEndpoint = aws.String(os.Getenv("DYNAMODB_ENDPOINT"))
+		}),
+		StreamARN: aws.ToString(desc.Table.LatestStreamArn), Interval: 20 * time.Millisecond,
+		Handle: h.Handle,
+	}
+	go func() { _ = p.Run(ctx) }()
+	var got []string
+	for len(got) < 2 {
+		select {
+		case k := <-rec.keys:
+			got = append(got, k)
+		case <-ctx.Done():
+			t.Fatalf("media jobs = %v, want 2", got)
+		}
+	}
+	select {
+	case k := <-rec.keys:
+		t.Errorf("an extra media job for %s (the copier's own amendment?)", k)
+	case <-time.After(time.Second):
+	}
+	if got[0] != mms.Message.Key || got[1] != vm.Message.Key {
+		t.Errorf("media jobs = %v, want [%s %s]", got, mms.Message.Key, vm.Message.Key)
+	}
+}
