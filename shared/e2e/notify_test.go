@@ -3,14 +3,24 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/switchboard/switchboard/shared/conversation"
+	"github.com/switchboard/switchboard/shared/email"
+	"github.com/switchboard/switchboard/shared/localaws"
+	"github.com/switchboard/switchboard/shared/meta"
 	"github.com/switchboard/switchboard/shared/routing"
+	"github.com/switchboard/switchboard/shared/telegram"
 )
 
 // TestSMSReachesTheAgent: inbound SMS → DynamoDB → stream → fan-out → SQS →
@@ -141,4 +151,122 @@ func TestPoisonJobsOnlyReachTheDLQ(t *testing.T) {
 	if n := s.queueDepth(s.dlq); n != poison {
 		t.Errorf("dead letters = %d, want %d", n, poison)
 	}
+}
+
+// TestDuplicateStormEveryChannel: 30 customers on each of SMS, WhatsApp
+// Cloud, Messenger, Telegram and email, every event delivered 4 times at
+// once → exactly 150 inbound messages, 150 agent notifications delivered
+// once each, and 30 email acknowledgements (one per new email
+// conversation): 180 jobs.
+func TestDuplicateStormEveryChannel(t *testing.T) {
+	const perChannel, copies = 30, 4
+	s := newSystem(t, options{visibility: 10, sinks: []routing.Sink{{Type: routing.SinkWebhook}}})
+	ctx := context.Background()
+	s3c := localaws.S3(t)
+	bucket := localaws.Bucket(t, s3c)
+	mail := &email.S3Handler{S3: s3c, Intake: &email.Intake{Service: s.svc, Address: supportEmail,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}}
+	ts := time.Now().Unix()
+	deliveries := map[string]func() error{}
+	for i := range perChannel {
+		deliveries[fmt.Sprintf("sms-%d", i)] = func() error {
+			return status(s.postSMS(fmt.Sprintf("SMevery%027d", i), fmt.Sprintf("+1415554%04d", i), "storm"))
+		}
+		wa := fmt.Sprintf(`{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"messages":[{"from":"1650555%04d","id":"wamid.storm%d","timestamp":"%d","type":"text","text":{"body":"storm"}}]}}]}]}`, i, i, ts)
+		deliveries[fmt.Sprintf("whatsapp-%d", i)] = func() error {
+			return status(s.post(meta.Path, wa, map[string]string{"X-Hub-Signature-256": meta.Sign(metaSecret, []byte(wa)), "Content-Type": "application/json"}))
+		}
+		fb := fmt.Sprintf(`{"object":"page","entry":[{"id":"P1","time":%d,"messaging":[{"sender":{"id":"psid%d"},"recipient":{"id":"P1"},"timestamp":%d,"message":{"mid":"m_storm%d","text":"storm"}}]}]}`, ts*1000, i, ts*1000, i)
+		deliveries[fmt.Sprintf("messenger-%d", i)] = func() error {
+			return status(s.post(meta.Path, fb, map[string]string{"X-Hub-Signature-256": meta.Sign(metaSecret, []byte(fb)), "Content-Type": "application/json"}))
+		}
+		tg := fmt.Sprintf(`{"update_id":%d,"message":{"message_id":1,"date":%d,"chat":{"id":%d},"from":{"id":%d,"first_name":"T"},"text":"storm"}}`, 9000+i, ts, 700+i, 700+i)
+		deliveries[fmt.Sprintf("telegram-%d", i)] = func() error {
+			return status(s.post(telegram.Path, tg, map[string]string{telegram.SecretHeader: telegramSecret, "Content-Type": "application/json"}))
+		}
+		key := fmt.Sprintf("inbound/storm-%d", i)
+		raw := fmt.Sprintf("From: c%d@example.net\r\nTo: %s\r\nSubject: storm\r\nMessage-ID: <storm-%d@example.net>\r\n\r\nstorm\r\n", i, supportEmail, i)
+		if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader(raw)}); err != nil {
+			t.Fatal(err)
+		}
+		deliveries[fmt.Sprintf("email-%d", i)] = func() error {
+			return mail.Handle(ctx, events.S3Event{Records: []events.S3EventRecord{{EventTime: time.Now(),
+				S3: events.S3Entity{Bucket: events.S3Bucket{Name: bucket}, Object: events.S3Object{Key: key, URLDecodedKey: key}}}}})
+		}
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 24)
+	for name, deliver := range deliveries {
+		for range copies {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				if err := deliver(); err != nil {
+					t.Errorf("%s: %v", name, err)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	total := len(deliveries)
+	s.waitFor("a delivery per message and every acknowledgement", 120*time.Second, func() bool {
+		h, _, _ := s.counts()
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return h >= total && len(s.mails) >= perChannel
+	})
+	time.Sleep(2 * time.Second) // let any duplicate surface
+	if got := s.jobsSent.Load(); got != int64(total+perChannel) {
+		t.Errorf("jobs queued = %d, want %d (%d notifications, %d email acknowledgements)", got, total+perChannel, total, perChannel)
+	}
+	open, err := s.store.Conversations(ctx, conversation.StatusOpen, 1000)
+	if err != nil || len(open) != total {
+		t.Fatalf("open conversations = %d, %v; want %d", len(open), err, total)
+	}
+	for _, c := range open {
+		_, msgs, err := s.store.Conversation(ctx, c.ID)
+		inbound, acks := 0, 0
+		for _, m := range msgs {
+			if m.Direction == conversation.DirectionInbound {
+				inbound++
+			} else if m.Kind == conversation.KindAuto && m.Channel == conversation.ChannelEmail {
+				acks++
+			}
+		}
+		wantAcks := 0
+		if c.Channels[0] == conversation.ChannelEmail {
+			wantAcks = 1
+		}
+		if err != nil || inbound != 1 || acks != wantAcks || len(msgs) != 1+wantAcks {
+			t.Errorf("conversation %s (%v): %d inbound, %d acknowledgements of %d entries; want 1 and %d", c.ID, c.Channels, inbound, acks, len(msgs), wantAcks)
+		}
+	}
+	s.mu.Lock()
+	if len(s.mails) != perChannel {
+		t.Errorf("SES sends = %d, want %d acknowledgements", len(s.mails), perChannel)
+	}
+	s.mu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	perJob := map[string]int{}
+	for _, d := range s.webhooks {
+		perJob[d.job]++
+	}
+	for job, n := range perJob {
+		if n != 1 {
+			t.Errorf("job %s delivered %d times", job, n)
+		}
+	}
+	if len(perJob) != total {
+		t.Errorf("%d jobs delivered, want %d", len(perJob), total)
+	}
+}
+
+func status(code int) error {
+	if code != 200 {
+		return fmt.Errorf("answered %d", code)
+	}
+	return nil
 }

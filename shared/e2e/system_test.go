@@ -28,19 +28,23 @@ import (
 
 	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/localaws"
+	"github.com/switchboard/switchboard/shared/meta"
 	"github.com/switchboard/switchboard/shared/notify"
 	"github.com/switchboard/switchboard/shared/routing"
 	"github.com/switchboard/switchboard/shared/store"
 	"github.com/switchboard/switchboard/shared/stream"
+	"github.com/switchboard/switchboard/shared/telegram"
 	"github.com/switchboard/switchboard/shared/twilio"
 )
 
 const (
-	twilioToken   = "e2e-twilio-token"
-	publicBase    = "https://hooks.example.com"
-	webhookSecret = "whsec_ZTJlLXdlYmhvb2stc2lnbmluZy1rZXk="
-	agentPhone    = "+14155550001"
-	supportEmail  = "support@example.com"
+	twilioToken    = "e2e-twilio-token"
+	publicBase     = "https://hooks.example.com"
+	webhookSecret  = "whsec_ZTJlLXdlYmhvb2stc2lnbmluZy1rZXk="
+	agentPhone     = "+14155550001"
+	supportEmail   = "support@example.com"
+	metaSecret     = "e2e-meta-app-secret"
+	telegramSecret = "e2e-telegram-secret"
 )
 
 // delivery is one notification a sink received.
@@ -152,6 +156,8 @@ func newSystem(t testing.TB, o options) *system {
 	}
 	mux := http.NewServeMux()
 	wh.Register(mux)
+	meta.NewHandler(meta.Config{AppSecret: metaSecret, VerifyToken: "v", Service: svc, Log: quiet}).Register(mux)
+	telegram.NewHandler(telegram.Config{SecretToken: telegramSecret, Service: svc, Log: quiet}).Register(mux)
 	s.web = httptest.NewServer(mux)
 	t.Cleanup(s.web.Close)
 
@@ -246,6 +252,21 @@ func (s *system) postSMS(sid, from, body string) int {
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		s.t.Errorf("post %s: %v", sid, err)
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// post sends one webhook body with headers, as a provider would.
+func (s *system) post(path, body string, header map[string]string) int {
+	req, _ := http.NewRequest(http.MethodPost, s.web.URL+path, strings.NewReader(body))
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Errorf("post %s: %v", path, err)
 		return 0
 	}
 	resp.Body.Close()
