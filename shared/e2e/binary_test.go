@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -104,8 +105,16 @@ func TestBinariesAsDeployed(t *testing.T) {
 		}
 		return out
 	}
+	// Every function's AWS calls go through an audit proxy, held to its
+	// policy in template.yaml at the end.
+	audits := map[string]*audit{}
+	audited := func(logicalID string, e map[string]string) map[string]string {
+		a := newAudit()
+		audits[logicalID] = a
+		return a.endpoints(t, e)
+	}
 	web := func(fn string, e map[string]string, cases map[string]int, contains map[string]string) *lambdatest.Function {
-		f := lambdatest.Start(t, bins[fn], e)
+		f := lambdatest.Start(t, bins[fn], audited(strings.ToUpper(fn[:1])+fn[1:]+"Function", e))
 		for name, want := range cases {
 			code, body := httpStatus(t, invoke(f, name))
 			if code != want || !strings.Contains(body, contains[name]) {
@@ -133,7 +142,8 @@ func TestBinariesAsDeployed(t *testing.T) {
 	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(emailBucket)}); err != nil && !strings.Contains(err.Error(), "BucketAlreadyOwnedByYou") {
 		t.Fatal(err)
 	}
-	for key, file := range map[string]string{"inbound/0100019aa1b2c3d4-first": "first.eml", "inbound/0100019aa1b2c3d4-nofrom": "no_from.eml"} {
+	for key, file := range map[string]string{"inbound/0100019aa1b2c3d4-first": "first.eml", "inbound/0100019aa1b2c3d4-nofrom": "no_from.eml",
+		"inbound/0100019aa1b2c3d4-ru": "windows1251.eml"} {
 		raw, err := os.ReadFile(root + "/shared/email/testdata/" + file)
 		if err != nil {
 			t.Fatal(err)
@@ -143,7 +153,7 @@ func TestBinariesAsDeployed(t *testing.T) {
 		}
 	}
 	_, _ = s3c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(emailBucket), Key: aws.String("inbound/0100019aa1b2c3d4-gone")})
-	mail := lambdatest.Start(t, bins["email"], env("S3_ENDPOINT", os.Getenv("S3_ENDPOINT"), "ROUTING_CONFIG", binaryRouting))
+	mail := lambdatest.Start(t, bins["email"], audited("EmailFunction", env("S3_ENDPOINT", os.Getenv("S3_ENDPOINT"), "ROUTING_CONFIG", binaryRouting)))
 	started = append(started, mail)
 	invoke(mail, "email/first-email")
 	invoke(mail, "email/unparseable")
@@ -153,8 +163,19 @@ func TestBinariesAsDeployed(t *testing.T) {
 	if r, err := st.Route(ctx, conversation.Identity{Kind: conversation.KindEmail, Address: "ana@example.com"}); err != nil || r.ConversationID == "" {
 		t.Errorf("the email binary stored no conversation for ana@example.com: %+v %v", r, err)
 	}
+	// An email with an attachment, for the notifier's media copy below.
+	withAttachment, _ := json.Marshal(events.S3Event{Records: []events.S3EventRecord{{EventSource: "aws:s3", EventTime: time.Now(),
+		EventName: "ObjectCreated:Put", S3: events.S3Entity{Bucket: events.S3Bucket{Name: emailBucket},
+			Object: events.S3Object{Key: "inbound/0100019aa1b2c3d4-ru"}}}}})
+	if _, err := mail.Invoke(ctx, withAttachment); err != nil {
+		t.Fatalf("email with an attachment: %v", err)
+	}
+	ivan, err := st.Route(ctx, conversation.Identity{Kind: conversation.KindEmail, Address: "ivan@example.ru"})
+	if err != nil {
+		t.Fatal(err)
+	}
 
-	fanout := lambdatest.Start(t, bins["fanout"], env("NOTIFY_QUEUE_URL", queue, "ROUTING_CONFIG", strings.Replace(binaryRouting, `"sinks":[]`, `"sinks":[{"type":"webhook","to":"`+sink.URL+`"}]`, 1)))
+	fanout := lambdatest.Start(t, bins["fanout"], audited("FanoutFunction", env("NOTIFY_QUEUE_URL", queue, "ROUTING_CONFIG", strings.Replace(binaryRouting, `"sinks":[]`, `"sinks":[{"type":"webhook","to":"`+sink.URL+`"}]`, 1))))
 	started = append(started, fanout)
 	if out := invoke(fanout, "dynamodb/message-insert"); strings.Contains(string(out), "itemIdentifier") {
 		t.Errorf("fanout reported failures: %s", out)
@@ -165,7 +186,9 @@ func TestBinariesAsDeployed(t *testing.T) {
 	}
 
 	// The notifier binary delivers the job the fanout binary queued.
-	notifier := lambdatest.Start(t, bins["notifier"], env("NOTIFY_WEBHOOK_SECRET", devenv.NotifyWebhookSecret))
+	mediaBucket := localaws.Bucket(t, s3c)
+	notifier := lambdatest.Start(t, bins["notifier"], audited("NotifierFunction", env("NOTIFY_WEBHOOK_SECRET", devenv.NotifyWebhookSecret,
+		"S3_ENDPOINT", os.Getenv("S3_ENDPOINT"), "MEDIA_BUCKET", mediaBucket, "EMAIL_BUCKET", emailBucket)))
 	started = append(started, notifier)
 	job, err := notify.ParseJob(aws.ToString(msgs.Messages[0].Body))
 	if err != nil || job.Sink.Type != routing.SinkWebhook {
@@ -183,6 +206,28 @@ func TestBinariesAsDeployed(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("the notifier binary delivered nothing")
+	}
+
+	// The notifier binary copies the email's attachment to the media bucket.
+	_, ivanMsgs, err := st.Conversation(ctx, ivan.ConversationID)
+	if err != nil || len(ivanMsgs) != 1 {
+		t.Fatalf("Ivan's conversation: %v %d", err, len(ivanMsgs))
+	}
+	mediaJob := notify.Job{ID: notify.JobID(ivan.ConversationID, ivanMsgs[0].Key, "", notify.MediaSink), Kind: notify.KindMedia,
+		ConversationID: ivan.ConversationID, WindowKey: ivanMsgs[0].Key, Sink: notify.MediaSink}
+	body, _ := json.Marshal(mediaJob)
+	mediaEvent, _ := json.Marshal(map[string]any{"Records": []map[string]any{{"messageId": "m2", "body": string(body), "eventSource": "aws:sqs"}}})
+	if out, err := notifier.Invoke(ctx, mediaEvent); err != nil || strings.Contains(string(out), "itemIdentifier") {
+		t.Fatalf("notifier media job: %v %s\n%s", err, out, notifier.Output())
+	}
+	if _, msgs, err := st.Conversation(ctx, ivan.ConversationID); err != nil || msgs[0].Media[0].Status != conversation.MediaStored {
+		t.Errorf("attachment after the notifier's copy: %+v %v", msgs[0].Media, err)
+	} else if _, err := s3c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(mediaBucket), Key: aws.String(msgs[0].Media[0].Key)}); err != nil {
+		t.Errorf("no object %s in the media bucket: %v", msgs[0].Media[0].Key, err)
+	}
+
+	for id, a := range audits {
+		a.check(t, id)
 	}
 
 	// What every binary logged: JSON lines, each with its request id, and no
@@ -215,6 +260,7 @@ func TestBinariesAsDeployed(t *testing.T) {
 			logged++
 		}
 		for _, leak := range []string{"4155550123", "6505551234", "order #41", "Does it come", "ana@example.com", "order #1234", "who am I",
+			"ivan@example.ru", "Посылка",
 			devenv.TwilioAuthToken, devenv.MetaAppSecret, devenv.AgentAPIToken} {
 			if strings.Contains(logs, leak) {
 				t.Errorf("logs contain %q:\n%s", leak, logs)
