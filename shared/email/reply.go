@@ -3,6 +3,7 @@ package email
 import (
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // StripReply returns the new text of a reply: the text above the quoted
@@ -43,7 +44,7 @@ func StripReply(text string) string {
 	}
 	lines = lines[:end]
 	for i, l := range lines {
-		if l == "-- " || l == "--" || mobileSignature.MatchString(strings.TrimSpace(l)) {
+		if l == "-- " || l == "--" || patterns().mobileSignature.MatchString(strings.TrimSpace(l)) {
 			lines = lines[:i]
 			break
 		}
@@ -55,25 +56,34 @@ func StripReply(text string) string {
 	return out
 }
 
-var (
-	// "On Tue, Nov 3, 2026 at 9:12 AM Ana <ana@example.com> wrote:" and its
-	// translations; the line may be wrapped, so up to three are joined.
-	wroteLine = regexp.MustCompile(`(?i)^((on|le|el|em|il|op)\s.{4,300}\s(wrote|a écrit|escribió|escreveu|ha scritto|schreef)\s?|am\s.{4,300}\sschrieb\s.{1,300}):$`)
-	// Outlook's separator lines.
-	originalMessage = regexp.MustCompile(`(?i)^-{2,}\s*(original message|ursprüngliche nachricht|message d'origine|mensaje original)\s*-{2,}$`)
-	underscores     = regexp.MustCompile(`^_{20,}$`)
-	headerFrom      = regexp.MustCompile(`(?i)^\*?(from|von|de|da|van)\s?:\*?\s`)
-	headerSent      = regexp.MustCompile(`(?i)^\*?(sent|date|gesendet|envoyé|enviado|inviato|verzonden)\s?:\*?\s`)
-	mobileSignature = regexp.MustCompile(`(?i)^(sent from my (iphone|ipad|android|mobile|galaxy|phone)|sent from (mail|outlook) for (windows|ios|android)|get outlook for (ios|android))\.?$`)
-)
+// patterns are compiled on first use, not at start: compiling them costs
+// about 3 ms, which every cold start of the email function would pay.
+var patterns = sync.OnceValue(func() *replyPatterns {
+	return &replyPatterns{
+		// "On Tue, Nov 3, 2026 at 9:12 AM Ana <ana@example.com> wrote:" and
+		// its translations; the line may be wrapped, so up to three are joined.
+		wroteLine: regexp.MustCompile(`(?i)^((on|le|el|em|il|op)\s.{4,300}\s(wrote|a écrit|escribió|escreveu|ha scritto|schreef)\s?|am\s.{4,300}\sschrieb\s.{1,300}):$`),
+		// Outlook's separator lines.
+		originalMessage: regexp.MustCompile(`(?i)^-{2,}\s*(original message|ursprüngliche nachricht|message d'origine|mensaje original)\s*-{2,}$`),
+		underscores:     regexp.MustCompile(`^_{20,}$`),
+		headerFrom:      regexp.MustCompile(`(?i)^\*?(from|von|de|da|van)\s?:\*?\s`),
+		headerSent:      regexp.MustCompile(`(?i)^\*?(sent|date|gesendet|envoyé|enviado|inviato|verzonden)\s?:\*?\s`),
+		mobileSignature: regexp.MustCompile(`(?i)^(sent from my (iphone|ipad|android|mobile|galaxy|phone)|sent from (mail|outlook) for (windows|ios|android)|get outlook for (ios|android))\.?$`),
+	}
+})
+
+type replyPatterns struct {
+	wroteLine, originalMessage, underscores, headerFrom, headerSent, mobileSignature *regexp.Regexp
+}
 
 // quoteHeader reports whether lines[i] starts the quoted history.
 func quoteHeader(lines []string, i int) bool {
+	p := patterns()
 	l := strings.TrimSpace(lines[i])
 	if l == "" {
 		return false
 	}
-	if originalMessage.MatchString(l) {
+	if p.originalMessage.MatchString(l) {
 		return true
 	}
 	joined := l
@@ -81,18 +91,18 @@ func quoteHeader(lines []string, i int) bool {
 		if k > 0 {
 			joined += " " + strings.TrimSpace(lines[i+k])
 		}
-		if wroteLine.MatchString(joined) {
+		if p.wroteLine.MatchString(joined) {
 			return true
 		}
 	}
 	// Outlook's header block: From: … then Sent:/Date: within a few lines,
 	// optionally after a line of underscores.
-	if underscores.MatchString(l) && i+1 < len(lines) && headerFrom.MatchString(strings.TrimSpace(lines[i+1])) {
+	if p.underscores.MatchString(l) && i+1 < len(lines) && p.headerFrom.MatchString(strings.TrimSpace(lines[i+1])) {
 		return true
 	}
-	if headerFrom.MatchString(l) {
+	if p.headerFrom.MatchString(l) {
 		for k := 1; k <= 4 && i+k < len(lines); k++ {
-			if headerSent.MatchString(strings.TrimSpace(lines[i+k])) {
+			if p.headerSent.MatchString(strings.TrimSpace(lines[i+k])) {
 				return true
 			}
 		}
