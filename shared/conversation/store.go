@@ -3,6 +3,8 @@ package conversation
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -103,6 +105,21 @@ type Store interface {
 	RecordFailure(ctx context.Context, f Failure) error
 	// Failures lists the recorded failures of one source, oldest first.
 	Failures(ctx context.Context, source string, limit int) ([]Failure, error)
+}
+
+// OldestFirst sorts failures by time, then reference, and keeps at most limit
+// (all when limit is 0): the order Store.Failures lists them in.
+func OldestFirst(fs []Failure, limit int) []Failure {
+	slices.SortFunc(fs, func(a, b Failure) int {
+		if c := a.At.Compare(b.At); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Ref, b.Ref)
+	})
+	if limit > 0 && len(fs) > limit {
+		fs = fs[:limit]
+	}
+	return fs
 }
 
 // Failure is an inbound event that could not be ingested.

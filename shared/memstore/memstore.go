@@ -10,7 +10,6 @@ package memstore
 import (
 	"context"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -375,14 +374,5 @@ func (s *Store) Failures(_ context.Context, source string, limit int) ([]convers
 			out = append(out, f)
 		}
 	}
-	slices.SortFunc(out, func(a, b conversation.Failure) int {
-		if c := a.At.Compare(b.At); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Ref, b.Ref)
-	})
-	if limit > 0 && len(out) > limit {
-		out = out[:limit]
-	}
-	return out, nil
+	return conversation.OldestFirst(out, limit), nil
 }

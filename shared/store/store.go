@@ -46,7 +46,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -516,16 +515,7 @@ func (st *Store) Failures(ctx context.Context, source string, limit int) ([]conv
 		}
 		out = append(out, fs...)
 	}
-	slices.SortFunc(out, func(a, b conversation.Failure) int {
-		if c := a.At.Compare(b.At); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Ref, b.Ref)
-	})
-	if limit > 0 && len(out) > limit {
-		out = out[:limit]
-	}
-	return out, nil
+	return conversation.OldestFirst(out, limit), nil
 }
 
 // EditMessage implements conversation.Store. Edits are rare, so it reads the

@@ -110,37 +110,27 @@ func (h *Handler) queueMedia(ctx context.Context, m conversation.Message) error 
 // mediaAdded decodes a message item modified to carry media to copy (the
 // stream filter's second pattern); pending is false for any other record.
 func mediaAdded(rec events.DynamoDBEventRecord) (conversation.Message, bool, error) {
-	var m conversation.Message
-	img := rec.Change.NewImage
-	if rec.EventName != string(events.DynamoDBOperationTypeModify) || img == nil {
-		return m, false, nil
-	}
-	t, ok := img["type"]
-	if !ok || t.DataType() != events.DataTypeString || t.String() != store.TypeMessage {
-		return m, false, nil
-	}
-	if p, ok := img[store.MediaPendingAttribute]; !ok || p.DataType() != events.DataTypeBoolean || !p.Boolean() {
-		return m, false, nil
-	}
-	item, err := FromLambda(img)
-	if err != nil {
-		return m, false, err
-	}
-	if err := attributevalue.UnmarshalMap(item, &m); err != nil {
-		return m, false, fmt.Errorf("decode message record %s: %w", rec.Change.SequenceNumber, err)
-	}
-	return m, true, nil
+	return message(rec, events.DynamoDBOperationTypeModify, store.MediaPendingAttribute)
 }
 
 // Message decodes a stream record; ok is false for records that are not a
 // newly inserted message.
 func Message(rec events.DynamoDBEventRecord) (conversation.Message, bool, error) {
+	return message(rec, events.DynamoDBOperationTypeInsert, "")
+}
+
+// message decodes a message item from a record of the given operation, and
+// with flag (a BOOL attribute) true when flag is not "".
+func message(rec events.DynamoDBEventRecord, op events.DynamoDBOperationType, flag string) (conversation.Message, bool, error) {
 	var m conversation.Message
 	img := rec.Change.NewImage
-	if rec.EventName != string(events.DynamoDBOperationTypeInsert) || img == nil {
+	if rec.EventName != string(op) || img == nil {
 		return m, false, nil
 	}
 	if t, ok := img["type"]; !ok || t.DataType() != events.DataTypeString || t.String() != store.TypeMessage {
+		return m, false, nil
+	}
+	if f, ok := img[flag]; flag != "" && (!ok || f.DataType() != events.DataTypeBoolean || !f.Boolean()) {
 		return m, false, nil
 	}
 	item, err := FromLambda(img)
