@@ -18,6 +18,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
@@ -100,6 +102,14 @@ func newSystem(t testing.TB, o options) *system {
 	s.sqs = localaws.SQS(t, func(opts *sqs.Options) {
 		opts.BaseEndpoint = aws.String(s.proxy.URL())
 		opts.APIOptions = append(opts.APIOptions, s.countSQS)
+		// Back off at most a second and never run out of retry tokens: the
+		// pollers retry on their own cadence, as Lambda's do, so that the end
+		// of an outage is seen within a second, not after the SDK's 20 s
+		// backoff (which made the outage test slow and, under load, late).
+		opts.Retryer = retry.NewStandard(func(o *retry.StandardOptions) {
+			o.MaxBackoff = time.Second
+			o.RateLimiter = ratelimit.None
+		})
 	})
 
 	// Sinks: a webhook endpoint that verifies signatures, and Twilio.
