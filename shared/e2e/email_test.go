@@ -63,7 +63,7 @@ func TestEmailConversation(t *testing.T) {
 	ana := conversation.Identity{Kind: conversation.KindEmail, Address: "ana@example.com"}
 	var ack conversation.Message
 	var convID string
-	s.waitFor("the acknowledgement on the timeline", 60*time.Second, func() bool {
+	s.waitFor("the acknowledgement on the timeline", patience, func() bool {
 		r, err := s.store.Route(ctx, ana)
 		if err != nil {
 			return false
@@ -116,7 +116,7 @@ func TestEmailConversation(t *testing.T) {
 	deliver("inbound/stranger-ooo", fixture("exchange_ooo.eml"))
 	deliver("inbound/reply", reply) // S3 redelivers an event: nothing changes
 
-	s.waitFor("the reply projected", 30*time.Second, func() bool {
+	s.waitFor("the reply projected", patience, func() bool {
 		c, err := s.store.Summary(ctx, convID)
 		return err == nil && c.Unread == 2 && c.LastPreview == "I am out of the office until Monday."
 	})

@@ -30,7 +30,7 @@ func TestSMSReachesTheAgent(t *testing.T) {
 	if code := s.postSMS("SMe2e00000000000000000000000000001", "+14155550123", "my parcel never came"); code != 200 {
 		t.Fatalf("webhook answered %d", code)
 	}
-	s.waitFor("both notifications", 60*time.Second, func() bool { h, x, _ := s.counts(); return h >= 1 && x >= 1 })
+	s.waitFor("both notifications", patience, func() bool { h, x, _ := s.counts(); return h >= 1 && x >= 1 })
 	time.Sleep(time.Second) // let a duplicate, if any, surface
 	if h, x, _ := s.counts(); h != 1 || x != 1 {
 		t.Errorf("webhook notifications %d, agent texts %d; want exactly 1 each", h, x)
@@ -67,7 +67,7 @@ func TestDuplicateStorm(t *testing.T) {
 		}
 	}
 	wg.Wait()
-	s.waitFor("200 deliveries", 90*time.Second, func() bool { h, _, _ := s.counts(); return h >= messages })
+	s.waitFor("200 deliveries", patience, func() bool { h, _, _ := s.counts(); return h >= messages })
 	time.Sleep(2 * time.Second) // let any duplicate surface
 	if got := s.jobsSent.Load(); got != messages {
 		t.Errorf("jobs queued = %d, want %d", got, messages)
@@ -110,7 +110,7 @@ func TestSQSOutageLosesNothing(t *testing.T) {
 		t.Fatalf("%d notifications arrived while SQS was down", h)
 	}
 	s.proxy.Start()
-	s.waitFor("every notification after the outage", 60*time.Second, func() bool { h, _, _ := s.counts(); return h >= messages })
+	s.waitFor("every notification after the outage", patience, func() bool { h, _, _ := s.counts(); return h >= messages })
 	time.Sleep(time.Second)
 	if h, _, _ := s.counts(); h != messages {
 		t.Errorf("delivered %d, want %d", h, messages)
@@ -140,7 +140,7 @@ func TestPoisonJobsOnlyReachTheDLQ(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	s.waitFor("196 deliveries and 4 dead letters", 90*time.Second, func() bool {
+	s.waitFor("196 deliveries and 4 dead letters", patience, func() bool {
 		h, _, _ := s.counts()
 		return h >= good && s.queueDepth(s.dlq) >= poison
 	})
@@ -211,7 +211,7 @@ func TestDuplicateStormEveryChannel(t *testing.T) {
 	}
 	wg.Wait()
 	total := len(deliveries)
-	s.waitFor("a delivery per message and every acknowledgement", 120*time.Second, func() bool {
+	s.waitFor("a delivery per message and every acknowledgement", patience, func() bool {
 		h, _, _ := s.counts()
 		s.mu.Lock()
 		defer s.mu.Unlock()
