@@ -85,6 +85,9 @@ type Store interface {
 	// ErrNotFound if there is none.
 	AmendMessage(ctx context.Context, conversationID, key string, a Amend) error
 
+	// Message returns one message of a conversation by its key; ErrNotFound
+	// if there is none.
+	Message(ctx context.Context, conversationID, key string) (Message, error)
 	// Summary returns one conversation without its messages.
 	Summary(ctx context.Context, id string) (Conversation, error)
 	// Conversation returns one conversation and its messages, oldest first.

@@ -56,19 +56,11 @@ var ErrRetry = errors.New("media copy incomplete")
 
 // Copy copies the pending media of message key on conversationID.
 func (c *Copier) Copy(ctx context.Context, conversationID, key string) error {
-	_, msgs, err := c.Store.Conversation(ctx, conversationID)
+	msg, err := c.Store.Message(ctx, conversationID, key)
 	if err != nil {
-		return fmt.Errorf("read conversation: %w", err)
+		return fmt.Errorf("read message %s on %s: %w", key, conversationID, err)
 	}
-	var m *conversation.Message
-	for i := range msgs {
-		if msgs[i].Key == key {
-			m = &msgs[i]
-		}
-	}
-	if m == nil {
-		return fmt.Errorf("message %s on %s: %w", key, conversationID, conversation.ErrNotFound)
-	}
+	m := &msg
 	media := append([]conversation.Media(nil), m.Media...)
 	var attachments []email.Attachment // read once, for all of an email's files
 	var retry []error

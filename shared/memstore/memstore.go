@@ -376,3 +376,16 @@ func (s *Store) Failures(_ context.Context, source string, limit int) ([]convers
 	}
 	return conversation.OldestFirst(out, limit), nil
 }
+
+// Message implements conversation.Store.
+func (s *Store) Message(_ context.Context, conversationID, key string) (conversation.Message, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, ok := s.messages[conversationID][key]
+	if !ok {
+		return conversation.Message{}, conversation.ErrNotFound
+	}
+	cp := *m
+	cp.Media = slices.Clone(m.Media)
+	return cp, nil
+}

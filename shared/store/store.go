@@ -523,16 +523,9 @@ func (st *Store) Failures(ctx context.Context, source string, limit int) ([]conv
 // (editedAtMs, a number, so the comparison is exact).
 func (st *Store) EditMessage(ctx context.Context, conversationID, key, body string, editedAt time.Time) (bool, error) {
 	k := msgKey(conversationID, key)
-	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.table, Key: k, ConsistentRead: aws.Bool(true)})
+	m, err := st.Message(ctx, conversationID, key)
 	if err != nil {
-		return false, fmt.Errorf("read message: %w", err)
-	}
-	if out.Item == nil {
-		return false, conversation.ErrNotFound
-	}
-	var m conversation.Message
-	if err := attributevalue.UnmarshalMap(out.Item, &m); err != nil {
-		return false, fmt.Errorf("decode message: %w", err)
+		return false, err
 	}
 	if !m.EditedAt.IsZero() && !m.EditedAt.Before(editedAt) {
 		return false, nil
@@ -599,6 +592,22 @@ func (st *Store) AmendMessage(ctx context.Context, conversationID, key string, a
 		return conversation.ErrNotFound
 	}
 	return nil
+}
+
+// Message implements conversation.Store (strongly consistent).
+func (st *Store) Message(ctx context.Context, conversationID, key string) (conversation.Message, error) {
+	var m conversation.Message
+	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.table, Key: msgKey(conversationID, key), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return m, fmt.Errorf("read message: %w", err)
+	}
+	if out.Item == nil {
+		return m, conversation.ErrNotFound
+	}
+	if err := attributevalue.UnmarshalMap(out.Item, &m); err != nil {
+		return m, fmt.Errorf("decode message: %w", err)
+	}
+	return m, nil
 }
 
 // Summary implements conversation.Store.

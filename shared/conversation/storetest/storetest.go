@@ -513,6 +513,13 @@ func roundTrip(t *testing.T, ns NewStore) {
 	for i := range want {
 		want[i].Status = conversation.MediaPending // the pipeline's to do
 	}
+	one, err := h.store.Message(context.Background(), res.Message.ConversationID, res.Message.Key)
+	if err != nil || one.ID != got.ID || !slices.Equal(one.Media, got.Media) || one.Body != got.Body {
+		t.Errorf("Message = %+v, %v; want the timeline's %+v", one, err, got)
+	}
+	if _, err := h.store.Message(context.Background(), res.Message.ConversationID, "twilio:nope"); !errors.Is(err, conversation.ErrNotFound) {
+		t.Errorf("Message of an unknown key: %v, want ErrNotFound", err)
+	}
 	if got.Subject != in.Subject || got.FullBody != in.FullBody || got.Source != in.Source {
 		t.Errorf("email fields: got %q %q %q", got.Subject, got.FullBody, got.Source)
 	}
