@@ -34,6 +34,8 @@
 //     cost no index write).
 //  8. failed intake (an unparseable email) by source: Query PK =
 //     FAILURE#<source>; rare, sorted in memory.
+//  9. one message by its key (the media copier, edits): GetItem
+//     CONV#<id> / MSG#<key>, strongly consistent.
 //
 // Every item has a "type" attribute so that the stream's event filter can pick
 // new messages (type = message, eventName INSERT). The summary is maintained
