@@ -70,6 +70,7 @@ type system struct {
 	jobsSent atomic.Int64
 
 	svc      *conversation.Service
+	trouble  ring // the pipeline's warnings and the pollers' errors, latest last
 	mu       sync.Mutex
 	webhooks []delivery // verified webhook notifications
 	texts    []url.Values
@@ -157,7 +158,8 @@ func newSystem(t testing.TB, o options) *system {
 		t.Fatal(err)
 	}
 
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	// Warnings and errors of the pipeline, kept for a timeout's report.
+	quiet := slog.New(slog.NewTextHandler(&s.trouble, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	svc := &conversation.Service{Store: s.store, Team: "support", Window: rt.Window()}
 	s.svc = svc
 	wh, err := twilio.NewHandler(twilio.Config{Verifier: twilio.NewVerifier(twilioToken), Service: svc, PublicBaseURL: publicBase, AckText: "hi", Log: quiet})
@@ -183,6 +185,7 @@ func newSystem(t testing.TB, o options) *system {
 			o.BaseEndpoint = aws.String(os.Getenv("DYNAMODB_ENDPOINT"))
 		}),
 		StreamARN: aws.ToString(desc.Table.LatestStreamArn), Handle: fanout.Handle, Interval: 20 * time.Millisecond,
+		OnError: func(err error) { fmt.Fprintf(&s.trouble, "stream poller: %v\n", err) },
 	}
 	go func() { _ = sp.Run(ctx) }()
 
@@ -198,7 +201,8 @@ func newSystem(t testing.TB, o options) *system {
 		routing.SinkSMS:     &notify.SMSSender{API: notify.NewTwilioAPI("AC123", "secret", smsClient), From: "+18005550100"},
 	}}
 	for range 2 { // two concurrent consumers, as Lambda scales out
-		qp := &notify.SQSPoller{API: s.sqs, URL: s.queue, Handle: n.Handle, WaitSeconds: 1}
+		qp := &notify.SQSPoller{API: s.sqs, URL: s.queue, Handle: n.Handle, WaitSeconds: 1,
+			OnError: func(err error) { fmt.Fprintf(&s.trouble, "queue poller: %v\n", err) }}
 		go func() { _ = qp.Run(ctx) }()
 	}
 	return s
@@ -296,10 +300,35 @@ func (s *system) waitFor(what string, d time.Duration, cond func() bool) {
 	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
-			s.t.Fatalf("timed out waiting for %s", what)
+			h, x, bad := s.counts()
+			s.t.Fatalf("timed out waiting for %s: %d webhook deliveries, %d texts, %d bad signatures, %d jobs queued, "+
+				"%d in the queue, %d dead letters; latest trouble:\n%s", what, h, x, bad, s.jobsSent.Load(),
+				s.queueDepth(s.queue), s.queueDepth(s.dlq), s.trouble.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// ring keeps the last lines written to it.
+type ring struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (r *ring) Write(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.lines = append(r.lines, strings.TrimRight(string(p), "\n"))
+	if len(r.lines) > 30 {
+		r.lines = r.lines[len(r.lines)-30:]
+	}
+	return len(p), nil
+}
+
+func (r *ring) String() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return strings.Join(r.lines, "\n")
 }
 
 func (s *system) counts() (hooks, texts, bad int) {
@@ -308,12 +337,16 @@ func (s *system) counts() (hooks, texts, bad int) {
 	return len(s.webhooks), len(s.texts), s.badSigs
 }
 
-// queueDepth is what waits in a queue, visible or in flight.
+// queueDepth is what waits in a queue, visible or in flight; -1 when it
+// cannot be read (no such queue, SQS unreachable).
 func (s *system) queueDepth(u string) int {
+	if u == "" {
+		return -1
+	}
 	out, err := s.sqs.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{QueueUrl: &u,
 		AttributeNames: []sqstypes.QueueAttributeName{"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"}})
 	if err != nil {
-		s.t.Fatal(err)
+		return -1
 	}
 	n := 0
 	for _, v := range out.Attributes {
