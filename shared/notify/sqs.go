@@ -83,6 +83,10 @@ type SQSPoller struct {
 	// WaitSeconds is the long-poll wait; default 1.
 	WaitSeconds int32
 	OnError     func(error)
+	// Timeout bounds each Handle, as the function's timeout does in Lambda,
+	// and each queue call (beyond the long poll): a hung call is abandoned,
+	// never waited on forever. Default 60 s.
+	Timeout time.Duration
 }
 
 // Run polls until ctx is done.
@@ -91,11 +95,17 @@ func (p *SQSPoller) Run(ctx context.Context) error {
 	if wait == 0 {
 		wait = 1
 	}
+	timeout := p.Timeout
+	if timeout == 0 {
+		timeout = time.Minute
+	}
 	for ctx.Err() == nil {
-		out, err := p.API.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+		rctx, cancel := context.WithTimeout(ctx, time.Duration(wait)*time.Second+timeout)
+		out, err := p.API.ReceiveMessage(rctx, &sqs.ReceiveMessageInput{
 			QueueUrl: &p.URL, MaxNumberOfMessages: 10, WaitTimeSeconds: wait,
 			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameApproximateReceiveCount},
 		})
+		cancel()
 		if err != nil {
 			p.report(fmt.Errorf("receive: %w", err))
 			sleep(ctx, 200*time.Millisecond)
@@ -115,7 +125,9 @@ func (p *SQSPoller) Run(ctx context.Context) error {
 				Body: aws.ToString(m.Body), Attributes: attrs, EventSource: "aws:sqs",
 			}
 		}
-		resp, err := p.Handle(ctx, ev)
+		hctx, cancel := context.WithTimeout(ctx, timeout)
+		resp, err := p.Handle(hctx, ev)
+		cancel()
 		failed := map[string]bool{}
 		if err != nil {
 			p.report(err)
@@ -131,7 +143,10 @@ func (p *SQSPoller) Run(ctx context.Context) error {
 			}
 		}
 		if len(del) > 0 {
-			if _, err := p.API.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: &p.URL, Entries: del}); err != nil {
+			dctx, cancel := context.WithTimeout(ctx, timeout)
+			_, err := p.API.DeleteMessageBatch(dctx, &sqs.DeleteMessageBatchInput{QueueUrl: &p.URL, Entries: del})
+			cancel()
+			if err != nil {
 				p.report(fmt.Errorf("delete: %w", err))
 			}
 		}

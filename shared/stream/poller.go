@@ -31,6 +31,18 @@ type Poller struct {
 	Interval time.Duration
 	// OnError, if set, is told of errors the poller retries.
 	OnError func(error)
+	// Timeout bounds each stream call and each Handle, as Lambda's function
+	// timeout does: a call that hangs is abandoned and retried, never waited
+	// on forever. Default 30 s.
+	Timeout time.Duration
+}
+
+func (p *Poller) bounded(ctx context.Context) (context.Context, context.CancelFunc) {
+	d := p.Timeout
+	if d == 0 {
+		d = 30 * time.Second
+	}
+	return context.WithTimeout(ctx, d)
 }
 
 // Run polls until ctx is done.
@@ -73,6 +85,8 @@ func (p *Poller) report(err error) {
 }
 
 func (p *Poller) discover(ctx context.Context, iters map[string]*string, done map[string]bool) error {
+	ctx, cancel := p.bounded(ctx)
+	defer cancel()
 	out, err := p.Streams.DescribeStream(ctx, &dynamodbstreams.DescribeStreamInput{StreamArn: &p.StreamARN})
 	if err != nil {
 		return fmt.Errorf("describe stream: %w", err)
@@ -97,7 +111,9 @@ func (p *Poller) discover(ctx context.Context, iters map[string]*string, done ma
 // read next (the same position again after a failure), nil at a closed
 // shard's end.
 func (p *Poller) poll(ctx context.Context, it *string) (*string, error) {
-	out, err := p.Streams.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: it})
+	gctx, cancel := p.bounded(ctx)
+	out, err := p.Streams.GetRecords(gctx, &dynamodbstreams.GetRecordsInput{ShardIterator: it})
+	cancel()
 	if err != nil {
 		return it, fmt.Errorf("get records: %w", err)
 	}
@@ -109,7 +125,9 @@ func (p *Poller) poll(ctx context.Context, it *string) (*string, error) {
 		ev.Records[i] = toLambda(r)
 	}
 	for len(ev.Records) > 0 {
-		resp, err := p.Handle(ctx, ev)
+		hctx, cancel := p.bounded(ctx)
+		resp, err := p.Handle(hctx, ev)
+		cancel()
 		if err == nil && len(resp.BatchItemFailures) == 0 {
 			break
 		}
