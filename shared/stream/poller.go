@@ -53,12 +53,24 @@ func (p *Poller) Run(ctx context.Context) error {
 	}
 	iters := map[string]*string{} // shard id → next iterator
 	done := map[string]bool{}
+	last := map[string]string{} // shard id → sequence number of the last record handled
 	for {
-		if err := p.discover(ctx, iters, done); err != nil {
+		if err := p.discover(ctx, iters, done, last); err != nil {
 			p.report(err)
 		}
 		for id, it := range iters {
-			next, err := p.poll(ctx, it)
+			next, seq, err := p.poll(ctx, it)
+			if seq != "" {
+				last[id] = seq
+			}
+			var trimmed *st.TrimmedDataAccessException
+			var expired *st.ExpiredIteratorException
+			if errors.As(err, &trimmed) || errors.As(err, &expired) {
+				// The iterator is no good (DynamoDB Local answers an
+				// iterator taken on an empty shard this way): take a new
+				// one after the last record handled, or from the start.
+				delete(iters, id)
+			}
 			if err != nil {
 				p.report(fmt.Errorf("shard %s: %w", id, err))
 				continue
@@ -84,7 +96,7 @@ func (p *Poller) report(err error) {
 	}
 }
 
-func (p *Poller) discover(ctx context.Context, iters map[string]*string, done map[string]bool) error {
+func (p *Poller) discover(ctx context.Context, iters map[string]*string, done map[string]bool, last map[string]string) error {
 	ctx, cancel := p.bounded(ctx)
 	defer cancel()
 	out, err := p.Streams.DescribeStream(ctx, &dynamodbstreams.DescribeStreamInput{StreamArn: &p.StreamARN})
@@ -96,9 +108,11 @@ func (p *Poller) discover(ctx context.Context, iters map[string]*string, done ma
 		if _, ok := iters[id]; ok || done[id] {
 			continue
 		}
-		it, err := p.Streams.GetShardIterator(ctx, &dynamodbstreams.GetShardIteratorInput{
-			StreamArn: &p.StreamARN, ShardId: sh.ShardId, ShardIteratorType: st.ShardIteratorTypeTrimHorizon,
-		})
+		in := &dynamodbstreams.GetShardIteratorInput{StreamArn: &p.StreamARN, ShardId: sh.ShardId, ShardIteratorType: st.ShardIteratorTypeTrimHorizon}
+		if seq := last[id]; seq != "" {
+			in.ShardIteratorType, in.SequenceNumber = st.ShardIteratorTypeAfterSequenceNumber, aws.String(seq)
+		}
+		it, err := p.Streams.GetShardIterator(ctx, in)
 		if err != nil {
 			return fmt.Errorf("shard iterator %s: %w", id, err)
 		}
@@ -109,16 +123,17 @@ func (p *Poller) discover(ctx context.Context, iters map[string]*string, done ma
 
 // poll reads one batch from it and hands it over; it returns the iterator to
 // read next (the same position again after a failure), nil at a closed
-// shard's end.
-func (p *Poller) poll(ctx context.Context, it *string) (*string, error) {
+// shard's end, and the sequence number of the last record handled ("" for
+// none).
+func (p *Poller) poll(ctx context.Context, it *string) (*string, string, error) {
 	gctx, cancel := p.bounded(ctx)
 	out, err := p.Streams.GetRecords(gctx, &dynamodbstreams.GetRecordsInput{ShardIterator: it})
 	cancel()
 	if err != nil {
-		return it, fmt.Errorf("get records: %w", err)
+		return it, "", fmt.Errorf("get records: %w", err)
 	}
 	if len(out.Records) == 0 {
-		return out.NextShardIterator, nil
+		return out.NextShardIterator, "", nil
 	}
 	ev := events.DynamoDBEvent{Records: make([]events.DynamoDBEventRecord, len(out.Records))}
 	for i, r := range out.Records {
@@ -146,11 +161,11 @@ func (p *Poller) poll(ctx context.Context, it *string) (*string, error) {
 		}
 		select {
 		case <-ctx.Done():
-			return it, ctx.Err()
+			return it, "", ctx.Err()
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
-	return out.NextShardIterator, nil
+	return out.NextShardIterator, ev.Records[len(ev.Records)-1].Change.SequenceNumber, nil
 }
 
 func toLambda(r st.Record) events.DynamoDBEventRecord {
