@@ -210,13 +210,11 @@ const RetryPrefix = "will retry: "
 func (m Media) Retryable() bool { return strings.HasPrefix(m.Error, RetryPrefix) }
 
 // PendingMedia reports whether any of m's media is waiting for the pipeline.
-func (m *Message) PendingMedia() bool {
-	for _, md := range m.Media {
-		if md.Status == "" || md.Status == MediaPending {
-			return true
-		}
-	}
-	return false
+func (m *Message) PendingMedia() bool { return AnyPending(m.Media) }
+
+// AnyPending reports whether any of media is waiting for the pipeline.
+func AnyPending(media []Media) bool {
+	return slices.ContainsFunc(media, func(md Media) bool { return md.Status == "" || md.Status == MediaPending })
 }
 
 // Kinds of timeline entry besides a plain message (the zero Kind).

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/switchboard/switchboard/shared/webhook"
@@ -18,25 +17,15 @@ import (
 const DevPath = "/dev/email"
 
 // DevHandler ingests a raw message POSTed to DevPath, as the S3 trigger does
-// in AWS, and keeps it in memory (Raw) where S3 would keep it. It answers
-// 200 with what was stored, 400 with the reason for a message that cannot be
-// read (recorded as a failure, as in AWS), 5xx for a failure of ours.
+// in AWS; its source is "dev:<sha256 of the message>". It answers 200 with
+// what was stored, 400 with the reason for a message that cannot be read
+// (recorded as a failure, as in AWS), 5xx for a failure of ours.
 type DevHandler struct {
 	Intake *Intake
-	mu     sync.Mutex
-	raw    map[string][]byte
 }
 
 // Register mounts the handler.
 func (h *DevHandler) Register(mux *http.ServeMux) { mux.Handle("POST "+DevPath, h) }
-
-// Raw returns a message the handler kept, by its source ("dev:<sha256>").
-func (h *DevHandler) Raw(source string) ([]byte, bool) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	b, ok := h.raw[source]
-	return b, ok
-}
 
 func (h *DevHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := webhook.ReadBody(r, MaxSize)
@@ -46,12 +35,6 @@ func (h *DevHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	sum := sha256.Sum256(body)
 	source := "dev:" + hex.EncodeToString(sum[:])
-	h.mu.Lock()
-	if h.raw == nil {
-		h.raw = map[string][]byte{}
-	}
-	h.raw[source] = body
-	h.mu.Unlock()
 	res, err := h.Intake.Ingest(r.Context(), bytes.NewReader(body), source, time.Now())
 	if errors.Is(err, ErrMalformed) {
 		http.Error(w, err.Error(), http.StatusBadRequest)

@@ -16,9 +16,6 @@ import (
 	"github.com/switchboard/switchboard/shared/email/thread"
 )
 
-// Provider is the provider name email messages carry.
-const Provider = thread.Provider
-
 // Intake turns raw messages into conversation messages.
 type Intake struct {
 	Service    *conversation.Service
@@ -86,10 +83,11 @@ func (in *Intake) Inbound(ctx context.Context, p *Parsed, source string, receive
 	if key == "" {
 		key = source // the object key is SES's message id
 	}
+	recipients := append(slices.Clip(p.To), p.Cc...)
 	ev := conversation.Inbound{
 		Key: "email:" + key, Channel: conversation.ChannelEmail, From: from, FromAddress: from.Address,
-		To: firstAddress(append(slices.Clip(p.To), p.Cc...)), Subject: Truncate(p.Subject, 998),
-		Body: Truncate(p.Reply, MaxText), Provider: Provider, ProviderMessageID: p.MessageID,
+		To: firstAddress(recipients), Subject: Truncate(p.Subject, 998),
+		Body: Truncate(p.Reply, MaxText), Provider: thread.Provider, ProviderMessageID: p.MessageID,
 		ProfileName: strings.TrimSpace(p.From.Name), ReceivedAt: receivedAt, Source: source,
 	}
 	if p.Reply != p.Text {
@@ -110,7 +108,7 @@ func (in *Intake) Inbound(ctx context.Context, p *Parsed, source string, receive
 		}
 		ev.Media = append(ev.Media, m)
 	}
-	if ev.Thread = thread.Token(append(slices.Clip(p.To), p.Cc...)...); ev.Thread == "" {
+	if ev.Thread = thread.Token(recipients...); ev.Thread == "" {
 		if ev.Thread, err = in.referenced(ctx, p); err != nil {
 			return ev, err
 		}
@@ -130,7 +128,7 @@ func (in *Intake) referenced(ctx context.Context, p *Parsed) (string, error) {
 		if id == "" {
 			continue
 		}
-		conv, err := in.Service.Store.OutboundConversation(ctx, Provider, id)
+		conv, err := in.Service.Store.OutboundConversation(ctx, thread.Provider, id)
 		if errors.Is(err, conversation.ErrNotFound) {
 			continue
 		}

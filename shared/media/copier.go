@@ -43,10 +43,7 @@ type Copier struct {
 	// EmailBucket, if set, is the only bucket raw email is read from
 	// (EMAIL_BUCKET).
 	EmailBucket string
-	// Raw reads a raw email by its Message.Source ("s3://bucket/key");
-	// default: GetObject on S3.
-	Raw func(ctx context.Context, source string) (io.ReadCloser, error)
-	Log *slog.Logger
+	Log         *slog.Logger
 }
 
 // ErrRetry is returned when some media could not be copied for a reason a
@@ -142,11 +139,7 @@ func (c *Copier) fetch(ctx context.Context, m *conversation.Message, md *convers
 }
 
 func (c *Copier) emailAttachments(ctx context.Context, source string) ([]email.Attachment, error) {
-	read := c.Raw
-	if read == nil {
-		read = c.s3Raw
-	}
-	r, err := read(ctx, source)
+	r, err := c.s3Raw(ctx, source)
 	if err != nil {
 		return nil, err
 	}

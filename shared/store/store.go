@@ -571,7 +571,7 @@ func (st *Store) AmendMessage(ctx context.Context, conversationID, key string, a
 		set("media", av)
 		// The flag the stream filter passes: media to copy (a voicemail's
 		// recording arrives by amendment, after the message).
-		if (&conversation.Message{Media: a.Media}).PendingMedia() {
+		if conversation.AnyPending(a.Media) {
 			set(MediaPendingAttribute, true)
 		} else {
 			upd = upd.Remove(expression.Name(MediaPendingAttribute))
