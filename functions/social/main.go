@@ -45,7 +45,11 @@ func setup(ctx context.Context, log *slog.Logger) (http.Handler, error) {
 		enabled = append(enabled, "meta")
 	}
 	if tgToken != "" {
-		telegram.NewHandler(telegram.Config{SecretToken: tgToken, Service: svc, Normalizer: norm, Log: log}).Register(mux)
+		tg, err := telegram.NewHandler(telegram.Config{SecretToken: tgToken, Service: svc, Normalizer: norm, Log: log})
+		if err != nil {
+			return nil, err
+		}
+		tg.Register(mux)
 		enabled = append(enabled, "telegram")
 	}
 	if len(enabled) == 0 {

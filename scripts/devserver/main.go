@@ -142,7 +142,11 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
 		PublicBaseURL: base, Routing: rt, Log: log}).Register(mux)
 	meta.NewHandler(meta.Config{AppSecret: env("META_APP_SECRET", devenv.MetaAppSecret), VerifyToken: env("META_VERIFY_TOKEN", devenv.MetaVerifyToken),
 		Service: svc, Normalizer: norm, Log: log}).Register(mux)
-	telegram.NewHandler(telegram.Config{SecretToken: env("TELEGRAM_SECRET_TOKEN", devenv.TelegramSecretToken), Service: svc, Normalizer: norm, Log: log}).Register(mux)
+	tg, err := telegram.NewHandler(telegram.Config{SecretToken: env("TELEGRAM_SECRET_TOKEN", devenv.TelegramSecretToken), Service: svc, Normalizer: norm, Log: log})
+	if err != nil {
+		return err
+	}
+	tg.Register(mux)
 	(&api.Handler{Store: svc.Store, Token: agentToken, Log: log}).Register(mux)
 	mail := &email.DevHandler{Intake: &email.Intake{Service: svc, Normalizer: norm, Address: rt.Email.Address, Log: log}}
 	mail.Register(mux)

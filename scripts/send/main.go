@@ -9,6 +9,9 @@
 // -sign each sample is signed afresh: Twilio's for PUBLIC_BASE_URL and
 // TWILIO_AUTH_TOKEN, Meta's with META_APP_SECRET, Telegram's secret token
 // from TELEGRAM_SECRET_TOKEN (each, when unset, its local default).
+//
+// It exits 1 when any answer is not 2xx (a forged sample's 403 included), so
+// a script can tell.
 package main
 
 import (
@@ -94,6 +97,9 @@ func send(path, target, base string, sign bool, copies int) error {
 			mu.Lock()
 			defer mu.Unlock()
 			fmt.Printf("%s %s → %s\n%s\n", req.Method, req.URL.RequestURI(), resp.Status, strings.TrimSpace(string(answer)))
+			if resp.StatusCode < 200 || resp.StatusCode > 299 {
+				errs[i] = fmt.Errorf("answered %s", resp.Status)
+			}
 		}()
 	}
 	wg.Wait()

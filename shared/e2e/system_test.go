@@ -169,7 +169,11 @@ func newSystem(t testing.TB, o options) *system {
 	mux := http.NewServeMux()
 	wh.Register(mux)
 	meta.NewHandler(meta.Config{AppSecret: metaSecret, VerifyToken: "v", Service: svc, Log: quiet}).Register(mux)
-	telegram.NewHandler(telegram.Config{SecretToken: telegramSecret, Service: svc, Log: quiet}).Register(mux)
+	tg, err := telegram.NewHandler(telegram.Config{SecretToken: telegramSecret, Service: svc, Log: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg.Register(mux)
 	s.web = httptest.NewServer(mux)
 	t.Cleanup(s.web.Close)
 

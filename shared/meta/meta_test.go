@@ -347,3 +347,39 @@ func TestOnEveryStore(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyKnownAnswers holds Verify to signatures computed outside this
+// package, so a key/message swap in both Sign and Verify cannot pass: RFC
+// 4231's test case 2 for HMAC-SHA256, and a corpus payload signed with
+// `openssl dgst -sha256 -hmac meta-known-answer-secret`.
+func TestVerifyKnownAnswers(t *testing.T) {
+	sample, err := os.ReadFile(corpus + "official-whatsapp-text.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, secret string
+		body         []byte
+		hex          string
+	}{
+		{"RFC 4231 case 2", "Jefe", []byte("what do ya want for nothing?"), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"},
+		{"corpus WhatsApp text", "meta-known-answer-secret", sample, "d79616e173464374129021b3016ec2c0cc589d87a976b4ae7b795cc2183d85ba"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if !meta.Verify(c.secret, c.body, "sha256="+c.hex) {
+				t.Errorf("Verify refused the known answer")
+			}
+			if got := meta.Sign(c.secret, c.body); got != "sha256="+c.hex {
+				t.Errorf("Sign = %s, want sha256=%s", got, c.hex)
+			}
+			// The same inputs swapped (key as message, message as key) must fail.
+			if meta.Verify(string(c.body), []byte(c.secret), "sha256="+c.hex) {
+				t.Errorf("Verify accepted the signature with key and message swapped")
+			}
+			if meta.Verify(c.secret, c.body, "sha1="+c.hex) || meta.Verify(c.secret, c.body, c.hex) {
+				t.Errorf("Verify accepted a signature without the sha256= prefix")
+			}
+		})
+	}
+}

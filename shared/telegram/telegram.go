@@ -144,12 +144,20 @@ type Config struct {
 // Handler serves POST /webhooks/telegram.
 type Handler struct{ cfg Config }
 
-// NewHandler returns the handler.
-func NewHandler(cfg Config) *Handler {
+// ErrNoSecret is NewHandler's refusal of an empty secret token: without it
+// anyone could post updates as Telegram.
+var ErrNoSecret = errors.New("telegram: the webhook secret token (TELEGRAM_SECRET_TOKEN) is empty")
+
+// NewHandler returns the handler; it refuses an empty SecretToken, so a
+// misconfigured function cannot serve the route unguarded.
+func NewHandler(cfg Config) (*Handler, error) {
+	if cfg.SecretToken == "" {
+		return nil, ErrNoSecret
+	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	return &Handler{cfg: cfg}
+	return &Handler{cfg: cfg}, nil
 }
 
 // Register mounts the route on mux.
@@ -163,7 +171,7 @@ func (h *Handler) Receive(w http.ResponseWriter, r *http.Request) {
 		webhook.Fail(w, r, h.cfg.Log, event, err)
 		return
 	}
-	if h.cfg.SecretToken == "" || subtle.ConstantTimeCompare([]byte(r.Header.Get(SecretHeader)), []byte(h.cfg.SecretToken)) != 1 {
+	if subtle.ConstantTimeCompare([]byte(r.Header.Get(SecretHeader)), []byte(h.cfg.SecretToken)) != 1 {
 		webhook.Fail(w, r, h.cfg.Log, event, webhook.Errorf(http.StatusForbidden, "invalid "+SecretHeader))
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -32,7 +33,11 @@ func newWorld(t *testing.T, ns storetest.NewStore) *world {
 	st := storetest.Streamed{Store: ns(t), OnStored: func(m conversation.Message) { _, _ = svc.Project(context.Background(), m) }}
 	svc.Store = st
 	mux := http.NewServeMux()
-	telegram.NewHandler(telegram.Config{SecretToken: secret, Service: svc, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}).Register(mux)
+	h, err := telegram.NewHandler(telegram.Config{SecretToken: secret, Service: svc, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Register(mux)
 	return &world{mux: mux, store: st}
 }
 
@@ -215,5 +220,15 @@ func TestOnEveryStore(t *testing.T) {
 		for name, run := range cases {
 			t.Run(store+"/"+name, func(t *testing.T) { run(t, ns) })
 		}
+	}
+}
+
+// TestNewHandlerRefusesEmptySecret: a handler without a secret token would
+// take anyone's updates, so it cannot be built (functions/social then leaves
+// the route unmounted and says so at start).
+func TestNewHandlerRefusesEmptySecret(t *testing.T) {
+	h, err := telegram.NewHandler(telegram.Config{Service: &conversation.Service{}})
+	if !errors.Is(err, telegram.ErrNoSecret) || h != nil {
+		t.Fatalf("NewHandler with no secret = %v, %v; want nil, ErrNoSecret", h, err)
 	}
 }
