@@ -94,6 +94,7 @@ func (h *Handler) conversation(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, "api.conversation", err)
 		return
 	}
+	conversation.ResolveRefs(msgs)
 	views := make([]conversation.Message, len(msgs))
 	for i, m := range msgs {
 		if m.Media == nil {

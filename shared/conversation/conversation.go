@@ -108,7 +108,10 @@ type Conversation struct {
 const MaxUnreadTracked = 16
 
 // Apply folds message m into the summary and reports whether anything
-// changed. Applying a message twice, or messages out of order, ends the same:
+// changed. The last-message fields (LastMessageAt, LastPreview) follow the
+// newest message that is not quiet: an out-of-office reply, a junk verdict
+// or a reaction never becomes the inbox's preview nor moves the
+// conversation up. Applying a message twice, or messages out of order, ends the same:
 // channels and unread cursors are sets, and the last-message fields and the
 // read mark move only forward, by [Message.Cursor]. An inbound message is
 // unread unless an outbound message (an agent's reply) came after it. When
@@ -135,8 +138,10 @@ func (c *Conversation) Apply(m *Message, window time.Duration) bool {
 	}
 	switch {
 	case m.Direction == DirectionInbound && m.Quiet():
-		// A ringing call, an auto-reply, junk: on the timeline, waiting on
-		// no one.
+		// A ringing call, an auto-reply, junk, a reaction: on the timeline,
+		// waiting on no one, and not the inbox's latest activity either.
+		c.Unread = len(c.UnreadCursors) + c.UnreadOverflow
+		return changed
 	case m.Direction == DirectionInbound:
 		full := len(c.UnreadCursors) >= MaxUnreadTracked
 		if cur > c.ReadCursor && !slices.Contains(c.UnreadCursors, cur) && !(full && cur < c.UnreadCursors[0]) {
@@ -237,12 +242,19 @@ const (
 	// KindJunk is inbound mail the receiving service judged spam or a virus
 	// (Reason says which): kept, never notified or acknowledged.
 	KindJunk = "junk"
+	// KindReaction is a customer's emoji reaction to a message (ReactsTo),
+	// or its removal: on the timeline, never unread or notified.
+	KindReaction = "reaction"
+	// KindUnsupported is something a customer sent that no mapping reads
+	// yet (ProviderType names it): stored with a readable body, never
+	// dropped, and it notifies like any message.
+	KindUnsupported = "unsupported"
 )
 
 // Quiet reports whether m joins the timeline without waiting on anyone: a
-// ringing call, automated mail, junk.
+// ringing call, automated mail, junk, a reaction.
 func (m *Message) Quiet() bool {
-	return m.Kind == KindCall || m.Kind == KindAutomated || m.Kind == KindJunk
+	return m.Kind == KindCall || m.Kind == KindAutomated || m.Kind == KindJunk || m.Kind == KindReaction
 }
 
 // Message is one entry on a conversation's timeline.
@@ -286,6 +298,29 @@ type Message struct {
 	Source string `json:"source,omitempty" dynamodbav:"source,omitempty"`
 	// Reason says why a message is KindAutomated or KindJunk.
 	Reason string `json:"reason,omitempty" dynamodbav:"reason,omitempty"`
+	// ProviderType is the provider's name for what a KindUnsupported
+	// message was ("poll", "order").
+	ProviderType string `json:"providerType,omitempty" dynamodbav:"providerType,omitempty"`
+	// UnverifiedSender marks mail whose From the receiving service could not
+	// authenticate (no DMARC pass, nor an aligned SPF or DKIM pass): stored
+	// on the sender's conversation, never threaded, acknowledged or taken as
+	// the customer's word for anything automated.
+	UnverifiedSender bool `json:"unverifiedSender,omitempty" dynamodbav:"unverifiedSender,omitempty"`
+	// ReactsToRef and ReplyToRef are the provider message ids (same
+	// provider) a reaction or a reply refers to, as the provider named them;
+	// ReactsTo and ReplyTo are the ids of those messages on the timeline,
+	// filled in for readers by [ResolveRefs].
+	ReactsToRef string `json:"-" dynamodbav:"reactsToRef,omitempty"`
+	ReplyToRef  string `json:"-" dynamodbav:"replyToRef,omitempty"`
+	ReactsTo    string `json:"reactsTo,omitempty" dynamodbav:"-"`
+	ReplyTo     string `json:"replyTo,omitempty" dynamodbav:"-"`
+	// ReceivedAt is when Switchboard received the event (CreatedAt is the
+	// provider's own time when it gives one). Seq orders messages of the same
+	// CreatedAt: the provider's own sequence (Telegram's message_id) or the
+	// arrival order (the receive time in nanoseconds, plus the position in
+	// a batch).
+	ReceivedAt time.Time `json:"receivedAt,omitzero" dynamodbav:"receivedAt,omitempty"`
+	Seq        int64     `json:"-" dynamodbav:"seq,omitempty"`
 
 	// Identity is the customer's normalized identity, whichever direction.
 	Identity Identity `json:"-" dynamodbav:"identity,omitempty"`
@@ -294,18 +329,52 @@ type Message struct {
 	ProfileName string `json:"-" dynamodbav:"profileName,omitempty"`
 }
 
-// Cursor orders messages within a conversation: creation time, then a hash
-// of the key. It is what the summary keeps of each message it tracks (the
-// newest, the last outbound, the unread set), so it is short: 13 base-36
-// digits of Unix nanoseconds and 7 of FNV-1a of the key, 20 bytes that sort
-// as the time does.
+// Cursor orders messages within a conversation as the customer sent them:
+// creation time, then Seq (the provider's sequence or the arrival order:
+// providers that stamp whole seconds deliver bursts with equal times), and
+// only last a hash of the key, so that two messages never share a cursor.
+// It is what the summary keeps of each message it tracks (the newest, the
+// last outbound, the unread set), so it is short: 13 base-36 digits of Unix
+// nanoseconds, 13 of Seq and 4 of FNV-1a of the key, 30 bytes that sort as
+// (time, seq) do.
 func (m *Message) Cursor() string {
-	var b [20]byte
-	putBase36(b[:13], uint64(m.CreatedAt.UnixNano()))
+	var b [30]byte
+	putBase36(b[:13], uint64(max(m.CreatedAt.UnixNano(), 0)))
+	putBase36(b[13:26], uint64(max(m.Seq, 0)))
 	h := fnv.New32a()
 	h.Write([]byte(m.Key))
-	putBase36(b[13:], uint64(h.Sum32()))
+	putBase36(b[26:], uint64(h.Sum32())%(36*36*36*36))
 	return string(b[:])
+}
+
+// ArrivedAt is when the message reached Switchboard, for latency: its
+// CreatedAt, unless the provider's timestamp lies after the receive time or
+// more than a day before it (a clock gone wrong, a replayed sample), then
+// the receive time.
+func (m *Message) ArrivedAt() time.Time {
+	if m.ReceivedAt.IsZero() || (!m.CreatedAt.After(m.ReceivedAt) && m.ReceivedAt.Sub(m.CreatedAt) <= 24*time.Hour) {
+		return m.CreatedAt
+	}
+	return m.ReceivedAt
+}
+
+// ResolveRefs fills ReactsTo and ReplyTo of the messages of one timeline
+// with the ids of the messages their provider references name.
+func ResolveRefs(ms []Message) {
+	byRef := make(map[string]string, len(ms))
+	for _, m := range ms {
+		if m.ProviderMessageID != "" {
+			byRef[m.Provider+"\x00"+m.ProviderMessageID] = m.ID
+		}
+	}
+	for i := range ms {
+		if r := ms[i].ReactsToRef; r != "" {
+			ms[i].ReactsTo = byRef[ms[i].Provider+"\x00"+r]
+		}
+		if r := ms[i].ReplyToRef; r != "" {
+			ms[i].ReplyTo = byRef[ms[i].Provider+"\x00"+r]
+		}
+	}
 }
 
 // putBase36 writes v in base 36 into dst, zero-padded; dst must be wide

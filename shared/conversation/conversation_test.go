@@ -132,18 +132,19 @@ func TestAutomatedReplyLeavesTheCustomerWaiting(t *testing.T) {
 	}
 }
 
-// TestQuietMailWaitsOnNoOne: an out-of-office reply or junk joins the
-// timeline (channels, last activity) but is not unread and opens no
-// notification window; a person's mail after it does.
+// TestQuietMailWaitsOnNoOne: an out-of-office reply, junk or a reaction
+// joins the timeline (its channel) but is not unread, opens no notification
+// window and is never the inbox's preview or latest activity; a person's
+// message after it is all of those.
 func TestQuietMailWaitsOnNoOne(t *testing.T) {
-	for _, kind := range []string{conversation.KindAutomated, conversation.KindJunk} {
+	for _, kind := range []string{conversation.KindAutomated, conversation.KindJunk, conversation.KindReaction} {
 		var c conversation.Conversation
 		quiet := msg(1, conversation.DirectionInbound)
 		quiet.Channel, quiet.Kind = conversation.ChannelEmail, kind
 		if !c.Apply(&quiet, time.Minute) {
 			t.Fatalf("%s: nothing changed", kind)
 		}
-		if c.Unread != 0 || c.NotifyKey != "" || c.LastPreview != "m1" || len(c.Channels) != 1 {
+		if c.Unread != 0 || c.NotifyKey != "" || c.LastPreview != "" || !c.LastMessageAt.IsZero() || len(c.Channels) != 1 {
 			t.Errorf("%s: unread %d notifyKey %q preview %q", kind, c.Unread, c.NotifyKey, c.LastPreview)
 		}
 		person := msg(2, conversation.DirectionInbound)

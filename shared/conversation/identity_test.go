@@ -102,7 +102,33 @@ func TestCursorOrdersByTimeAndIsShort(t *testing.T) {
 	if !(a.Cursor() < b.Cursor() && b.Cursor() < c.Cursor()) {
 		t.Errorf("cursors out of time order: %s %s %s", a.Cursor(), b.Cursor(), c.Cursor())
 	}
-	if len(a.Cursor()) != 20 || a.Cursor() == (&conversation.Message{Key: "twilio:SMzzy", CreatedAt: t0}).Cursor() {
-		t.Errorf("cursor %q: want 20 bytes, distinct per key", a.Cursor())
+	if len(a.Cursor()) != 30 || a.Cursor() == (&conversation.Message{Key: "twilio:SMzzy", CreatedAt: t0}).Cursor() {
+		t.Errorf("cursor %q: want 30 bytes, distinct per key", a.Cursor())
+	}
+}
+
+// TestSameSecondBurstKeepsItsOrder: six messages a provider stamped with one
+// second (Telegram, WhatsApp Cloud, LINE) sort by their sequence, whatever
+// their keys hash to, and the summary previews the last one.
+func TestSameSecondBurstKeepsItsOrder(t *testing.T) {
+	t0 := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
+	var ms []conversation.Message
+	for i, key := range []string{"telegram:906", "telegram:904", "telegram:905", "telegram:902", "telegram:903", "telegram:901"} {
+		ms = append(ms, conversation.Message{ID: key, Key: key, CreatedAt: t0, Seq: int64(901 + (5 - i)), Body: key,
+			Direction: conversation.DirectionInbound, Channel: conversation.ChannelTelegram})
+	}
+	// Seq is 906, 905, …: the order the customer sent them is the reverse of the slice.
+	var c conversation.Conversation
+	for i := range ms { // arrival order: any
+		c.Apply(&ms[i], 0)
+	}
+	conversation.SortMessages(ms)
+	for i, m := range ms {
+		if m.Seq != int64(901+i) {
+			t.Fatalf("position %d has seq %d: %v", i, m.Seq, ms)
+		}
+	}
+	if c.LastPreview != ms[5].Body || c.Unread != 6 {
+		t.Errorf("preview %q unread %d, want %q and 6", c.LastPreview, c.Unread, ms[5].Body)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
@@ -31,8 +32,24 @@ type Inbound struct {
 	// Language (BCP 47, "pt-BR") is the contact's language, when the channel
 	// tells it; it is kept when the contact is created.
 	Language   string
-	OptOut     OptOut
+	OptOut OptOut
+	// ReceivedAt is when Switchboard received the event (the zero value:
+	// now). SentAt is the provider's own timestamp of it, if it gives one;
+	// the message's CreatedAt is SentAt, else ReceivedAt.
 	ReceivedAt time.Time
+	SentAt     time.Time
+	// Seq is the provider's own order of its events (Telegram's
+	// message_id), or 0: then the arrival order orders messages with the
+	// same SentAt (see Message.Cursor). A handler of a batch adds each
+	// event's position to its receive time's nanoseconds.
+	Seq int64
+	// ReactsTo and ReplyTo are the provider message ids a reaction or a
+	// reply refers to; ProviderType names what a KindUnsupported event was;
+	// UnverifiedSender: see Message.
+	ReactsTo         string
+	ReplyTo          string
+	ProviderType     string
+	UnverifiedSender bool
 	// Kind, DurationSeconds, Subject, FullBody, Source, Reason: see Message.
 	Kind            string
 	DurationSeconds int
@@ -55,7 +72,10 @@ type Inbound struct {
 // ErrInvalid wraps a reason an Inbound cannot be ingested (a caller error).
 var ErrInvalid = errors.New("invalid event")
 
-func (in *Inbound) validate() error {
+// Validate reports why in cannot be ingested (ErrInvalid, naming the
+// field), or nil. Ingest calls it; a handler of a batch calls it first for
+// every event, so that a bad one changes nothing.
+func (in *Inbound) Validate() error {
 	var missing []string
 	if in.Key == "" {
 		missing = append(missing, "key")
@@ -71,6 +91,36 @@ func (in *Inbound) validate() error {
 	}
 	if len(missing) > 0 {
 		return fmt.Errorf("%w: missing %s", ErrInvalid, strings.Join(missing, ", "))
+	}
+	fields := []struct{ name, v string }{
+		{"key", in.Key}, {"from", in.From.Address}, {"from address", in.FromAddress}, {"to", in.To},
+		{"body", in.Body}, {"provider message id", in.ProviderMessageID}, {"status", in.Status},
+		{"profile name", in.ProfileName}, {"language", in.Language}, {"subject", in.Subject},
+		{"full body", in.FullBody}, {"source", in.Source}, {"reason", in.Reason}, {"thread", in.Thread},
+		{"reacts to", in.ReactsTo}, {"reply to", in.ReplyTo}, {"provider type", in.ProviderType},
+	}
+	for _, m := range in.Media {
+		fields = append(fields, struct{ name, v string }{"media url", m.URL}, struct{ name, v string }{"media content type", m.ContentType},
+			struct{ name, v string }{"media filename", m.Filename})
+	}
+	for _, f := range fields {
+		if err := CheckText(f.v); err != nil {
+			return fmt.Errorf("%w: %s %v", ErrInvalid, f.name, err)
+		}
+	}
+	return nil
+}
+
+// ErrBadText is CheckText's reason: text DynamoDB would refuse, or that no
+// reader could show.
+var ErrBadText = errors.New("is not valid UTF-8 text without NUL bytes")
+
+// CheckText reports whether s is valid UTF-8 without NUL bytes: every
+// string a provider sends must be, before anything is stored (DynamoDB
+// refuses invalid UTF-8, as a 5xx too late to tell the sender).
+func CheckText(s string) error {
+	if !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 {
+		return ErrBadText
 	}
 	return nil
 }
@@ -106,7 +156,7 @@ const maxAttempts = 8
 // open conversation it costs one read and one conditional write; a duplicate
 // costs the same and changes nothing.
 func (s *Service) Ingest(ctx context.Context, in Inbound) (Result, error) {
-	if err := in.validate(); err != nil {
+	if err := in.Validate(); err != nil {
 		return Result{}, err
 	}
 	if in.ReceivedAt.IsZero() {
@@ -150,7 +200,7 @@ func (s *Service) Ingest(ctx context.Context, in Inbound) (Result, error) {
 			Status:    StatusOpen,
 			Team:      s.Team,
 			OpenedBy:  in.Key,
-			CreatedAt: in.ReceivedAt,
+			CreatedAt: msg.CreatedAt,
 		}
 		msg.ConversationID = conv.ID
 		err = s.Store.OpenConversation(ctx, Open{Route: route, Name: in.ProfileName, Language: in.Language, Conversation: conv, Message: msg})
@@ -174,6 +224,14 @@ func (s *Service) message(in Inbound, route Route) Message {
 	if dir == "" {
 		dir = DirectionInbound
 	}
+	created := in.ReceivedAt
+	if !in.SentAt.IsZero() {
+		created = in.SentAt
+	}
+	seq := in.Seq
+	if seq == 0 {
+		seq = in.ReceivedAt.UnixNano()
+	}
 	status := in.Status
 	if status == "" && dir == DirectionInbound {
 		status = "received"
@@ -194,7 +252,13 @@ func (s *Service) message(in Inbound, route Route) Message {
 		ProviderMessageID: in.ProviderMessageID,
 		Status:            status,
 		OptOut:            in.OptOut,
-		CreatedAt:         in.ReceivedAt.UTC(),
+		CreatedAt:         created.UTC(),
+		ReceivedAt:        in.ReceivedAt.UTC(),
+		Seq:               seq,
+		ReactsToRef:       in.ReactsTo,
+		ReplyToRef:        in.ReplyTo,
+		ProviderType:      in.ProviderType,
+		UnverifiedSender:  in.UnverifiedSender,
 		Identity:          in.From,
 		Kind:              in.Kind,
 		DurationSeconds:   in.DurationSeconds,

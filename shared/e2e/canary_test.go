@@ -101,11 +101,11 @@ func TestLogsCarryNoCanary(t *testing.T) {
 	wh, _ := twilio.NewHandler(twilio.Config{Verifier: twilio.NewVerifier(canaryTwilio), Service: svc, PublicBaseURL: publicBase, AckText: canaryBody, Log: log})
 	wh.Register(mux)
 	meta.NewHandler(meta.Config{AppSecret: canaryMeta, VerifyToken: canaryVerify, Service: svc, Log: log}).Register(mux)
-	tg, err := telegram.NewHandler(telegram.Config{SecretToken: canaryTG, Service: svc, Log: log})
+	tgh, err := telegram.NewHandler(telegram.Config{SecretToken: canaryTG, Service: svc, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tg.Register(mux)
+	tgh.Register(mux)
 	(&api.Handler{Store: st, Token: canaryAgent, Log: log}).Register(mux)
 	(&email.DevHandler{Intake: &email.Intake{Service: svc, Address: "support@example.com", Log: log}}).Register(mux)
 

@@ -61,3 +61,74 @@ func junk(env *enmime.Envelope) string {
 	}
 	return ""
 }
+
+// sesAuthServ is the authserv-id of the Authentication-Results header SES
+// adds on receipt (RFC 8601), above every header it received.
+const sesAuthServ = "amazonses.com"
+
+// authenticated reads SES's Authentication-Results header (the first one:
+// SES prepends its own, so a sender's forged copy is further down) and says
+// why the From address at fromAddr is not authenticated, "" when it is:
+// DMARC passed, or, for a domain without a DMARC policy (dmarc=none), SPF
+// passed for an envelope sender aligned with the From domain or DKIM passed
+// for a signing domain aligned with it (relaxed alignment, RFC 7489 section
+// 3.1: the same domain, or one a subdomain of the other). Mail without
+// SES's header — not received through SES — is not authenticated.
+func authenticated(header, fromAddr string) string {
+	_, fromDomain, _ := strings.Cut(strings.ToLower(fromAddr), "@")
+	parts := strings.Split(header, ";")
+	if strings.ToLower(strings.TrimSpace(parts[0])) != sesAuthServ {
+		return "no authentication verdict from SES"
+	}
+	results := map[string]string{} // method → result (the first of each)
+	aligned := map[string]bool{}    // method → a pass aligned with From
+	for _, part := range parts[1:] {
+		fields := strings.Fields(strings.ToLower(part))
+		if len(fields) == 0 {
+			continue
+		}
+		method, result, ok := strings.Cut(fields[0], "=")
+		if !ok {
+			continue
+		}
+		if _, seen := results[method]; !seen {
+			results[method] = result
+		}
+		if result != "pass" {
+			continue
+		}
+		for _, prop := range fields[1:] {
+			k, v, ok := strings.Cut(prop, "=")
+			if !ok {
+				continue
+			}
+			switch k {
+			case "smtp.mailfrom", "envelope-from", "header.i", "header.d":
+				_, d, found := strings.Cut(v, "@")
+				if !found {
+					d = v
+				}
+				if alignedDomains(strings.TrimRight(d, ";,"), fromDomain) {
+					aligned[method] = true
+				}
+			}
+		}
+	}
+	switch dmarc := results["dmarc"]; {
+	case dmarc == "pass":
+		return ""
+	case dmarc != "none" && dmarc != "":
+		return "dmarc=" + dmarc
+	case aligned["spf"] || aligned["dkim"]:
+		return ""
+	}
+	return "no DMARC policy, and no SPF or DKIM pass aligned with the From domain"
+}
+
+// alignedDomains: the same domain, or one a subdomain of the other.
+func alignedDomains(a, b string) bool {
+	if a == "" || b == "" {
+		return false
+	}
+	return a == b || strings.HasSuffix(a, "."+b) || strings.HasSuffix(b, "."+a)
+}

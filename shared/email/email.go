@@ -3,10 +3,11 @@
 //
 // MIME, charsets (ISO-2022-JP, windows-1251, …), RFC 2047/2231 encoded words
 // and text from HTML-only mail are github.com/jhillyerd/enmime/v2's work.
-// Three things no maintained Go library does are written here: cutting the
+// Four things no maintained Go library does are written here: cutting the
 // quoted history and signature off a reply (StripReply), telling mail a
-// person wrote from mail a robot sent (Parsed.Automated), and the reply token
-// in our address (ReplyAddress, Token).
+// person wrote from mail a robot sent (Parsed.Automated), reading SES's
+// Authentication-Results verdict (Parsed.Unverified), and the reply token in
+// our address (ReplyAddress, Token).
 package email
 
 import (
@@ -49,6 +50,10 @@ type Parsed struct {
 	// Automated says why no person wrote it ("" if one did); Junk is the
 	// receiving service's spam or virus verdict, "" if it passed.
 	Automated, Junk string
+	// Unverified says why the From could not be authenticated ("" when SES
+	// found DMARC passing, or with no DMARC policy an SPF or DKIM pass
+	// aligned with the From domain): see authenticated.
+	Unverified string
 	Attachments     []Attachment
 	// Warnings are what the MIME parser had to repair.
 	Warnings []string
@@ -138,12 +143,12 @@ func fromEnvelope(env *enmime.Envelope) (*Parsed, error) {
 	p.Attachments = attachments(env)
 	p.Automated = automated(env, p.From)
 	p.Junk = junk(env)
+	p.Unverified = authenticated(env.GetHeader("Authentication-Results"), p.From.Address)
 	for _, e := range env.Errors {
 		p.Warnings = append(p.Warnings, e.Error())
 	}
-	if p.Text == "" && len(p.Attachments) == 0 && p.Subject == "" {
-		return nil, fmt.Errorf("%w: no text, subject or attachment", ErrMalformed)
-	}
+	// A message with no text, subject or attachment from a real sender is
+	// still a person writing (if by mistake): it is stored, not refused.
 	return p, nil
 }
 

@@ -66,6 +66,9 @@ func (in *Intake) Ingest(ctx context.Context, raw io.Reader, source string, rece
 	if ev.Thread != "" {
 		attrs = append(attrs, slog.Bool("threaded", ev.Thread == res.Message.ConversationID))
 	}
+	if p.Unverified != "" {
+		attrs = append(attrs, slog.String("unverified_sender", p.Unverified))
+	}
 	in.log().LogAttrs(ctx, slog.LevelInfo, "email.ingest", attrs...)
 	return res, nil
 }
@@ -73,7 +76,8 @@ func (in *Intake) Ingest(ctx context.Context, raw io.Reader, source string, rece
 // Inbound normalizes a parsed message. Its thread is the conversation named
 // by a reply token in To or Cc, else the one our message in In-Reply-To or
 // References belongs to (the SES message id of an acknowledgement); Ingest
-// honours it only for the conversation's own contact.
+// honours it only for the conversation's own contact, and only mail whose
+// sender SES authenticated has one (Parsed.Unverified).
 func (in *Intake) Inbound(ctx context.Context, p *Parsed, source string, receivedAt time.Time) (conversation.Inbound, error) {
 	from, err := in.Normalizer.Email(p.From.Address)
 	if err != nil {
@@ -93,6 +97,9 @@ func (in *Intake) Inbound(ctx context.Context, p *Parsed, source string, receive
 	if p.Reply != p.Text {
 		ev.FullBody = Truncate(p.Text, MaxText)
 	}
+	if ev.Body == "" && ev.Subject == "" && len(p.Attachments) == 0 {
+		ev.Body = "[empty email]" // a person wrote, if by mistake
+	}
 	switch {
 	case p.Junk != "":
 		ev.Kind, ev.Reason = conversation.KindJunk, p.Junk
@@ -107,6 +114,13 @@ func (in *Intake) Inbound(ctx context.Context, p *Parsed, source string, receive
 			m.Status, m.Error = conversation.MediaFailed, "not copied: virus verdict"
 		}
 		ev.Media = append(ev.Media, m)
+	}
+	if p.Unverified != "" {
+		// Anyone can write From: customer@…: mail SES could not
+		// authenticate goes to that address's own open conversation, never
+		// into another by token or references, and is never acknowledged.
+		ev.UnverifiedSender = true
+		return ev, nil
 	}
 	if ev.Thread = thread.Token(recipients...); ev.Thread == "" {
 		if ev.Thread, err = in.referenced(ctx, p); err != nil {

@@ -65,7 +65,8 @@ func (h *Handler) Receive(w http.ResponseWriter, r *http.Request) {
 		webhook.Fail(w, r, h.cfg.Log, event, err)
 		return
 	}
-	if !Verify(h.cfg.AppSecret, body, r.Header.Get("X-Hub-Signature-256")) {
+	// A replayed spill was verified before it was kept (webhook.Replay).
+	if !webhook.Replayed(r) && !Verify(h.cfg.AppSecret, body, r.Header.Get("X-Hub-Signature-256")) {
 		webhook.Fail(w, r, h.cfg.Log, event, webhook.Errorf(http.StatusForbidden, "invalid X-Hub-Signature-256"))
 		return
 	}
@@ -74,9 +75,37 @@ func (h *Handler) Receive(w http.ResponseWriter, r *http.Request) {
 		webhook.Fail(w, r, h.cfg.Log, event, err)
 		return
 	}
-	var stored, duplicates, statuses, reads, ignored int
-	for _, ev := range Events(env, h.cfg.Normalizer) {
+	events := Events(env, h.cfg.Normalizer)
+	// Every message of the batch is checked before any is stored, so a bad
+	// one is a 400 that changes nothing. The arrival order orders messages
+	// Meta stamped with the same second: the batch's own order.
+	received := webhook.ReceivedAt(r)
+	for i, ev := range events {
+		if ev.Message == nil {
+			continue
+		}
+		ev.Message.ReceivedAt, ev.Message.Seq = received, received.UnixNano()+int64(i)
+		if err := ev.Message.Validate(); err != nil {
+			webhook.Fail(w, r, h.cfg.Log, event, err, slog.String("object", env.Object))
+			return
+		}
+	}
+	webhook.Verified(r, received200)
+	var stored, duplicates, statuses, reads, edits, ignored int
+	for _, ev := range events {
 		switch {
+		case ev.Edit != nil:
+			err := h.cfg.Service.Edit(r.Context(), ev.Edit.Customer, Provider, ev.Edit.ProviderMessageID, ev.Edit.Body, ev.Edit.At)
+			if errors.Is(err, conversation.ErrNotFound) {
+				// The original is not on the customer's conversation: the
+				// edited text is still what they wrote, kept as a message.
+				_, err = h.cfg.Service.Ingest(r.Context(), *ev.Message)
+			}
+			if err != nil {
+				webhook.Fail(w, r, h.cfg.Log, event, err, slog.String("object", env.Object), slog.String("mid", ev.Edit.ProviderMessageID))
+				return
+			}
+			edits++
 		case ev.Message != nil:
 			res, err := h.cfg.Service.Ingest(r.Context(), *ev.Message)
 			if err != nil {
@@ -110,7 +139,12 @@ func (h *Handler) Receive(w http.ResponseWriter, r *http.Request) {
 	}
 	h.cfg.Log.LogAttrs(r.Context(), slog.LevelInfo, event, slog.String("outcome", "processed"), slog.String("object", env.Object),
 		slog.Int("stored", stored), slog.Int("duplicates", duplicates), slog.Int("statuses", statuses),
-		slog.Int("reads", reads), slog.Int("ignored", ignored))
+		slog.Int("reads", reads), slog.Int("edits", edits), slog.Int("ignored", ignored))
+	received200(w)
+}
+
+// received200 is Meta's answer: 200, EVENT_RECEIVED.
+func received200(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	_, _ = w.Write([]byte("EVENT_RECEIVED"))
 }

@@ -50,7 +50,15 @@ type Messaging struct {
 		QuickReply *struct {
 			Payload string `json:"payload"`
 		} `json:"quick_reply"`
+		ReplyTo *struct {
+			MID string `json:"mid"`
+		} `json:"reply_to"`
 	} `json:"message"`
+	MessageEdit *struct {
+		MID     string          `json:"mid"`
+		Text    string          `json:"text"`
+		NumEdit json.RawMessage `json:"num_edit"` // a number; Meta's example quotes it
+	} `json:"message_edit"`
 	Postback *struct {
 		MID     string `json:"mid"`
 		Title   string `json:"title"`
@@ -143,12 +151,18 @@ type WAMessage struct {
 		MessageID string `json:"message_id"`
 		Emoji     string `json:"emoji"`
 	} `json:"reaction"`
+	Context *struct {
+		ID string `json:"id"`
+	} `json:"context"`
 }
 
 // Parse reads a webhook body; anything but a JSON object of the envelope's
 // shape is a 400 with the reason.
 func Parse(body []byte) (Envelope, error) {
 	var env Envelope
+	if err := webhook.CheckJSON(body); err != nil {
+		return env, err
+	}
 	if err := json.Unmarshal(body, &env); err != nil {
 		return env, webhook.Errorf(http.StatusBadRequest, "body is not a Meta webhook: %v", err)
 	}
@@ -167,6 +181,10 @@ type Event struct {
 	// Read: everything sent to Reader up to Watermark was read.
 	Reader    conversation.Identity
 	Watermark time.Time
+	// Edit of a message the customer sent earlier (Messenger
+	// message_edit): applied to the original, or stored as Message when
+	// the original is not on the conversation.
+	Edit *EditEvent
 	// Ignored says why an item was not used (logged, nothing stored).
 	Ignored string
 }
@@ -176,6 +194,14 @@ type StatusEvent struct {
 	ProviderMessageID string
 	Status            string
 	ErrorCode         string
+	At                time.Time
+}
+
+// EditEvent is a customer's edit of one of their messages.
+type EditEvent struct {
+	Customer          conversation.Identity
+	ProviderMessageID string
+	Body              string
 	At                time.Time
 }
 
@@ -255,7 +281,10 @@ func messagingOne(m Messaging, kind conversation.Kind, ch conversation.Channel, 
 		}
 		in := &conversation.Inbound{
 			Key: Provider + ":" + msg.MID, Channel: ch, From: id, FromAddress: m.Sender.ID, To: m.Recipient.ID,
-			Body: msg.Text, Provider: Provider, ProviderMessageID: msg.MID, ReceivedAt: at, Direction: dir,
+			Body: msg.Text, Provider: Provider, ProviderMessageID: msg.MID, SentAt: at, Direction: dir,
+		}
+		if msg.ReplyTo != nil {
+			in.ReplyTo = msg.ReplyTo.MID
 		}
 		for _, a := range msg.Attachments {
 			switch {
@@ -270,7 +299,21 @@ func messagingOne(m Messaging, kind conversation.Kind, ch conversation.Channel, 
 		if msg.QuickReply != nil && in.Body == "" {
 			in.Body = msg.QuickReply.Payload
 		}
+		if in.Body == "" && len(in.Media) == 0 {
+			in.Body, in.Kind, in.ProviderType = "[message]", conversation.KindUnsupported, "message"
+		}
 		return Event{Message: in}
+	case m.MessageEdit != nil:
+		id, err := n.Platform(kind, m.Sender.ID)
+		if err != nil || m.MessageEdit.MID == "" {
+			return Event{Ignored: "message_edit without a customer id or mid"}
+		}
+		num := strings.Trim(string(m.MessageEdit.NumEdit), `"`)
+		// The edit itself, should the original not be found: a message of its own.
+		in := &conversation.Inbound{Key: Provider + ":edit:" + m.MessageEdit.MID + ":" + num, Channel: ch, From: id,
+			FromAddress: m.Sender.ID, To: m.Recipient.ID, Body: m.MessageEdit.Text, Provider: Provider,
+			ProviderMessageID: m.MessageEdit.MID, SentAt: at}
+		return Event{Message: in, Edit: &EditEvent{Customer: id, ProviderMessageID: m.MessageEdit.MID, Body: m.MessageEdit.Text, At: at}}
 	case m.Postback != nil:
 		id, err := n.Platform(kind, m.Sender.ID)
 		if err != nil {
@@ -285,19 +328,16 @@ func messagingOne(m Messaging, kind conversation.Kind, ch conversation.Channel, 
 			body = m.Postback.Payload
 		}
 		return Event{Message: &conversation.Inbound{Key: Provider + ":postback:" + key, Channel: ch, From: id,
-			FromAddress: m.Sender.ID, To: m.Recipient.ID, Body: body, Provider: Provider, ProviderMessageID: key, ReceivedAt: at}}
+			FromAddress: m.Sender.ID, To: m.Recipient.ID, Body: body, Provider: Provider, ProviderMessageID: key, SentAt: at}}
 	case m.Reaction != nil:
 		id, err := n.Platform(kind, m.Sender.ID)
 		if err != nil {
 			return Event{Ignored: "reaction without a customer id"}
 		}
 		key := m.Reaction.MID + ":" + m.Reaction.Action + ":" + m.Reaction.Emoji + ":" + strconv.FormatInt(m.Timestamp, 10)
-		body := fmt.Sprintf("reacted %s to a message", m.Reaction.Emoji)
-		if m.Reaction.Action == "unreact" {
-			body = "removed a reaction"
-		}
 		return Event{Message: &conversation.Inbound{Key: Provider + ":reaction:" + key, Channel: ch, From: id,
-			FromAddress: m.Sender.ID, Body: body, Provider: Provider, ProviderMessageID: key, ReceivedAt: at}}
+			FromAddress: m.Sender.ID, To: m.Recipient.ID, Body: reactionBody(m.Reaction.Emoji, m.Reaction.Action == "unreact"),
+			Kind: conversation.KindReaction, ReactsTo: m.Reaction.MID, Provider: Provider, ProviderMessageID: key, SentAt: at}}
 	case m.Read != nil:
 		id, err := n.Platform(kind, m.Sender.ID)
 		if err != nil {
@@ -306,6 +346,18 @@ func messagingOne(m Messaging, kind conversation.Kind, ch conversation.Channel, 
 		return Event{Reader: id, Watermark: millis(m.Read.Watermark)}
 	}
 	return Event{Ignored: "messaging event of an unhandled kind"}
+}
+
+// reactionBody is a reaction's line on the timeline: "Reacted ❤", "Removed
+// the reaction ❤", "Removed a reaction".
+func reactionBody(emoji string, removed bool) string {
+	switch {
+	case removed && emoji != "":
+		return "Removed the reaction " + emoji
+	case removed:
+		return "Removed a reaction"
+	}
+	return "Reacted " + emoji
 }
 
 func join(a, b string) string {
@@ -334,15 +386,23 @@ func whatsapp(c Change, n conversation.Normalizer) []Event {
 			out = append(out, Event{Ignored: "WhatsApp message without id or from"})
 			continue
 		}
-		// wa_id is the number in international form without "+".
-		id, err := n.Phone("+" + strings.TrimPrefix(m.From, "+"))
-		if err != nil {
-			out = append(out, Event{Ignored: "WhatsApp sender is not a phone number"})
+		// wa_id is the number in international form without "+": digits
+		// only. Anything else is refused for this message alone.
+		if !digits(m.From) {
+			out = append(out, Event{Ignored: "refused: WhatsApp from is not digits"})
+			continue
+		}
+		id, err := n.Phone("+" + m.From)
+		if err != nil || id.Kind != conversation.KindPhone {
+			out = append(out, Event{Ignored: "refused: WhatsApp from is not a phone number"})
 			continue
 		}
 		in := &conversation.Inbound{
 			Key: Provider + ":" + m.ID, Channel: conversation.ChannelWhatsApp, From: id, FromAddress: "whatsapp:" + id.Address,
-			To: business, Provider: Provider, ProviderMessageID: m.ID, ProfileName: names[m.From], ReceivedAt: seconds(m.Timestamp),
+			To: business, Provider: Provider, ProviderMessageID: m.ID, ProfileName: names[m.From], SentAt: seconds(m.Timestamp),
+		}
+		if m.Context != nil {
+			in.ReplyTo = m.Context.ID
 		}
 		switch {
 		case m.Text != nil:
@@ -356,7 +416,9 @@ func whatsapp(c Change, n conversation.Normalizer) []Event {
 		case m.Button != nil:
 			in.Body = m.Button.Text
 		case m.Reaction != nil:
-			in.Body = fmt.Sprintf("reacted %s to a message", m.Reaction.Emoji)
+			// An empty emoji removes the customer's reaction.
+			in.Body = reactionBody(m.Reaction.Emoji, m.Reaction.Emoji == "")
+			in.Kind, in.ReactsTo, in.ReplyTo = conversation.KindReaction, m.Reaction.MessageID, ""
 		case len(m.Contacts) > 0:
 			var cards []string
 			for _, ct := range m.Contacts {
@@ -375,7 +437,9 @@ func whatsapp(c Change, n conversation.Normalizer) []Event {
 			}
 		}
 		if in.Body == "" && len(in.Media) == 0 {
-			in.Body = "[" + m.Type + "]"
+			// order, system, unsupported, a type added after this code:
+			// kept, with the provider's name for it.
+			in.Body, in.Kind, in.ProviderType = "["+m.Type+"]", conversation.KindUnsupported, m.Type
 		}
 		out = append(out, Event{Message: in})
 	}
@@ -387,6 +451,15 @@ func whatsapp(c Change, n conversation.Normalizer) []Event {
 		out = append(out, Event{Status: st})
 	}
 	return out
+}
+
+func digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func seconds(s string) time.Time {

@@ -38,7 +38,7 @@ func (d *Dispatcher) Jobs(conv conversation.Conversation, m conversation.Message
 			jobs = append(jobs, Job{
 				ID: JobID(conv.ID, m.Key, r.Agent.ID, s), ConversationID: conv.ID, ContactID: conv.ContactID,
 				Channel: string(m.Channel), WindowKey: m.Key, Agent: r.Agent.ID, Reason: r.Reason, Sink: s,
-				NotBefore: conv.NotifyUntil, MessageAt: m.CreatedAt,
+				NotBefore: conv.NotifyUntil, MessageAt: m.ArrivedAt(),
 			})
 		}
 	}
@@ -47,16 +47,16 @@ func (d *Dispatcher) Jobs(conv conversation.Conversation, m conversation.Message
 		jobs = append(jobs, Job{
 			ID: JobID(conv.ID, m.Key, "", s), Kind: KindFollowUp, ConversationID: conv.ID, ContactID: conv.ContactID,
 			Channel: string(conversation.ChannelSMS), WindowKey: m.Key, Sink: s, Text: text, From: m.To,
-			NotBefore: m.CreatedAt, MessageAt: m.CreatedAt,
+			NotBefore: m.CreatedAt, MessageAt: m.ArrivedAt(),
 		})
 	}
 	if e := d.Routing.Email; e.Ack != "" && m.Channel == conversation.ChannelEmail && m.Kind == "" &&
-		conv.OpenedBy == m.Key && m.Identity.Kind == conversation.KindEmail {
+		conv.OpenedBy == m.Key && m.Identity.Kind == conversation.KindEmail && !m.UnverifiedSender {
 		s := routing.Sink{Type: routing.SinkEmail, To: m.Identity.Address}
 		jobs = append(jobs, Job{
 			ID: JobID(conv.ID, m.Key, "", s), Kind: KindEmailAck, ConversationID: conv.ID, ContactID: conv.ContactID,
 			Channel: string(conversation.ChannelEmail), WindowKey: m.Key, Sink: s, Text: e.Ack, From: e.Address,
-			Subject: replySubject(m.Subject), InReplyTo: m.ProviderMessageID, NotBefore: m.CreatedAt, MessageAt: m.CreatedAt,
+			Subject: replySubject(m.Subject), InReplyTo: m.ProviderMessageID, NotBefore: m.CreatedAt, MessageAt: m.ArrivedAt(),
 		})
 	}
 	return jobs
@@ -78,7 +78,7 @@ func replySubject(s string) string {
 func (d *Dispatcher) QueueMedia(ctx context.Context, m conversation.Message) error {
 	job := Job{
 		ID: JobID(m.ConversationID, m.Key, "", MediaSink), Kind: KindMedia, ConversationID: m.ConversationID,
-		ContactID: m.ContactID, Channel: string(m.Channel), WindowKey: m.Key, Sink: MediaSink, MessageAt: m.CreatedAt,
+		ContactID: m.ContactID, Channel: string(m.Channel), WindowKey: m.Key, Sink: MediaSink, MessageAt: m.ArrivedAt(),
 	}
 	if err := d.Queue.Send(ctx, []Job{job}); err != nil {
 		return fmt.Errorf("queue media job: %w", err)

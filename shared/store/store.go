@@ -334,9 +334,11 @@ func (st *Store) projectSummary(ctx context.Context, m conversation.Message, win
 			return c, nil
 		}
 		upd := expression.Set(expression.Name("channels"), expression.Value(&types.AttributeValueMemberSS{Value: channelStrings(c.Channels)})).
-			Set(expression.Name("cursor"), expression.Value(c.Cursor)).
-			Set(expression.Name("lastMessageAt"), expression.Value(c.LastMessageAt)).
 			Set(expression.Name("version"), expression.Value(read+1))
+		if c.Cursor != "" { // a quiet message (a ringing call) alone leaves no last activity
+			upd = upd.Set(expression.Name("cursor"), expression.Value(c.Cursor)).
+				Set(expression.Name("lastMessageAt"), expression.Value(c.LastMessageAt))
+		}
 		if c.LastPreview != "" {
 			upd = upd.Set(expression.Name("lastPreview"), expression.Value(c.LastPreview))
 		} else {

@@ -149,10 +149,16 @@ func testEditLandsOnTheOriginal(t *testing.T, ns storetest.NewStore) {
 	if len(msgs) != 1 || msgs[0].Body != "Edited text" || msgs[0].OriginalBody != "/start" || !msgs[0].EditedAt.Equal(time.Unix(1441646600, 0)) {
 		t.Errorf("after edit: %+v", msgs)
 	}
-	// An edit of a message we never saw is answered and stores nothing.
+	// An edit of a message we never saw is what the customer wrote all the
+	// same: kept as a message of its own, once.
 	other := update(t, "official-edited-message.json", 3, func(m map[string]any) { m["message_id"] = 9 })
-	if rec := w.post(other, secret); rec.Code != http.StatusOK || len(w.messages(t)) != 1 {
-		t.Errorf("edit of unknown message: %d", rec.Code)
+	for range 2 {
+		if rec := w.post(other, secret); rec.Code != http.StatusOK {
+			t.Errorf("edit of unknown message: %d", rec.Code)
+		}
+	}
+	if msgs := w.messages(t); len(msgs) != 2 || msgs[1].Body != "Edited text" {
+		t.Errorf("after an edit of an unknown message: %+v", msgs)
 	}
 }
 
@@ -169,7 +175,10 @@ func testBadInputAndOtherUpdates(t *testing.T, ns storetest.NewStore) {
 		{"not JSON", []byte(`{"update_id":`), secret, http.StatusBadRequest},
 		{"no update_id", []byte(`{"message":{"text":"x"}}`), secret, http.StatusBadRequest},
 		{"message without sender", []byte(`{"update_id":7,"message":{"message_id":1,"chat":{"id":1},"date":1,"text":"x"}}`), secret, http.StatusBadRequest},
-		{"callback query: 200, nothing stored", update(t, "official-callback-query.json", 8, nil), secret, http.StatusOK},
+		{"chat member update: 200, nothing stored", []byte(`{"update_id":9,"my_chat_member":{"chat":{"id":1},"from":{"id":1},"date":1}}`), secret, http.StatusOK},
+		{"service message: 200, nothing stored", []byte(`{"update_id":9,"message":{"message_id":3,"chat":{"id":1},"from":{"id":1},"date":1,"pinned_message":{"message_id":2,"chat":{"id":1},"date":1,"text":"x"}}}`), secret, http.StatusOK},
+		{"invalid UTF-8: 400", []byte("{\"update_id\":7,\"message\":{\"message_id\":1,\"chat\":{\"id\":1},\"from\":{\"id\":1},\"date\":1,\"text\":\"\xff\"}}"), secret, http.StatusBadRequest},
+		{"NUL: 400", []byte(`{"update_id":7,"message":{"message_id":1,"chat":{"id":1},"from":{"id":1},"date":1,"text":"a\u0000b"}}`), secret, http.StatusBadRequest},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			w := newWorld(t, ns)
@@ -199,12 +208,14 @@ func testEveryCorpusUpdate(t *testing.T, ns storetest.NewStore) {
 		}
 		var u map[string]any
 		_ = json.Unmarshal(body, &u)
-		if _, ok := u["message"]; ok {
-			stored++
+		for _, kind := range []string{"message", "callback_query", "edited_message"} {
+			if _, ok := u[kind]; ok {
+				stored++ // the edit's original is not there: it is kept as a message
+			}
 		}
 	}
-	if n := len(w.messages(t)); n != stored || stored < 7 {
-		t.Errorf("stored %d of %d message updates", n, stored)
+	if n := len(w.messages(t)); n != stored || stored < 9 {
+		t.Errorf("stored %d of %d customer updates", n, stored)
 	}
 }
 
@@ -215,6 +226,7 @@ func TestOnEveryStore(t *testing.T) {
 		"EditLandsOnTheOriginal":     testEditLandsOnTheOriginal,
 		"BadInputAndOtherUpdates":    testBadInputAndOtherUpdates,
 		"EveryCorpusUpdate":          testEveryCorpusUpdate,
+		"EveryMessageType":           testEveryMessageType,
 	}
 	for store, ns := range storetest.Stores() {
 		for name, run := range cases {

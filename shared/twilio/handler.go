@@ -80,8 +80,12 @@ func VerifiedForm(r *http.Request, v *Verifier, publicBase string, maxBody int64
 	if err != nil {
 		return nil, webhook.Errorf(http.StatusBadRequest, "malformed form body")
 	}
-	if !v.VerifyForm(webhook.URL(publicBase, r), form, r.Header.Get("X-Twilio-Signature")) {
+	// A replayed spill was verified before it was kept (webhook.Replay).
+	if !webhook.Replayed(r) && !v.VerifyForm(webhook.URL(publicBase, r), form, r.Header.Get("X-Twilio-Signature")) {
 		return nil, webhook.Errorf(http.StatusForbidden, "invalid X-Twilio-Signature")
+	}
+	if err := webhook.CheckForm(form); err != nil {
+		return nil, err
 	}
 	return form, nil
 }
@@ -104,6 +108,11 @@ func (h *Handler) Messaging(w http.ResponseWriter, r *http.Request) {
 		webhook.Fail(w, r, h.cfg.Log, event, err, slog.String("sid", msg.MessageSid))
 		return
 	}
+	in.ReceivedAt = webhook.ReceivedAt(r)
+	// Should the store fail, the request is spilled and Twilio gets the
+	// answer without an acknowledgement (whether this message opens a
+	// conversation is not known until it is stored).
+	webhook.Verified(r, func(w http.ResponseWriter) { writeTwiML(w, h.emptyTwiML) })
 	res, err := h.cfg.Service.Ingest(r.Context(), in)
 	if err != nil {
 		webhook.Fail(w, r, h.cfg.Log, event, err, slog.String("sid", msg.MessageSid))
@@ -152,10 +161,11 @@ func (h *Handler) Status(w http.ResponseWriter, r *http.Request) {
 		webhook.Fail(w, r, h.cfg.Log, event, webhook.Errorf(http.StatusBadRequest, "missing MessageSid or MessageStatus"))
 		return
 	}
+	webhook.Verified(r, func(w http.ResponseWriter) { w.WriteHeader(http.StatusOK) })
 	outcome := "ignored"
 	if status, known := statuses[word]; known {
 		ok, err := h.cfg.Service.RecordStatus(r.Context(), "twilio", sid,
-			conversation.StatusUpdate{Status: status, ErrorCode: form.Get("ErrorCode")})
+			conversation.StatusUpdate{Status: status, ErrorCode: form.Get("ErrorCode"), At: webhook.ReceivedAt(r)})
 		switch {
 		case errors.Is(err, conversation.ErrNotFound):
 			outcome = "unknown_message"

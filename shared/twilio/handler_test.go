@@ -256,7 +256,7 @@ func TestOptOutKeywords(t *testing.T) {
 		{"Body=hello", conversation.OptOutNone},
 	}
 	for _, tt := range tests {
-		form, _ := url.ParseQuery(tt.form + "&MessageSid=SM1&From=%2B14155550123")
+		form, _ := url.ParseQuery(tt.form + "&MessageSid=SM1&From=%2B14155550123&To=%2B18005550100")
 		m, err := twilio.ParseMessage(form)
 		if err != nil {
 			t.Fatal(err)

@@ -76,6 +76,11 @@ func (h *VoiceHandler) form(r *http.Request) (url.Values, error) {
 	if form.Get("CallSid") == "" {
 		return nil, webhook.Errorf(http.StatusBadRequest, "missing CallSid")
 	}
+	if from := form.Get("From"); from != "" {
+		if err := CheckSender(from, true); err != nil {
+			return nil, err
+		}
+	}
 	return form, nil
 }
 
@@ -131,9 +136,13 @@ func (h *VoiceHandler) Incoming(w http.ResponseWriter, r *http.Request) {
 		webhook.Fail(w, r, h.cfg.Log, event, err, attrs...)
 		return
 	}
+	// Should the store fail, the call is spilled and the caller can still
+	// leave a voicemail (in the default language: the contact is unknown).
+	webhook.Verified(r, func(w http.ResponseWriter) { h.voicemail(w, r, "", from) })
 	res, err := h.cfg.Service.Ingest(r.Context(), conversation.Inbound{
 		Key: "twilio:call:" + sid, Channel: conversation.ChannelVoice, Kind: conversation.KindCall, From: id,
 		FromAddress: from, To: form.Get("To"), Body: "Incoming call", Status: "ringing", Provider: "twilio", ProviderMessageID: sid,
+		ReceivedAt: webhook.ReceivedAt(r),
 	})
 	if err != nil {
 		webhook.Fail(w, r, h.cfg.Log, event, err, attrs...)
@@ -163,8 +172,10 @@ func (h *VoiceHandler) Incoming(w http.ResponseWriter, r *http.Request) {
 // recording with transcription.
 func (h *VoiceHandler) voicemail(w http.ResponseWriter, r *http.Request, contactID, from string) {
 	lang := ""
-	if c, err := h.cfg.Service.Store.Contact(r.Context(), contactID); err == nil {
-		lang = c.Language
+	if contactID != "" {
+		if c, err := h.cfg.Service.Store.Contact(r.Context(), contactID); err == nil {
+			lang = c.Language
+		}
 	}
 	text, sayLang := h.cfg.Routing.Greeting(lang)
 	q := url.Values{"from": {from}}
@@ -206,6 +217,13 @@ func (h *VoiceHandler) Status(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	dial, status := form.Get("DialCallStatus"), form.Get("CallStatus")
+	webhook.Verified(r, func(w http.ResponseWriter) {
+		if dial != "" && missedStatuses[dial] {
+			h.voicemail(w, r, "", from)
+			return
+		}
+		_ = voiceTwiML(w)
+	})
 	switch {
 	case dial != "": // the Dial's action
 		attrs = append(attrs, slog.String("dial", dial))
@@ -214,7 +232,7 @@ func (h *VoiceHandler) Status(w http.ResponseWriter, r *http.Request) {
 			_ = voiceTwiML(w, &twiml.VoiceHangup{})
 			return
 		}
-		conv, err := h.missed(r.Context(), id, sid, from, form.Get("To"))
+		conv, err := h.missed(r, id, sid, from, form.Get("To"))
 		if err != nil {
 			webhook.Fail(w, r, h.cfg.Log, event, err, attrs...)
 			return
@@ -224,7 +242,7 @@ func (h *VoiceHandler) Status(w http.ResponseWriter, r *http.Request) {
 	case form.Get("RecordingUrl") != "" && status == "in-progress": // the Record's action
 		_ = voiceTwiML(w, &twiml.VoiceHangup{})
 	case missedStatuses[status]:
-		if _, err := h.missed(r.Context(), id, sid, from, form.Get("To")); err != nil {
+		if _, err := h.missed(r, id, sid, from, form.Get("To")); err != nil {
 			webhook.Fail(w, r, h.cfg.Log, event, err, attrs...)
 			return
 		}
@@ -247,10 +265,12 @@ func (h *VoiceHandler) Status(w http.ResponseWriter, r *http.Request) {
 
 // missed records a missed call (once, whichever callback reports it first)
 // and marks the call itself missed.
-func (h *VoiceHandler) missed(ctx context.Context, id conversation.Identity, sid, from, to string) (conversation.Conversation, error) {
+func (h *VoiceHandler) missed(r *http.Request, id conversation.Identity, sid, from, to string) (conversation.Conversation, error) {
+	ctx := r.Context()
 	res, err := h.cfg.Service.Ingest(ctx, conversation.Inbound{
 		Key: "twilio:call:" + sid + ":missed", Channel: conversation.ChannelVoice, Kind: conversation.KindMissedCall, From: id,
 		FromAddress: from, To: to, Body: "Missed call", Status: "missed", Provider: "twilio", ProviderMessageID: sid,
+		ReceivedAt: webhook.ReceivedAt(r),
 	})
 	if err != nil {
 		return conversation.Conversation{}, err
@@ -288,7 +308,7 @@ func (h *VoiceHandler) voicemailEntry(ctx context.Context, r *http.Request, form
 	res, err := h.cfg.Service.Ingest(ctx, conversation.Inbound{
 		Key: "twilio:rec:" + rec, Channel: conversation.ChannelVoice, Kind: conversation.KindVoicemail, From: id,
 		FromAddress: from, Body: body, Status: a.Status, DurationSeconds: a.DurationSeconds, Media: a.Media,
-		Provider: "twilio", ProviderMessageID: rec,
+		Provider: "twilio", ProviderMessageID: rec, ReceivedAt: webhook.ReceivedAt(r),
 	})
 	if err != nil {
 		return "", err
@@ -302,7 +322,7 @@ func (h *VoiceHandler) voicemailEntry(ctx context.Context, r *http.Request, form
 // Recording records a voicemail's recording: its URL and duration, or that
 // it is absent or failed.
 func (h *VoiceHandler) Recording(w http.ResponseWriter, r *http.Request) {
-	h.voicemailCallback(w, r, "twilio.recording", func(form url.Values) (conversation.Amend, []slog.Attr) {
+	h.voicemailCallback(w, r, "twilio.recording", func(form url.Values) (conversation.Amend, []slog.Attr, error) {
 		status := form.Get("RecordingStatus")
 		if status == "" {
 			status = "completed"
@@ -312,31 +332,39 @@ func (h *VoiceHandler) Recording(w http.ResponseWriter, r *http.Request) {
 		if u := form.Get("RecordingUrl"); u != "" && status == "completed" {
 			a.Media = []conversation.Media{{URL: u, ContentType: "audio/x-wav"}}
 		}
-		return a, []slog.Attr{slog.String("outcome", status), slog.Int("duration", d)}
+		return a, []slog.Attr{slog.String("outcome", status), slog.Int("duration", d)}, nil
 	})
 }
 
 // Transcription attaches a voicemail's transcript (or that it failed).
 func (h *VoiceHandler) Transcription(w http.ResponseWriter, r *http.Request) {
-	h.voicemailCallback(w, r, "twilio.transcription", func(form url.Values) (conversation.Amend, []slog.Attr) {
+	h.voicemailCallback(w, r, "twilio.transcription", func(form url.Values) (conversation.Amend, []slog.Attr, error) {
+		if form.Get("TranscriptionSid") == "" {
+			return conversation.Amend{}, nil, webhook.Errorf(http.StatusBadRequest, "missing TranscriptionSid")
+		}
 		status := form.Get("TranscriptionStatus")
 		if status == "" {
 			status = "completed"
 		}
 		return conversation.Amend{Transcript: form.Get("TranscriptionText"), TranscriptStatus: status},
-			[]slog.Attr{slog.String("transcription", form.Get("TranscriptionSid")), slog.String("outcome", status)}
+			[]slog.Attr{slog.String("transcription", form.Get("TranscriptionSid")), slog.String("outcome", status)}, nil
 	})
 }
 
 // voicemailCallback is both voicemail callbacks: verify, store the voicemail
 // if it is not there yet, amend the fields this callback knows, answer 200.
-func (h *VoiceHandler) voicemailCallback(w http.ResponseWriter, r *http.Request, event string, amend func(url.Values) (conversation.Amend, []slog.Attr)) {
+func (h *VoiceHandler) voicemailCallback(w http.ResponseWriter, r *http.Request, event string, amend func(url.Values) (conversation.Amend, []slog.Attr, error)) {
 	form, err := h.form(r)
 	if err != nil {
 		webhook.Fail(w, r, h.cfg.Log, event, err)
 		return
 	}
-	a, attrs := amend(form)
+	a, attrs, err := amend(form)
+	if err != nil {
+		webhook.Fail(w, r, h.cfg.Log, event, err, slog.String("sid", form.Get("CallSid")))
+		return
+	}
+	webhook.Verified(r, func(w http.ResponseWriter) { w.WriteHeader(http.StatusOK) })
 	rec, err := h.voicemailEntry(r.Context(), r, form, a)
 	if err != nil {
 		webhook.Fail(w, r, h.cfg.Log, event, err, slog.String("sid", form.Get("CallSid")))
