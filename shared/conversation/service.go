@@ -31,8 +31,8 @@ type Inbound struct {
 	ProfileName string
 	// Language (BCP 47, "pt-BR") is the contact's language, when the channel
 	// tells it; it is kept when the contact is created.
-	Language   string
-	OptOut OptOut
+	Language string
+	OptOut   OptOut
 	// ReceivedAt is when Switchboard received the event (the zero value:
 	// now). SentAt is the provider's own timestamp of it, if it gives one;
 	// the message's CreatedAt is SentAt, else ReceivedAt.

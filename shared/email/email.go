@@ -53,8 +53,8 @@ type Parsed struct {
 	// Unverified says why the From could not be authenticated ("" when SES
 	// found DMARC passing, or with no DMARC policy an SPF or DKIM pass
 	// aligned with the From domain): see authenticated.
-	Unverified string
-	Attachments     []Attachment
+	Unverified  string
+	Attachments []Attachment
 	// Warnings are what the MIME parser had to repair.
 	Warnings []string
 }
