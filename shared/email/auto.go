@@ -81,23 +81,28 @@ func authenticated(header, fromAddr string) string {
 		return "no authentication verdict from SES"
 	}
 	results := map[string]string{} // method → result (the first of each)
-	aligned := map[string]bool{}   // method → a pass aligned with From
+	aligned := map[string]bool{}    // method → a pass aligned with From
+	method, result := "", ""
 	for _, part := range parts[1:] {
 		fields := strings.Fields(strings.ToLower(part))
 		if len(fields) == 0 {
 			continue
 		}
-		method, result, ok := strings.Cut(fields[0], "=")
-		if !ok {
-			continue
+		k, v, ok := strings.Cut(fields[0], "=")
+		if ok && authMethods[k] {
+			method, result = k, v
+			if _, seen := results[method]; !seen {
+				results[method] = result
+			}
+			fields = fields[1:]
 		}
-		if _, seen := results[method]; !seen {
-			results[method] = result
-		}
+		// SES separates a method's properties with ";" as well
+		// ("spf=pass (…) client-ip=…; envelope-from=…;"): a part that names
+		// no method continues the one before.
 		if result != "pass" {
 			continue
 		}
-		for _, prop := range fields[1:] {
+		for _, prop := range fields {
 			k, v, ok := strings.Cut(prop, "=")
 			if !ok {
 				continue
@@ -108,7 +113,7 @@ func authenticated(header, fromAddr string) string {
 				if !found {
 					d = v
 				}
-				if alignedDomains(strings.TrimRight(d, ";,"), fromDomain) {
+				if alignedDomains(strings.TrimRight(d, ";,>"), fromDomain) {
 					aligned[method] = true
 				}
 			}
@@ -124,6 +129,10 @@ func authenticated(header, fromAddr string) string {
 	}
 	return "no DMARC policy, and no SPF or DKIM pass aligned with the From domain"
 }
+
+// authMethods are the RFC 8601 methods a verdict can name.
+var authMethods = map[string]bool{"spf": true, "dkim": true, "dmarc": true, "arc": true, "auth": true,
+	"iprev": true, "sender-id": true, "domainkeys": true, "bimi": true, "dkim-adsp": true, "x-dkim": true}
 
 // alignedDomains: the same domain, or one a subdomain of the other.
 func alignedDomains(a, b string) bool {

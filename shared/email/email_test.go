@@ -2,12 +2,16 @@ package email
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/jhillyerd/enmime/v2"
 
 	"github.com/switchboard/switchboard/shared/email/thread"
 )
@@ -224,4 +228,66 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// TestSenderAuthentication holds the reading of SES's Authentication-Results
+// (RFC 8601; SES's own header is the first, as in the corpus's SES sample).
+func TestSenderAuthentication(t *testing.T) {
+	corpusEML := string(must(os.ReadFile("../../../shared/corpus/ses/official-sns-action-message-base64.decoded-content.eml")))
+	env, err := enmime.ReadEnvelope(strings.NewReader(corpusEML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name, header, from string
+		verified           bool
+	}{
+		// SES's documented sample: no DMARC policy, SPF and DKIM pass for amazonses.com, From example.com.
+		{"SES sample, nothing aligned", env.GetHeader("Authentication-Results"), "sender@example.com", false},
+		{"DMARC pass", "amazonses.com; spf=pass envelope-from=a@example.com; dkim=pass header.i=@example.com; dmarc=pass header.from=example.com;", "a@example.com", true},
+		{"no policy, SPF aligned", "amazonses.com; spf=pass (x) client-ip=192.0.2.1; envelope-from=bounce@mail.example.com; dkim=none; dmarc=none header.from=example.com;", "a@example.com", true},
+		{"no policy, DKIM aligned", "amazonses.com; spf=fail envelope-from=x@other.example; dkim=pass header.i=@example.com; dmarc=none header.from=example.com;", "a@example.com", true},
+		{"no policy, SPF pass for another domain", "amazonses.com; spf=pass envelope-from=x@other.example; dkim=none; dmarc=none header.from=example.com;", "a@example.com", false},
+		{"DMARC fail despite SPF pass", "amazonses.com; spf=pass envelope-from=a@example.com; dkim=fail; dmarc=fail header.from=example.com;", "a@example.com", false},
+		{"not SES's header", "mx.google.com; dmarc=pass header.from=example.com", "a@example.com", false},
+		{"no header", "", "a@example.com", false},
+	} {
+		if got := authenticated(c.header, c.from) == ""; got != c.verified {
+			t.Errorf("%s: verified = %v, want %v (%s)", c.name, got, c.verified, authenticated(c.header, c.from))
+		}
+	}
+}
+
+// TestUnverifiedSenderNeverThreads: a forged From with a reply token and
+// references (forged_sender.eml, DMARC failing) is flagged and names no
+// thread; the same reply from the authenticated sender (gmail_reply.eml)
+// threads by its token.
+func TestUnverifiedSenderNeverThreads(t *testing.T) {
+	in := &Intake{Address: "support@example.com"}
+	for file, verified := range map[string]bool{"forged_sender.eml": false, "gmail_reply.eml": true} {
+		p, err := Parse(strings.NewReader(string(must(os.ReadFile("testdata/" + file)))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev, err := in.Inbound(context.Background(), p, "s3://b/"+file, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.UnverifiedSender == verified || (ev.Thread != "") != verified {
+			t.Errorf("%s: unverified %v thread %q; want verified %v", file, ev.UnverifiedSender, ev.Thread, verified)
+		}
+	}
+}
+
+// TestEmptyMailIsAMessage: a real sender's mail with no subject, text or
+// attachment is what a person sent, if by mistake: stored, readable.
+func TestEmptyMailIsAMessage(t *testing.T) {
+	p, err := Parse(strings.NewReader("From: a@example.com\r\nMessage-ID: <e@example.com>\r\n\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := (&Intake{}).Inbound(context.Background(), p, "s3://b/k", time.Now())
+	if err != nil || ev.Body != "[empty email]" || ev.Validate() != nil {
+		t.Errorf("empty mail: %+v, %v", ev, err)
+	}
 }

@@ -340,6 +340,9 @@ func TestOnEveryStore(t *testing.T) {
 		"InstagramUsesItsOwnIdentity":                    testInstagramUsesItsOwnIdentity,
 		"SignatureIsOverRawBytes":                        testSignatureIsOverRawBytes,
 		"BadInput":                                       testBadInput,
+		"EveryMessageType":                               testEveryMessageType,
+		"MessengerEditLandsOnTheOriginal":                testMessengerEditLandsOnTheOriginal,
+		"BatchStrictness":                                testBatchStrictness,
 	}
 	for store, ns := range storetest.Stores() {
 		for name, run := range cases {

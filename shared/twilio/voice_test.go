@@ -329,6 +329,25 @@ func TestVoiceBadInput(t *testing.T) {
 			t.Errorf("%s without CallSid: %d", path, rec.Code)
 		}
 	}
+	// A transcription without its TranscriptionSid, and callers that are
+	// none of Twilio's forms, are refused like the rest.
+	noSid := url.Values{}
+	for k, v := range transcription {
+		noSid[k] = v
+	}
+	noSid.Del("TranscriptionSid")
+	badFrom := callForm()
+	badFrom.Set("From", "call me!")
+	for path, f := range map[string]url.Values{twilio.TranscriptionPath + recQuery: noSid, twilio.VoicePath: badFrom} {
+		req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(f.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Twilio-Signature", twilio.Sign(token, base+path, f))
+		rec := httptest.NewRecorder()
+		w.mux.ServeHTTP(rec, req)
+		if rec.Code != http.StatusBadRequest {
+			t.Errorf("%s: %d, want 400", path, rec.Code)
+		}
+	}
 	if cs, _ := w.store.Conversations(context.Background(), conversation.StatusOpen, 0); len(cs) != 0 {
 		t.Error("bad input stored something")
 	}
