@@ -81,7 +81,7 @@ func authenticated(header, fromAddr string) string {
 		return "no authentication verdict from SES"
 	}
 	results := map[string]string{} // method → result (the first of each)
-	aligned := map[string]bool{}    // method → a pass aligned with From
+	aligned := map[string]bool{}   // method → a pass aligned with From
 	method, result := "", ""
 	for _, part := range parts[1:] {
 		fields := strings.Fields(strings.ToLower(part))
