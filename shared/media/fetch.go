@@ -14,7 +14,8 @@
 //   - every address a host resolves to is checked before dialing, and the
 //     vetted address is the one dialed (no second lookup to rebind):
 //     private, loopback, link-local (169.254.169.254), unspecified,
-//     multicast and other non-public addresses are refused;
+//     multicast and every other special-purpose address IANA registers are
+//     refused (Public, on code.dny.dev/ssrf's registry data);
 //   - no proxy from the environment; a size cap on the declared and the read
 //     length; a timeout.
 package media
@@ -31,6 +32,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"code.dny.dev/ssrf"
 )
 
 // MaxBytes is the default size cap: WhatsApp's largest documents are 100 MB;
@@ -73,28 +76,20 @@ type Fetcher struct {
 	AllowHTTP bool
 }
 
-// Public reports whether a is a public unicast address: not private,
-// loopback, link-local, unspecified, multicast, CGNAT (100.64/10), or an
-// IPv4-mapped form of one of those.
+// Public reports whether a may be dialed: code.dny.dev/ssrf's rules, which
+// are IANA's IPv4 and IPv6 special-purpose registries kept as data (private,
+// loopback, link-local, CGNAT, the documentation ranges 192.0.2.0/24,
+// 198.51.100.0/24 and 203.0.113.0/24, benchmarking, multicast, reserved),
+// and for IPv6 nothing outside global unicast (2000::/3), so no IPv4-mapped,
+// NAT64 (64:ff9b::/96, 64:ff9b:1::/48) or unique-local address, nor the
+// 6to4 prefix 2002::/16, whatever IPv4 address they embed.
 func Public(a netip.Addr) bool {
-	a = a.Unmap()
-	if !a.IsValid() || a.IsPrivate() || a.IsLoopback() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() ||
-		a.IsUnspecified() || a.IsMulticast() || a.IsInterfaceLocalMulticast() {
-		return false
-	}
-	for _, p := range nonPublic {
-		if p.Contains(a) {
-			return false
-		}
-	}
-	return true
+	return a.IsValid() && guard.SafeAddr(a) == nil
 }
 
-var nonPublic = []netip.Prefix{
-	netip.MustParsePrefix("0.0.0.0/8"), netip.MustParsePrefix("100.64.0.0/10"), netip.MustParsePrefix("192.0.0.0/24"),
-	netip.MustParsePrefix("198.18.0.0/15"), netip.MustParsePrefix("240.0.0.0/4"), netip.MustParsePrefix("64:ff9b::/96"),
-	netip.MustParsePrefix("2001:db8::/32"),
-}
+// guard holds the library's default deny lists; only SafeAddr is used (the
+// port and network checks are the Fetcher's own: https to provider hosts).
+var guard = ssrf.New()
 
 // Object is a fetched file.
 type Object struct {

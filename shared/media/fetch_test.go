@@ -161,6 +161,11 @@ func TestPublic(t *testing.T) {
 		"10.1.2.3": false, "172.16.0.1": false, "192.168.1.1": false, "127.0.0.1": false, "169.254.169.254": false,
 		"0.0.0.0": false, "100.64.0.1": false, "::1": false, "fe80::1": false, "fd00::1": false, "::ffff:10.0.0.1": false,
 		"224.0.0.1": false, "fd00:ec2::254": false,
+		// Documentation ranges, and IPv6 forms that embed a private IPv4 address.
+		"192.0.2.10": false, "198.51.100.7": false, "203.0.113.9": false,
+		"2002:a00:1::1": false, "2002:7f00:1::1": false, // 6to4 of 10.0.0.1, 127.0.0.1
+		"64:ff9b::a00:1": false, "64:ff9b::a9fe:a9fe": false, "64:ff9b:1::a00:1": false, // NAT64 of 10.0.0.1, 169.254.169.254
+		"::ffff:127.0.0.1": false, "::127.0.0.1": false, "100::1": false,
 	} {
 		if got := Public(netip.MustParseAddr(addr)); got != want {
 			t.Errorf("Public(%s) = %v, want %v", addr, got, want)
@@ -177,4 +182,31 @@ func TestTelegramTokenNeverInErrors(t *testing.T) {
 	if err == nil || strings.Contains(err.Error(), "SECRET-BOT-TOKEN") {
 		t.Errorf("err = %v", err)
 	}
+}
+
+// TestSSRFAsDeployed holds the fetcher exactly as the notifier builds it
+// (&Fetcher{}: no resolver, no address rule, https only) against a TLS
+// server on loopback that the test Source names: every address form that
+// reaches it — loopback, IPv4-mapped, NAT64 and 6to4 forms of private
+// addresses — is refused before a connection is made, and the server sees
+// nothing.
+func TestSSRFAsDeployed(t *testing.T) {
+	var hits sync.Map
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Store(r.URL.Path, true) }))
+	t.Cleanup(srv.Close)
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	hosts := []string{"127.0.0.1", "::ffff:127.0.0.1", "64:ff9b::7f00:1", "2002:7f00:1::1", "169.254.169.254", "192.0.2.1", "localhost"}
+	src := Source{Hosts: hosts}
+	f := &Fetcher{} // as functions/notifier builds it
+	for _, h := range hosts {
+		host := h
+		if strings.Contains(h, ":") {
+			host = "[" + h + "]"
+		}
+		_, err := f.Fetch(context.Background(), src, "https://"+host+":"+port+"/secret")
+		if !errors.Is(err, ErrRefused) {
+			t.Errorf("%s: err = %v, want refused", h, err)
+		}
+	}
+	hits.Range(func(k, _ any) bool { t.Errorf("the server was reached: %v", k); return true })
 }
