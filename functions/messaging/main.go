@@ -10,8 +10,10 @@ import (
 	"github.com/switchboard/switchboard/shared/config"
 	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/launch"
+	"github.com/switchboard/switchboard/shared/spill"
 	"github.com/switchboard/switchboard/shared/store"
 	"github.com/switchboard/switchboard/shared/twilio"
+	"github.com/switchboard/switchboard/shared/webhook"
 )
 
 func main() { launch.HTTP(setup) }
@@ -37,5 +39,6 @@ func setup(ctx context.Context, log *slog.Logger) (http.Handler, error) {
 	}
 	mux := http.NewServeMux()
 	h.Register(mux)
-	return mux, nil
+	// A verified webhook our store cannot take is kept on the spill queue.
+	return webhook.Receive(mux, spill.FromConfig(awsCfg, cfg.Common)), nil
 }

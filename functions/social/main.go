@@ -14,8 +14,10 @@ import (
 	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/launch"
 	"github.com/switchboard/switchboard/shared/meta"
+	"github.com/switchboard/switchboard/shared/spill"
 	"github.com/switchboard/switchboard/shared/store"
 	"github.com/switchboard/switchboard/shared/telegram"
+	"github.com/switchboard/switchboard/shared/webhook"
 )
 
 func main() { launch.HTTP(setup) }
@@ -57,5 +59,6 @@ func setup(ctx context.Context, log *slog.Logger) (http.Handler, error) {
 	} else {
 		log.Info("start", "platforms", enabled)
 	}
-	return mux, nil
+	// A verified webhook our store cannot take is kept on the spill queue.
+	return webhook.Receive(mux, spill.FromConfig(awsCfg, cfg)), nil
 }

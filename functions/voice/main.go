@@ -12,8 +12,10 @@ import (
 	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/launch"
 	"github.com/switchboard/switchboard/shared/routing"
+	"github.com/switchboard/switchboard/shared/spill"
 	"github.com/switchboard/switchboard/shared/store"
 	"github.com/switchboard/switchboard/shared/twilio"
+	"github.com/switchboard/switchboard/shared/webhook"
 )
 
 func main() { launch.HTTP(setup) }
@@ -38,5 +40,6 @@ func setup(ctx context.Context, log *slog.Logger) (http.Handler, error) {
 		Verifier: verifier, Service: svc, Normalizer: conversation.Normalizer{DefaultRegion: cfg.PhoneRegion},
 		PublicBaseURL: base, Routing: rt, Log: log,
 	}).Register(mux)
-	return mux, nil
+	// A verified webhook our store cannot take is kept on the spill queue.
+	return webhook.Receive(mux, spill.FromConfig(awsCfg, cfg)), nil
 }

@@ -16,6 +16,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/kelseyhightower/envconfig"
 )
@@ -30,6 +31,9 @@ type Common struct {
 	SQSEndpoint       string `envconfig:"SQS_ENDPOINT"`
 	S3Endpoint        string `envconfig:"S3_ENDPOINT"`
 	SSMEndpoint       string `envconfig:"SSM_ENDPOINT"`
+	// SpillQueueURL is where webhook functions keep a verified request they
+	// could not store (shared/spill); unset: a store failure answers 5xx.
+	SpillQueueURL string `envconfig:"SPILL_QUEUE_URL"`
 	// PhoneRegion reads phone numbers written without a country code.
 	PhoneRegion string `envconfig:"PHONE_DEFAULT_REGION" default:"US"`
 	// Team receives new conversations.
@@ -109,6 +113,15 @@ func S3(cfg aws.Config, c Common) *s3.Client {
 		if c.S3Endpoint != "" {
 			o.BaseEndpoint = aws.String(c.S3Endpoint)
 			o.UsePathStyle = true
+		}
+	})
+}
+
+// SQS returns an SQS client, on SQS_ENDPOINT when set.
+func SQS(cfg aws.Config, c Common) *sqs.Client {
+	return sqs.NewFromConfig(cfg, func(o *sqs.Options) {
+		if c.SQSEndpoint != "" {
+			o.BaseEndpoint = aws.String(c.SQSEndpoint)
 		}
 	})
 }

@@ -30,7 +30,7 @@ import (
 const root = "../.."
 
 var functions = []string{"./functions/messaging", "./functions/voice", "./functions/social", "./functions/api",
-	"./functions/fanout", "./functions/notifier", "./functions/email", "./shared/lambdatest/testdata/hello"}
+	"./functions/fanout", "./functions/notifier", "./functions/email", "./functions/spill", "./shared/lambdatest/testdata/hello"}
 
 // emailBucket is the bucket events/email names.
 const emailBucket = "switchboard-email-example"
@@ -135,6 +135,17 @@ func TestBinariesAsDeployed(t *testing.T) {
 		map[string]string{"meta/handshake": "1158201444"}))
 	started = append(started, web("api", env("AGENT_API_TOKEN", devenv.AgentAPIToken),
 		map[string]int{"api/conversations-open": 200}, map[string]string{"api/conversations-open": "cv_sample"}))
+
+	// The spill binary stores the SMS a webhook function spilled.
+	spiller := lambdatest.Start(t, bins["spill"], audited("SpillFunction", env("PUBLIC_BASE_URL", devenv.PublicBaseURL,
+		"TWILIO_AUTH_TOKEN", devenv.TwilioAuthToken, "ROUTING_CONFIG", binaryRouting)))
+	started = append(started, spiller)
+	if out := invoke(spiller, "sqs/spill-sms"); strings.Contains(string(out), "itemIdentifier") {
+		t.Errorf("spill reported failures: %s\n%s", out, spiller.Output())
+	}
+	if r, err := st.Route(ctx, conversation.Identity{Kind: conversation.KindPhone, Address: "+14155550199"}); err != nil || r.ConversationID == "" {
+		t.Errorf("the spill binary stored no conversation for the spilled SMS: %+v %v", r, err)
+	}
 
 	// The email binary on moto's S3: the bucket and objects the events/email
 	// envelopes name.

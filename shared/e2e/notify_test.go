@@ -185,7 +185,9 @@ func TestDuplicateStormEveryChannel(t *testing.T) {
 			return status(s.post(telegram.Path, tg, map[string]string{telegram.SecretHeader: telegramSecret, "Content-Type": "application/json"}))
 		}
 		key := fmt.Sprintf("inbound/storm-%d", i)
-		raw := fmt.Sprintf("From: c%d@example.net\r\nTo: %s\r\nSubject: storm\r\nMessage-ID: <storm-%d@example.net>\r\n\r\nstorm\r\n", i, supportEmail, i)
+		// As SES stores it: its verdict header first (DMARC passed, so the sender is acknowledged).
+		raw := fmt.Sprintf("Authentication-Results: amazonses.com;\r\n spf=pass envelope-from=c%d@example.net;\r\n dkim=pass header.i=@example.net;\r\n dmarc=pass header.from=example.net;\r\n"+
+			"From: c%d@example.net\r\nTo: %s\r\nSubject: storm\r\nMessage-ID: <storm-%d@example.net>\r\n\r\nstorm\r\n", i, i, supportEmail, i)
 		if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader(raw)}); err != nil {
 			t.Fatal(err)
 		}

@@ -24,7 +24,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go/middleware"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
@@ -343,20 +342,4 @@ func (s *system) counts() (hooks, texts, bad int) {
 
 // queueDepth is what waits in a queue, visible or in flight; -1 when it
 // cannot be read (no such queue, SQS unreachable).
-func (s *system) queueDepth(u string) int {
-	if u == "" {
-		return -1
-	}
-	out, err := s.sqs.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{QueueUrl: &u,
-		AttributeNames: []sqstypes.QueueAttributeName{"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"}})
-	if err != nil {
-		return -1
-	}
-	n := 0
-	for _, v := range out.Attributes {
-		var i int
-		fmt.Sscan(v, &i)
-		n += i
-	}
-	return n
-}
+func (s *system) queueDepth(u string) int { return depth(s.t, s.sqs, u) }

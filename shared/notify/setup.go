@@ -9,13 +9,7 @@ import (
 )
 
 // SQSClient returns an SQS client, on SQS_ENDPOINT when set.
-func SQSClient(cfg aws.Config, c config.Common) *sqs.Client {
-	return sqs.NewFromConfig(cfg, func(o *sqs.Options) {
-		if c.SQSEndpoint != "" {
-			o.BaseEndpoint = aws.String(c.SQSEndpoint)
-		}
-	})
-}
+func SQSClient(cfg aws.Config, c config.Common) *sqs.Client { return config.SQS(cfg, c) }
 
 // SESClient returns an SES v2 client, on SES_ENDPOINT when set.
 func SESClient(cfg aws.Config, c config.Notify) *sesv2.Client {

@@ -179,6 +179,10 @@ func receiptOf(r *http.Request) *receipt {
 // retry a 5xx, so the message would be lost).
 func Receive(next http.Handler, sp Spiller) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if receiptOf(r) != nil { // a replay keeps its own receipt
+			next.ServeHTTP(w, r)
+			return
+		}
 		rc := &receipt{at: time.Now().UTC(), spill: sp, method: r.Method, path: r.URL.Path,
 			query: r.URL.RawQuery, ctype: r.Header.Get("Content-Type")}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), receiptKey{}, rc)))

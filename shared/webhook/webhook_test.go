@@ -2,13 +2,18 @@ package webhook_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/webhook"
 )
 
@@ -76,5 +81,79 @@ func TestRequireForm(t *testing.T) {
 		if err := webhook.RequireForm(r); (err == nil) != ok {
 			t.Errorf("RequireForm(%q) = %v", ct, err)
 		}
+	}
+}
+
+type fakeSpiller struct {
+	err  error
+	kept []webhook.Spilled
+}
+
+func (f *fakeSpiller) Spill(_ context.Context, s webhook.Spilled) error {
+	if f.err != nil {
+		return f.err
+	}
+	f.kept = append(f.kept, s)
+	return nil
+}
+
+// TestSpillOnlyVerifiedRequestsOnOurFailure: a failure of ours after the
+// request was verified spills it and answers as the provider expects; a
+// caller error, an unverified request, a replay, or a failing spill never
+// hides the failure (the answer is the 4xx or the 5xx).
+func TestSpillOnlyVerifiedRequestsOnOurFailure(t *testing.T) {
+	ours := errors.New("store down")
+	for _, c := range []struct {
+		name     string
+		spillErr error
+		verify   bool
+		replay   bool
+		fail     error
+		want     int
+		spilled  int
+	}{
+		{"verified, store failed", nil, true, false, ours, http.StatusOK, 1},
+		{"verified, store failed, spill failed", errors.New("sqs down"), true, false, ours, http.StatusInternalServerError, 0},
+		{"not verified", nil, false, false, ours, http.StatusInternalServerError, 0},
+		{"caller error", nil, true, false, webhook.Errorf(http.StatusBadRequest, "bad"), http.StatusBadRequest, 0},
+		{"domain refusal is a 400", nil, true, false, fmt.Errorf("%w: body is not text", conversation.ErrInvalid), http.StatusBadRequest, 0},
+		{"a replay is not spilled again", nil, true, true, ours, http.StatusInternalServerError, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			sp := &fakeSpiller{err: c.spillErr}
+			var at time.Time
+			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if _, err := webhook.ReadBody(r, 0); err != nil {
+					t.Fatal(err)
+				}
+				at = webhook.ReceivedAt(r)
+				if c.verify {
+					webhook.Verified(r, func(w http.ResponseWriter) { w.WriteHeader(http.StatusOK) })
+				}
+				webhook.Fail(w, r, slog.New(slog.NewTextHandler(io.Discard, nil)), "test", c.fail)
+			})
+			first := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
+			var req *http.Request
+			if c.replay {
+				req = webhook.Replay(context.Background(), webhook.Spilled{Method: "POST", Path: "/webhooks/x", Body: []byte("a=1"), ReceivedAt: first})
+			} else {
+				req = httptest.NewRequest(http.MethodPost, "/webhooks/x?q=1", strings.NewReader("a=1"))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			}
+			rec := httptest.NewRecorder()
+			webhook.Receive(h, sp).ServeHTTP(rec, req)
+			if rec.Code != c.want || len(sp.kept) != c.spilled {
+				t.Fatalf("answer %d, spilled %d; want %d, %d", rec.Code, len(sp.kept), c.want, c.spilled)
+			}
+			if c.replay && !at.Equal(first) {
+				t.Errorf("a replay's receive time is %v, want the first %v", at, first)
+			}
+			if len(sp.kept) == 1 {
+				k := sp.kept[0]
+				if k.Path != "/webhooks/x" || k.RawQuery != "q=1" || string(k.Body) != "a=1" || k.ContentType != "application/x-www-form-urlencoded" || !k.ReceivedAt.Equal(at) {
+					t.Errorf("kept %+v", k)
+				}
+			}
+		})
 	}
 }
