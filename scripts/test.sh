@@ -1,36 +1,54 @@
 #!/usr/bin/env bash
 # Runs every test: starts DynamoDB Local and moto on loopback (installing them
-# if missing), runs vet, the Go tests (which may not skip for want of those
-# services), the benchmarks once as a smoke check, and cfn-lint on the
-# template; stops the services however it ends.
+# if missing), runs vet, gofmt, the Go tests (which may not skip for want of
+# those services) with the fuzz targets' seed corpora, the benchmarks once as
+# a smoke check, and cfn-lint on the template; stops the services however it
+# ends.
+#
+#   scripts/test.sh          # the README's command: every test but long fuzzing (≤ 10 min)
+#   scripts/test.sh --full   # and each parser fuzzed for a while (≤ 30 min); .ci/run runs this
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+full=false
+case "${1:-}" in
+  --full) full=true ;;
+  "") ;;
+  *) echo "usage: scripts/test.sh [--full]" >&2; exit 2 ;;
+esac
+start=$(date +%s)
+step() { echo "== $* ($(( $(date +%s) - start )) s)"; }
 trap 'scripts/local-services.sh stop' EXIT
 envfile=$(scripts/local-services.sh start)
 # shellcheck disable=SC1090
 . "$envfile"
 export SWITCHBOARD_REQUIRE_LOCAL=1
 
-echo "== go vet"
+step "go vet"
 go vet ./...
-echo "== gofmt"
+step "gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then echo "gofmt needed: $unformatted" >&2; exit 1; fi
-echo "== go test"
-go test -count=1 -race ./...
-echo "== fuzz (each parser briefly, seeded from ../shared/corpus)"
-# An execution count, not a duration: Go 1.26's fuzz coordinator can report a
-# spurious "context deadline exceeded" when a duration -fuzztime expires on a
-# loaded machine (golang/go#75804, fixed in Go 1.27); a count has no deadline.
-# 20000 executions is about 5 s of the MIME parser, under a second of the others.
-for target in ./shared/twilio:FuzzParseMessage ./shared/meta:FuzzParse ./shared/telegram:FuzzParse ./shared/email:FuzzParse; do
-  go test -run '^$' -fuzz "^${target##*:}\$" -fuzztime "${FUZZTIME:-20000x}" "${target%%:*}"
-done
-echo "== benchmarks (one pass each, as a smoke check; scripts/bench.sh measures)"
+step "go test (every package but e2e; fuzz targets run their seeds)"
+go test -count=1 -race -timeout 6m $(go list ./... | grep -v /shared/e2e)
+step "go test shared/e2e (the system on the local services; its measured counts are printed)"
+# -v for the lines the outage and storm tests print; the passing tests' own
+# RUN/PASS lines are filtered out, everything else (failures) is kept.
+go test -count=1 -race -timeout 9m -v ./shared/e2e/ | grep -vE '^(=== (RUN|PAUSE|CONT|NAME)|\s*--- PASS)'
+if $full; then
+  step "fuzz (each parser, seeded from ../shared/corpus)"
+  # An execution count, not a duration: Go 1.26's fuzz coordinator can report
+  # a spurious "context deadline exceeded" when a duration -fuzztime expires
+  # on a loaded machine (golang/go#75804, fixed in Go 1.27); a count has no
+  # deadline. 300000 executions is about a minute of the MIME parser.
+  for target in ./shared/twilio:FuzzParseMessage ./shared/meta:FuzzParse ./shared/telegram:FuzzParse ./shared/email:FuzzParse; do
+    go test -run '^$' -fuzz "^${target##*:}\$" -fuzztime "${FUZZTIME:-300000x}" "${target%%:*}"
+  done
+fi
+step "benchmarks (one pass each, as a smoke check; scripts/bench.sh measures)"
 # (not ColdStart: it cross-compiles arm64; TestBinariesAsDeployed runs the same harness)
-go test -run '^$' -bench 'InboundSMS|Floor|NormalizePhone|DynamoDBPerMessage|WebhookToSink' -benchtime 1x ./... >/dev/null
-echo "== cfn-lint"
+go test -run '^$' -bench 'InboundSMS|Floor|NormalizePhone|DynamoDBPerMessage|WebhookToSink' -benchtime 1x -timeout 5m ./... >/dev/null
+step "cfn-lint"
 if ! command -v cfn-lint >/dev/null; then python3 -m pip install --quiet cfn-lint; fi
 cfn-lint template.yaml infra/*.yaml
-echo "all tests passed"
+step "all tests passed"

@@ -132,3 +132,27 @@ func TestSameSecondBurstKeepsItsOrder(t *testing.T) {
 		t.Errorf("preview %q unread %d, want %q and 6", c.LastPreview, c.Unread, ms[5].Body)
 	}
 }
+
+// TestArrivedAtDistrustsOddProviderClocks: latency runs from the provider's
+// time unless it lies after the receive time or days before it (a 2015
+// sample replayed today), then from the receive time.
+func TestArrivedAtDistrustsOddProviderClocks(t *testing.T) {
+	recv := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		name    string
+		created time.Time
+		want    time.Time
+	}{
+		{"a second before", recv.Add(-time.Second), recv.Add(-time.Second)},
+		{"in the future", recv.Add(time.Hour), recv},
+		{"eleven years old", time.Date(2015, 9, 7, 17, 0, 0, 0, time.UTC), recv},
+	} {
+		m := conversation.Message{CreatedAt: c.created, ReceivedAt: recv}
+		if got := m.ArrivedAt(); !got.Equal(c.want) {
+			t.Errorf("%s: ArrivedAt = %v, want %v", c.name, got, c.want)
+		}
+	}
+	if m := (conversation.Message{CreatedAt: recv}); !m.ArrivedAt().Equal(recv) {
+		t.Errorf("without a receive time: %v", m.ArrivedAt())
+	}
+}

@@ -121,7 +121,7 @@ func TestEmailConversation(t *testing.T) {
 		// The out-of-office after it is on the timeline but never the preview.
 		return err == nil && c.Unread == 2 && c.LastPreview == "It's order 1234, placed on the 2nd."
 	})
-	time.Sleep(2 * time.Second) // a second acknowledgement, if any, would surface
+	s.settle() // a second acknowledgement, if any, would have been sent by now
 	_, msgs, err := s.store.Conversation(ctx, convID)
 	if err != nil {
 		t.Fatal(err)

@@ -188,14 +188,14 @@ func (c countingSpiller) Spill(ctx context.Context, s webhook.Spilled) error {
 	return nil
 }
 
-// depth is how many messages a queue holds, visible or in flight; -1 if
+// depth is how many messages a queue holds, visible, in flight or delayed; -1 if
 // it cannot be read.
 func depth(t testing.TB, client *sqs.Client, u string) int {
 	if u == "" {
 		return -1
 	}
 	out, err := client.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{QueueUrl: &u,
-		AttributeNames: []sqstypes.QueueAttributeName{"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"}})
+		AttributeNames: []sqstypes.QueueAttributeName{"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"}})
 	if err != nil {
 		return -1
 	}

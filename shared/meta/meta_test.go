@@ -343,6 +343,7 @@ func TestOnEveryStore(t *testing.T) {
 		"EveryMessageType":                               testEveryMessageType,
 		"MessengerEditLandsOnTheOriginal":                testMessengerEditLandsOnTheOriginal,
 		"BatchStrictness":                                testBatchStrictness,
+		"BatchKeepsItsOrder":                             testBatchKeepsItsOrder,
 	}
 	for store, ns := range storetest.Stores() {
 		for name, run := range cases {

@@ -1,6 +1,7 @@
 package meta_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -152,5 +153,29 @@ func testBatchStrictness(t *testing.T, ns storetest.NewStore) {
 	}
 	if n := len(w.messages()); n != 1 {
 		t.Errorf("bad batches stored %d more", n-1)
+	}
+}
+
+// testBatchKeepsItsOrder: six WhatsApp messages of one second in one batch
+// keep the batch's order on the timeline and in the preview.
+func testBatchKeepsItsOrder(t *testing.T, ns storetest.NewStore) {
+	w := newWorld(t, ns)
+	var msgs []string
+	for n := 1; n <= 6; n++ {
+		msgs = append(msgs, fmt.Sprintf(`{"from":"14155550123","id":"wamid.burst%d","timestamp":"1700000000","type":"text","text":{"body":"part %d"}}`, n, n))
+	}
+	if rec := w.post(wa(msgs...)); rec.Code != http.StatusOK {
+		t.Fatalf("%d", rec.Code)
+	}
+	var got []string
+	for _, m := range w.messages() {
+		got = append(got, m.Body)
+	}
+	if fmt.Sprint(got) != "[part 1 part 2 part 3 part 4 part 5 part 6]" {
+		t.Errorf("timeline %v", got)
+	}
+	cs, _ := w.store.Conversations(context.Background(), conversation.StatusOpen, 0)
+	if len(cs) != 1 || cs[0].LastPreview != "part 6" {
+		t.Errorf("inbox %+v, want the preview part 6", cs)
 	}
 }

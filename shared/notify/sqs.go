@@ -20,6 +20,7 @@ type SQSAPI interface {
 	SendMessageBatch(context.Context, *sqs.SendMessageBatchInput, ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error)
 	ReceiveMessage(context.Context, *sqs.ReceiveMessageInput, ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error)
 	DeleteMessageBatch(context.Context, *sqs.DeleteMessageBatchInput, ...func(*sqs.Options)) (*sqs.DeleteMessageBatchOutput, error)
+	ChangeMessageVisibilityBatch(context.Context, *sqs.ChangeMessageVisibilityBatchInput, ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityBatchOutput, error)
 }
 
 // SQSQueue sends jobs to an SQS queue, ten to a request, each delayed until
@@ -87,6 +88,12 @@ type SQSPoller struct {
 	// and each queue call (beyond the long poll): a hung call is abandoned,
 	// never waited on forever. Default 60 s.
 	Timeout time.Duration
+	// RetryFailedNow makes a batch item failure visible again at once
+	// instead of after the queue's visibility timeout. Tests use it with a
+	// visibility timeout well above Timeout (as Lambda's is above the
+	// function's), so that a message is redelivered only because it failed,
+	// never because a loaded machine was slow.
+	RetryFailedNow bool
 }
 
 // Run polls until ctx is done.
@@ -137,9 +144,20 @@ func (p *SQSPoller) Run(ctx context.Context) error {
 			failed[f.ItemIdentifier] = true
 		}
 		var del []types.DeleteMessageBatchRequestEntry
+		var again []types.ChangeMessageVisibilityBatchRequestEntry
 		for i, m := range out.Messages {
 			if !failed[aws.ToString(m.MessageId)] {
 				del = append(del, types.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: m.ReceiptHandle})
+			} else if p.RetryFailedNow {
+				again = append(again, types.ChangeMessageVisibilityBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: m.ReceiptHandle})
+			}
+		}
+		if len(again) > 0 {
+			vctx, cancel := context.WithTimeout(ctx, timeout)
+			_, err := p.API.ChangeMessageVisibilityBatch(vctx, &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: &p.URL, Entries: again})
+			cancel()
+			if err != nil {
+				p.report(fmt.Errorf("change visibility: %w", err))
 			}
 		}
 		if len(del) > 0 {

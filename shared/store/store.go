@@ -1,14 +1,27 @@
 // Package store is the DynamoDB [conversation.Store]: one table, designed from
 // its access patterns.
 //
-// Items (PK, SK):
+// Items (PK, SK; every item also has "type", named in parentheses):
 //
-//	identity      IDENT#<kind>:<address>  IDENT      contact, open conversation, opt-out, version
-//	contact       CONTACT#<id>            CONTACT    name, identities, conversation ids
-//	conversation  CONV#<id>               #CONV      summary; GSI1PK STATUS#<status>, GSI1SK <team>#<created>#<id>
-//	message       CONV#<id>               MSG#<key>  the message; it is its own dedupe marker.
-//	                                                 Outbound ones: GSI2PK PMID#<provider>#<provider message id>
-//	failure       FAILURE#<source>        <ref>      an inbound event that could not be ingested
+//	identity (identity)          IDENT#<kind>:<address>  IDENT      contactId, conversationId (the open one), openedBy,
+//	                                                                named, version; optedOut, optOutAt, optCursor
+//	contact (contact)            CONTACT#<id>            CONTACT    contactId, name, language, identities, conversationIds, createdAt
+//	conversation (conversation)  CONV#<id>               #CONV      the summary: status, team, assignee, channels, openedBy,
+//	                                                                createdAt, lastMessageAt, lastPreview, cursor, readCursor,
+//	                                                                unread (a string set of cursors), unreadOverflow,
+//	                                                                notifyKey, notifyUntil, version;
+//	                                                                GSI1PK STATUS#<status>, GSI1SK <team>#<created>#<id>
+//	message (message)            CONV#<id>               MSG#<key>  the message (conversation.Message's fields: body, media,
+//	                                                                seq, receivedAt, reactsToRef, replyToRef, …) and
+//	                                                                statusRank; mediaPending while media wait for the
+//	                                                                pipeline; outbound ones GSI2PK
+//	                                                                PMID#<provider>#<provider message id>. It is its own
+//	                                                                dedupe marker.
+//	failure (failure)            FAILURE#<source>        <ref>      source, ref, reason, at: an inbound event that could not
+//	                                                                be ingested
+//	delivery (delivery)          DELIV#<job id>          DELIV      state, leaseUntil, attempts, finishedAt, reason;
+//	                                                                expiresAt (TTL, delivery.Retention): a notification
+//	                                                                job's claim (delivery.go)
 //
 // Access patterns:
 //

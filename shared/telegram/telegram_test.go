@@ -227,6 +227,7 @@ func TestOnEveryStore(t *testing.T) {
 		"BadInputAndOtherUpdates":    testBadInputAndOtherUpdates,
 		"EveryCorpusUpdate":          testEveryCorpusUpdate,
 		"EveryMessageType":           testEveryMessageType,
+		"BurstKeepsItsOrder":         testBurstKeepsItsOrder,
 	}
 	for store, ns := range storetest.Stores() {
 		for name, run := range cases {

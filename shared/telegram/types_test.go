@@ -1,6 +1,7 @@
 package telegram_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"testing"
@@ -84,5 +85,30 @@ func testEveryMessageType(t *testing.T, ns storetest.NewStore) {
 				}
 			})
 		}
+	}
+}
+
+// testBurstKeepsItsOrder: six messages sent within one second (Telegram
+// stamps whole seconds) arrive as 6,4,5,2,3,1; the timeline reads 1…6 and
+// the inbox previews the last one sent.
+func testBurstKeepsItsOrder(t *testing.T, ns storetest.NewStore) {
+	w := newWorld(t, ns)
+	for _, n := range []int{6, 4, 5, 2, 3, 1} {
+		body := fmt.Sprintf(`{"update_id":%d,"message":{"message_id":%d,"from":{"id":7,"is_bot":false,"first_name":"Ana"},"chat":{"id":7,"type":"private"},"date":1700000000,"text":"part %d"}}`, 500+n, 40+n, n)
+		if rec := w.post([]byte(body), secret); rec.Code != http.StatusOK {
+			t.Fatalf("%d", rec.Code)
+		}
+	}
+	msgs := w.messages(t)
+	var got []string
+	for _, m := range msgs {
+		got = append(got, m.Body)
+	}
+	if fmt.Sprint(got) != "[part 1 part 2 part 3 part 4 part 5 part 6]" {
+		t.Errorf("timeline %v", got)
+	}
+	cs, _ := w.store.Conversations(context.Background(), conversation.StatusOpen, 0)
+	if len(cs) != 1 || cs[0].LastPreview != "part 6" {
+		t.Errorf("inbox %+v, want the preview part 6", cs)
 	}
 }
