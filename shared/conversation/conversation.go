@@ -276,7 +276,8 @@ type Message struct {
 	OptOut            OptOut    `json:"optOut,omitempty" dynamodbav:"optOut,omitempty"`
 	CreatedAt         time.Time `json:"createdAt" dynamodbav:"createdAt"`
 	UpdatedAt         time.Time `json:"updatedAt,omitzero" dynamodbav:"updatedAt,omitempty"`
-	// Kind is "" for a message, or KindCall, KindMissedCall, KindVoicemail.
+	// Kind is "" for a message, or one of the Kind constants (a call, a
+	// voicemail, automated mail, a reaction, something unsupported, …).
 	Kind string `json:"kind,omitempty" dynamodbav:"kind,omitempty"`
 	// DurationSeconds of a call or a voicemail.
 	DurationSeconds int `json:"durationSeconds,omitempty" dynamodbav:"durationSeconds,omitempty"`
@@ -316,7 +317,7 @@ type Message struct {
 	ReplyTo     string `json:"replyTo,omitempty" dynamodbav:"-"`
 	// ReceivedAt is when Switchboard received the event (CreatedAt is the
 	// provider's own time when it gives one). Seq orders messages of the same
-	// CreatedAt: the provider's own sequence (Telegram's message_id) or the
+	// CreatedAt: the provider's own sequence (Telegram's update_id) or the
 	// arrival order (the receive time in nanoseconds, plus the position in
 	// a batch).
 	ReceivedAt time.Time `json:"receivedAt,omitzero" dynamodbav:"receivedAt,omitempty"`

@@ -39,7 +39,7 @@ type Inbound struct {
 	ReceivedAt time.Time
 	SentAt     time.Time
 	// Seq is the provider's own order of its events (Telegram's
-	// message_id), or 0: then the arrival order orders messages with the
+	// update_id), or 0: then the arrival order orders messages with the
 	// same SentAt (see Message.Cursor). A handler of a batch adds each
 	// event's position to its receive time's nanoseconds.
 	Seq int64

@@ -104,19 +104,23 @@ func attachments(env *enmime.Envelope) []Attachment {
 		if ct == "" {
 			ct = "application/octet-stream"
 		}
-		out = append(out, Attachment{Index: len(out), Filename: p.FileName, ContentType: ct, Size: int64(len(p.Content)), Content: p.Content})
+		out = append(out, Attachment{Index: len(out), Filename: cleanText(p.FileName), ContentType: cleanText(ct), Size: int64(len(p.Content)), Content: p.Content})
 	}
 	return out
 }
 
 func fromEnvelope(env *enmime.Envelope) (*Parsed, error) {
 	p := &Parsed{
-		Subject:    strings.TrimSpace(env.GetHeader("Subject")),
+		Subject:    strings.TrimSpace(cleanText(env.GetHeader("Subject"))),
 		MessageID:  msgID(env.GetHeader("Message-ID")),
 		InReplyTo:  msgID(env.GetHeader("In-Reply-To")),
 		References: msgIDs(env.GetHeader("References")),
 	}
 	from, err := env.AddressList("From")
+	if h := env.GetHeader("From"); err != nil && h != "" && !utf8.ValidString(h) {
+		// A display name in undeclared 8-bit text: read as cleanText does.
+		from, err = mail.ParseAddressList(cleanText(h))
+	}
 	if err != nil || len(from) == 0 || from[0].Address == "" {
 		// A Sender header names who sent it on someone's behalf; a
 		// message with neither has no one to answer.
@@ -132,13 +136,14 @@ func fromEnvelope(env *enmime.Envelope) (*Parsed, error) {
 		return nil, fmt.Errorf("%w: %s", ErrMalformed, reason)
 	}
 	p.From = from[0]
+	p.From.Name = cleanText(p.From.Name)
 	p.ReplyTo, _ = env.AddressList("Reply-To")
 	p.To, _ = env.AddressList("To")
 	p.Cc, _ = env.AddressList("Cc")
 	if d, err := env.Date(); err == nil {
 		p.Date = d
 	}
-	p.Text = strings.TrimSpace(strings.ReplaceAll(env.Text, "\r\n", "\n"))
+	p.Text = strings.TrimSpace(strings.ReplaceAll(cleanText(env.Text), "\r\n", "\n"))
 	p.Reply = StripReply(p.Text)
 	p.Attachments = attachments(env)
 	p.Automated = automated(env, p.From)
@@ -222,4 +227,25 @@ func (l *limitReader) Read(p []byte) (int, error) {
 	k, err := l.r.Read(p)
 	l.read += int64(k)
 	return k, err
+}
+
+// cleanText makes what enmime left of a header or part valid UTF-8 without
+// NUL bytes, as everything stored must be: a person's mail is kept, not
+// refused, so bytes that are not UTF-8 (8-bit text sent without a charset,
+// in practice ISO-8859-1 or windows-1252) are read as ISO-8859-1, and NULs
+// are dropped. The raw message stays in S3 as it came.
+func cleanText(s string) string {
+	if !utf8.ValidString(s) {
+		var b strings.Builder
+		for i := 0; i < len(s); {
+			r, n := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && n == 1 {
+				r = rune(s[i])
+			}
+			b.WriteRune(r)
+			i += n
+		}
+		s = b.String()
+	}
+	return strings.ReplaceAll(s, "\x00", "")
 }

@@ -291,3 +291,16 @@ func TestEmptyMailIsAMessage(t *testing.T) {
 		t.Errorf("empty mail: %+v, %v", ev, err)
 	}
 }
+
+// TestUndeclaredEightBitIsKept: a subject in raw ISO-8859-1 and a body with
+// stray bytes and a NUL are a person's mail: kept, as valid text.
+func TestUndeclaredEightBitIsKept(t *testing.T) {
+	p, err := Parse(strings.NewReader("From: Jos\xe9 <a@example.com>\r\nSubject: caf\xe9\r\nMessage-ID: <x@y>\r\n\r\nbody \xff end\x00\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := (&Intake{}).Inbound(context.Background(), p, "s3://b/k", time.Now())
+	if err != nil || ev.Validate() != nil || ev.Subject != "café" || ev.Body != "body ÿ end" || ev.ProfileName != "José" {
+		t.Errorf("%q %q %q: %v %v", ev.Subject, ev.Body, ev.ProfileName, err, ev.Validate())
+	}
+}

@@ -32,6 +32,14 @@ type Intake struct {
 // ours, and worth a retry.
 func (in *Intake) Ingest(ctx context.Context, raw io.Reader, source string, receivedAt time.Time) (conversation.Result, error) {
 	p, err := Parse(raw)
+	var ev conversation.Inbound
+	if err == nil {
+		if ev, err = in.Inbound(ctx, p, source, receivedAt); err == nil {
+			if verr := ev.Validate(); verr != nil {
+				err = fmt.Errorf("%w: %v", ErrMalformed, verr) // no retry makes it valid
+			}
+		}
+	}
 	if errors.Is(err, ErrMalformed) {
 		if rerr := in.Service.Store.RecordFailure(ctx, conversation.Failure{
 			Source: "email", Ref: source, Reason: err.Error(), At: receivedAt,
@@ -42,10 +50,6 @@ func (in *Intake) Ingest(ctx context.Context, raw io.Reader, source string, rece
 			slog.String("channel", "email"), slog.String("source", source), slog.String("reason", err.Error()))
 		return conversation.Result{}, err
 	}
-	if err != nil {
-		return conversation.Result{}, err
-	}
-	ev, err := in.Inbound(ctx, p, source, receivedAt)
 	if err != nil {
 		return conversation.Result{}, err
 	}

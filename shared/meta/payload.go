@@ -388,7 +388,7 @@ func whatsapp(c Change, n conversation.Normalizer) []Event {
 		}
 		// wa_id is the number in international form without "+": digits
 		// only. Anything else is refused for this message alone.
-		if !digits(m.From) {
+		if !webhook.Digits(m.From) {
 			out = append(out, Event{Ignored: "refused: WhatsApp from is not digits"})
 			continue
 		}
@@ -451,15 +451,6 @@ func whatsapp(c Change, n conversation.Normalizer) []Event {
 		out = append(out, Event{Status: st})
 	}
 	return out
-}
-
-func digits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
 }
 
 func seconds(s string) time.Time {

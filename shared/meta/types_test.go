@@ -85,21 +85,8 @@ func testEveryMessageType(t *testing.T, ns storetest.NewStore) {
 						t.Fatalf("%d %s", rec.Code, rec.Body)
 					}
 				}
-				msgs := w.messages()
-				if len(msgs) != 2 {
-					t.Fatalf("stored %d messages, want the original and this one", len(msgs))
-				}
-				conversation.ResolveRefs(msgs)
-				got := msgs[1]
-				if got.Body != c.body || got.Kind != c.kind || got.ProviderType != c.ptype {
-					t.Errorf("body %q kind %q type %q; want %q %q %q", got.Body, got.Kind, got.ProviderType, c.body, c.kind, c.ptype)
-				}
-				if c.media == "" && len(got.Media) != 0 || c.media != "" && (len(got.Media) != 1 || got.Media[0].ContentType != c.media || got.Media[0].Status != conversation.MediaPending) {
-					t.Errorf("media %+v, want one %q pending", got.Media, c.media)
-				}
-				if (got.ReplyTo == msgs[0].ID) != c.replyTo || (got.ReactsTo == msgs[0].ID) != c.reactsTo {
-					t.Errorf("replyTo %q reactsTo %q, original %q", got.ReplyTo, got.ReactsTo, msgs[0].ID)
-				}
+				storetest.CheckEntry(t, w.messages(), storetest.Entry{Body: c.body, Kind: c.kind, ProviderType: c.ptype,
+					MediaType: c.media, ReplyTo: c.replyTo, ReactsTo: c.reactsTo})
 				if c.kind == conversation.KindReaction {
 					w.mu.Lock()
 					n := len(w.notified)

@@ -130,10 +130,10 @@ func e164(s string) bool {
 	if len(s) < 8 || len(s) > 16 || s[0] != '+' || s[1] == '0' {
 		return false
 	}
-	return digits(s[1:])
+	return webhook.Digits(s[1:])
 }
 
-func shortCode(s string) bool { return len(s) >= 3 && len(s) <= 8 && digits(s) }
+func shortCode(s string) bool { return len(s) >= 3 && len(s) <= 8 && webhook.Digits(s) }
 
 func alphanumeric(s string) bool {
 	if len(s) == 0 || len(s) > 11 || strings.TrimSpace(s) != s {
@@ -150,15 +150,6 @@ func alphanumeric(s string) bool {
 		}
 	}
 	return letter
-}
-
-func digits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
 }
 
 // Channel is WhatsApp when Twilio marks the sender so, SMS (or MMS) otherwise.

@@ -309,24 +309,20 @@ func TestVoiceOnEveryStore(t *testing.T) {
 
 func TestVoiceBadInput(t *testing.T) {
 	w := newVoiceWorld(t, storetest.Stores()["memstore"], true)
-	form := callForm()
-	req := httptest.NewRequest(http.MethodPost, twilio.VoicePath, strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("X-Twilio-Signature", twilio.Sign("wrong", base+twilio.VoicePath, form))
-	rec := httptest.NewRecorder()
-	w.mux.ServeHTTP(rec, req)
-	if rec.Code != http.StatusForbidden {
-		t.Errorf("forged call: %d", rec.Code)
-	}
-	for _, path := range []string{twilio.VoicePath, twilio.VoiceStatusPath, twilio.RecordingPath, twilio.TranscriptionPath} {
-		f := url.Values{"From": {caller}}
+	post := func(path string, f url.Values, key string) int {
 		req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(f.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("X-Twilio-Signature", twilio.Sign(token, base+path, f))
+		req.Header.Set("X-Twilio-Signature", twilio.Sign(key, base+path, f))
 		rec := httptest.NewRecorder()
 		w.mux.ServeHTTP(rec, req)
-		if rec.Code != http.StatusBadRequest {
-			t.Errorf("%s without CallSid: %d", path, rec.Code)
+		return rec.Code
+	}
+	if code := post(twilio.VoicePath, callForm(), "wrong"); code != http.StatusForbidden {
+		t.Errorf("forged call: %d", code)
+	}
+	for _, path := range []string{twilio.VoicePath, twilio.VoiceStatusPath, twilio.RecordingPath, twilio.TranscriptionPath} {
+		if code := post(path, url.Values{"From": {caller}}, token); code != http.StatusBadRequest {
+			t.Errorf("%s without CallSid: %d", path, code)
 		}
 	}
 	// A transcription without its TranscriptionSid, and callers that are
@@ -339,13 +335,8 @@ func TestVoiceBadInput(t *testing.T) {
 	badFrom := callForm()
 	badFrom.Set("From", "call me!")
 	for path, f := range map[string]url.Values{twilio.TranscriptionPath + recQuery: noSid, twilio.VoicePath: badFrom} {
-		req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(f.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("X-Twilio-Signature", twilio.Sign(token, base+path, f))
-		rec := httptest.NewRecorder()
-		w.mux.ServeHTTP(rec, req)
-		if rec.Code != http.StatusBadRequest {
-			t.Errorf("%s: %d, want 400", path, rec.Code)
+		if code := post(path, f, token); code != http.StatusBadRequest {
+			t.Errorf("%s: %d, want 400", path, code)
 		}
 	}
 	if cs, _ := w.store.Conversations(context.Background(), conversation.StatusOpen, 0); len(cs) != 0 {

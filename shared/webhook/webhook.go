@@ -122,6 +122,17 @@ func CheckForm(form url.Values) error {
 	return nil
 }
 
+// Digits reports whether s is one or more ASCII digits (a phone number's
+// digits as providers send them without "+", a short code).
+func Digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
 // CheckJSON refuses a JSON body that is not valid UTF-8: encoding/json
 // would quietly replace the bad bytes. (A NUL, which JSON can only escape,
 // reaches the domain, whose Inbound.Validate refuses it naming the field.)

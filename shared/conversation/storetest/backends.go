@@ -48,3 +48,34 @@ func (s Streamed) OpenConversation(ctx context.Context, o conversation.Open) err
 	s.OnStored(o.Message)
 	return nil
 }
+
+// Entry is what a channel's table test expects of the timeline entry an
+// event stored after an original message (the one it may reply or react to).
+type Entry struct {
+	Body, Kind, ProviderType string
+	// MediaType is the content type of the one medium expected, pending for
+	// the media pipeline; "" expects none.
+	MediaType         string
+	ReplyTo, ReactsTo bool
+}
+
+// CheckEntry holds a timeline of exactly [original, entry] to want, the
+// replyTo/reactsTo links resolved as readers see them.
+func CheckEntry(t *testing.T, msgs []conversation.Message, want Entry) {
+	t.Helper()
+	if len(msgs) != 2 {
+		t.Fatalf("stored %d messages, want the original and this one", len(msgs))
+	}
+	conversation.ResolveRefs(msgs)
+	orig, got := msgs[0], msgs[1]
+	if got.Body != want.Body || got.Kind != want.Kind || got.ProviderType != want.ProviderType {
+		t.Errorf("body %q kind %q type %q; want %q %q %q", got.Body, got.Kind, got.ProviderType, want.Body, want.Kind, want.ProviderType)
+	}
+	if want.MediaType == "" && len(got.Media) != 0 || want.MediaType != "" &&
+		(len(got.Media) != 1 || got.Media[0].ContentType != want.MediaType || got.Media[0].Status != conversation.MediaPending) {
+		t.Errorf("media %+v, want one %q pending", got.Media, want.MediaType)
+	}
+	if (got.ReplyTo == orig.ID) != want.ReplyTo || (got.ReactsTo == orig.ID) != want.ReactsTo {
+		t.Errorf("replyTo %q reactsTo %q, original %q; want reply %v react %v", got.ReplyTo, got.ReactsTo, orig.ID, want.ReplyTo, want.ReactsTo)
+	}
+}
