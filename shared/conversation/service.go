@@ -207,6 +207,9 @@ func (s *Service) Ingest(ctx context.Context, in Inbound) (Result, error) {
 		if errors.Is(err, ErrConflict) {
 			continue
 		}
+		if errors.Is(err, ErrDuplicate) { // stored before, on a conversation closed since
+			return Result{Message: msg, Duplicate: true}, nil
+		}
 		if err != nil {
 			return Result{}, fmt.Errorf("open conversation: %w", err)
 		}

@@ -52,13 +52,15 @@ type Store interface {
 	// Route reads an identity's route: ErrNotFound if the identity is new.
 	Route(ctx context.Context, id Identity) (Route, error)
 	// PutMessage stores m on its conversation unless a message with the same
-	// key is there already (ErrDuplicate). It is the ingest path's one write.
+	// key was ever stored, on any conversation (ErrDuplicate). It is the
+	// ingest path's one write.
 	PutMessage(ctx context.Context, m Message) error
 	// OpenConversation atomically creates the contact and identity (when
 	// Route.Version is 0), the conversation, and its first message, and
 	// points the identity at the conversation. It returns ErrConflict if the
 	// route changed since it was read (another request got there first), and
-	// writes nothing then.
+	// ErrDuplicate if a message with the same key was stored before (on a
+	// conversation since closed); it writes nothing then.
 	OpenConversation(ctx context.Context, o Open) error
 
 	// Project applies a stored message to what derives from it: the

@@ -33,8 +33,11 @@ type Store struct {
 	contacts      map[string]*conversation.Contact
 	conversations map[string]*conversation.Conversation
 	messages      map[string]map[string]*conversation.Message
-	byProviderID  map[string]msgRef
-	failures      map[string]conversation.Failure
+	// keys are every stored message's key, whatever its conversation: the
+	// dedupe markers (as the DynamoDB store keys messages by it alone).
+	keys         map[string]bool
+	byProviderID map[string]msgRef
+	failures     map[string]conversation.Failure
 
 	onStored func(conversation.Message)
 }
@@ -49,6 +52,7 @@ func New(onStored func(conversation.Message)) *Store {
 		contacts:      map[string]*conversation.Contact{},
 		conversations: map[string]*conversation.Conversation{},
 		messages:      map[string]map[string]*conversation.Message{},
+		keys:          map[string]bool{},
 		byProviderID:  map[string]msgRef{},
 		failures:      map[string]conversation.Failure{},
 		onStored:      onStored,
@@ -80,7 +84,7 @@ func (s *Store) PutMessage(_ context.Context, m conversation.Message) error {
 		s.mu.Unlock()
 		return conversation.ErrNotFound
 	}
-	if _, dup := msgs[m.Key]; dup {
+	if _, dup := msgs[m.Key]; dup || s.keys[m.Key] {
 		s.mu.Unlock()
 		return conversation.ErrDuplicate
 	}
@@ -93,6 +97,7 @@ func (s *Store) PutMessage(_ context.Context, m conversation.Message) error {
 func (s *Store) putLocked(m conversation.Message) {
 	m.Media = slices.Clone(m.Media)
 	s.messages[m.ConversationID][m.Key] = &m
+	s.keys[m.Key] = true
 	if m.Direction == conversation.DirectionOutbound && m.ProviderMessageID != "" {
 		s.byProviderID[m.Provider+":"+m.ProviderMessageID] = msgRef{m.ConversationID, m.Key}
 	}
@@ -106,6 +111,10 @@ func (s *Store) OpenConversation(_ context.Context, o conversation.Open) error {
 	if (o.Route.Version == 0 && exists) || (o.Route.Version != 0 && (!exists || rec.route.Version != o.Route.Version)) {
 		s.mu.Unlock()
 		return conversation.ErrConflict
+	}
+	if s.keys[o.Message.Key] {
+		s.mu.Unlock()
+		return conversation.ErrDuplicate // stored before, on a conversation since closed
 	}
 	conv := o.Conversation
 	if !exists {

@@ -11,12 +11,14 @@
 //	                                                                unread (a string set of cursors), unreadOverflow,
 //	                                                                notifyKey, notifyUntil, version;
 //	                                                                GSI1PK STATUS#<status>, GSI1SK <team>#<created>#<id>
-//	message (message)            CONV#<id>               MSG#<key>  the message (conversation.Message's fields: body, media,
-//	                                                                seq, receivedAt, reactsToRef, replyToRef, …) and
-//	                                                                statusRank; mediaPending while media wait for the
-//	                                                                pipeline; outbound ones GSI2PK
-//	                                                                PMID#<provider>#<provider message id>. It is its own
-//	                                                                dedupe marker.
+//	message (message)            MSG#<key>               MSG        the message (conversation.Message's fields: conversationId,
+//	                                                                body, media, seq, receivedAt, reactsToRef, replyToRef, …)
+//	                                                                and statusRank; mediaPending while media wait for the
+//	                                                                pipeline; GSI3PK CONV#<conversation id>, GSI3SK its
+//	                                                                cursor; outbound ones GSI2PK
+//	                                                                PMID#<provider>#<provider message id>. Keyed by the
+//	                                                                event's idempotency key alone, it is the event's dedupe
+//	                                                                marker for good, whatever becomes of its conversation.
 //	failure (failure)            FAILURE#<source>        <ref>      source, ref, reason, at: an inbound event that could not
 //	                                                                be ingested
 //	delivery (delivery)          DELIV#<job id>          DELIV      state, leaseUntil, attempts, finishedAt, reason;
@@ -27,14 +29,14 @@
 //
 //  1. identity → contact and its open conversation: GetItem IDENT (the ingest
 //     path's one read, strongly consistent).
-//  2. store an inbound message once: PutItem MSG#<key> under the conversation
-//     with attribute_not_exists(PK) (the ingest path's one write; a duplicate
-//     fails the condition and changes nothing).
+//  2. store an inbound message once: PutItem MSG#<key> with
+//     attribute_not_exists(PK) (the ingest path's one write; a duplicate
+//     fails the condition and changes nothing, also after its conversation
+//     was closed: the key names no conversation).
 //  3. first message of a new conversation: one TransactWriteItems of identity
 //     (conditioned on its version), contact, conversation and message.
-//  4. conversation → its messages in order: Query PK = CONV#<id>; the summary
-//     sorts first ("#CONV" < "MSG#"), messages are ordered by their cursor
-//     (creation time, then key) in memory.
+//  4. conversation → its messages in order: GetItem CONV#<id> (the summary),
+//     Query GSI3 (ALL) on GSI3PK = CONV#<id>, in GSI3SK (cursor) order.
 //  5. open conversations (by team), most recent activity first: Query GSI1
 //     (KEYS_ONLY) on STATUS#open, optionally begins_with(GSI1SK, "<team>#"),
 //     BatchGetItem the summaries, sort by last activity. The GSI keys change
@@ -42,13 +44,13 @@
 //     index writes.
 //  6. contact → conversations: the contact item's conversationIds.
 //  7. outbound message by provider id (status callbacks, and email replies
-//     threaded by In-Reply-To to the SES message id of our acknowledgement):
-//     Query GSI2 (KEYS_ONLY, sparse: inbound messages carry no GSI2PK and
-//     cost no index write).
+//     threaded by In-Reply-To to the SES message id of our acknowledgement,
+//     then a GetItem of its conversationId): Query GSI2 (KEYS_ONLY, sparse:
+//     inbound messages carry no GSI2PK and cost no index write).
 //  8. failed intake (an unparseable email) by source: Query PK =
 //     FAILURE#<source>; rare, sorted in memory.
-//  9. one message by its key (the media copier, edits): GetItem
-//     CONV#<id> / MSG#<key>, strongly consistent.
+//  9. one message by its key (the media copier, edits): GetItem MSG#<key>,
+//     strongly consistent.
 //
 // Every item has a "type" attribute so that the stream's event filter can pick
 // new messages (type = message, eventName INSERT). The summary is maintained
@@ -62,7 +64,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -83,6 +84,7 @@ const (
 	MediaPendingAttribute = "mediaPending"
 	GSI1                  = "GSI1"
 	GSI2                  = "GSI2"
+	GSI3                  = "GSI3"
 )
 
 // Item types, in the "type" attribute.
@@ -120,9 +122,11 @@ func identityKey(id conversation.Identity) map[string]types.AttributeValue {
 }
 func contactKey(id string) map[string]types.AttributeValue { return key("CONTACT#"+id, "CONTACT") }
 func convKey(id string) map[string]types.AttributeValue    { return key("CONV#"+id, "#CONV") }
-func msgKey(conv, k string) map[string]types.AttributeValue {
-	return key("CONV#"+conv, "MSG#"+k)
-}
+// msgKey is a message's key: its idempotency key alone, not its
+// conversation's, so that the item is the event's dedupe marker whatever
+// happens to the conversation later (closed, and the customer's next
+// message opens another).
+func msgKey(k string) map[string]types.AttributeValue { return key("MSG#"+k, "MSG") }
 
 func key(pk, sk string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{"PK": s(pk), "SK": s(sk)}
@@ -181,10 +185,11 @@ func messageItem(m conversation.Message) (map[string]types.AttributeValue, error
 	if err != nil {
 		return nil, fmt.Errorf("encode message: %w", err)
 	}
-	for k, v := range msgKey(m.ConversationID, m.Key) {
+	for k, v := range msgKey(m.Key) {
 		item[k] = v
 	}
 	item["type"] = s(TypeMessage)
+	item["GSI3PK"], item["GSI3SK"] = s("CONV#"+m.ConversationID), s(m.Cursor())
 	item["statusRank"] = n(int64(conversation.StatusRank(m.Status)))
 	if m.Direction == conversation.DirectionOutbound && m.ProviderMessageID != "" {
 		item["GSI2PK"] = s(providerKey(m.Provider, m.ProviderMessageID))
@@ -303,8 +308,12 @@ func (st *Store) OpenConversation(ctx context.Context, o conversation.Open) erro
 	})
 	var tce *types.TransactionCanceledException
 	if errors.As(err, &tce) {
-		if len(tce.CancellationReasons) > 0 && aws.ToString(tce.CancellationReasons[0].Code) == "ConditionalCheckFailed" {
+		reasons := tce.CancellationReasons
+		if len(reasons) > 0 && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
 			return conversation.ErrConflict
+		}
+		if len(reasons) > 3 && aws.ToString(reasons[3].Code) == "ConditionalCheckFailed" {
+			return conversation.ErrDuplicate // stored before, on a conversation since closed
 		}
 	}
 	if err != nil {
@@ -493,11 +502,16 @@ func (st *Store) OutboundConversation(ctx context.Context, provider, providerMes
 	if err != nil {
 		return "", err
 	}
-	pk, _ := k["PK"].(*types.AttributeValueMemberS)
-	if pk == nil || !strings.HasPrefix(pk.Value, "CONV#") {
-		return "", fmt.Errorf("find message by provider id: unexpected key %v", k["PK"])
+	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.table, Key: k,
+		ProjectionExpression: aws.String("conversationId")})
+	if err != nil {
+		return "", fmt.Errorf("read message by provider id: %w", err)
 	}
-	return strings.TrimPrefix(pk.Value, "CONV#"), nil
+	c, _ := out.Item["conversationId"].(*types.AttributeValueMemberS)
+	if c == nil {
+		return "", conversation.ErrNotFound
+	}
+	return c.Value, nil
 }
 
 // RecordFailure implements conversation.Store.
@@ -539,7 +553,7 @@ func (st *Store) Failures(ctx context.Context, source string, limit int) ([]conv
 // message, and writes the edit conditioned on no later edit having landed
 // (editedAtMs, a number, so the comparison is exact).
 func (st *Store) EditMessage(ctx context.Context, conversationID, key, body string, editedAt time.Time) (bool, error) {
-	k := msgKey(conversationID, key)
+	k := msgKey(key)
 	m, err := st.Message(ctx, conversationID, key)
 	if err != nil {
 		return false, err
@@ -601,7 +615,7 @@ func (st *Store) AmendMessage(ctx context.Context, conversationID, key string, a
 	if n == 0 {
 		return nil
 	}
-	ok, err := st.update(ctx, msgKey(conversationID, key), upd, expression.AttributeExists(expression.Name("PK")))
+	ok, err := st.update(ctx, msgKey(key), upd, expression.Name("conversationId").Equal(expression.Value(conversationID)))
 	if err != nil {
 		return fmt.Errorf("amend message: %w", err)
 	}
@@ -614,7 +628,7 @@ func (st *Store) AmendMessage(ctx context.Context, conversationID, key string, a
 // Message implements conversation.Store (strongly consistent).
 func (st *Store) Message(ctx context.Context, conversationID, key string) (conversation.Message, error) {
 	var m conversation.Message
-	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.table, Key: msgKey(conversationID, key), ConsistentRead: aws.Bool(true)})
+	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.table, Key: msgKey(key), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return m, fmt.Errorf("read message: %w", err)
 	}
@@ -623,6 +637,9 @@ func (st *Store) Message(ctx context.Context, conversationID, key string) (conve
 	}
 	if err := attributevalue.UnmarshalMap(out.Item, &m); err != nil {
 		return m, fmt.Errorf("decode message: %w", err)
+	}
+	if m.ConversationID != conversationID {
+		return conversation.Message{}, conversation.ErrNotFound
 	}
 	return m, nil
 }
@@ -703,44 +720,30 @@ func (st *Store) Conversations(ctx context.Context, status string, limit int) ([
 	return out, nil
 }
 
-// Conversation implements conversation.Store.
+// Conversation implements conversation.Store: the summary (GetItem), then
+// its timeline from GSI3 in cursor order.
 func (st *Store) Conversation(ctx context.Context, id string) (conversation.Conversation, []conversation.Message, error) {
-	var conv conversation.Conversation
+	conv, err := st.getConversation(ctx, id)
+	if err != nil {
+		return conv, nil, err
+	}
 	var msgs []conversation.Message
-	found := false
 	p := dynamodb.NewQueryPaginator(st.db, &dynamodb.QueryInput{
-		TableName: &st.table, KeyConditionExpression: aws.String("PK = :pk"),
+		TableName: &st.table, IndexName: aws.String(GSI3), KeyConditionExpression: aws.String("GSI3PK = :pk"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": s("CONV#" + id)},
-		ConsistentRead:            aws.Bool(true),
 	})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return conv, nil, fmt.Errorf("query conversation: %w", err)
+			return conv, nil, fmt.Errorf("query timeline: %w", err)
 		}
-		for _, it := range page.Items {
-			sk := it["SK"].(*types.AttributeValueMemberS).Value
-			if sk == "#CONV" {
-				if conv, err = decodeConversation(it); err != nil {
-					return conv, nil, err
-				}
-				found = true
-				continue
-			}
-			if !strings.HasPrefix(sk, "MSG#") {
-				continue
-			}
-			var m conversation.Message
-			if err := attributevalue.UnmarshalMap(it, &m); err != nil {
-				return conv, nil, fmt.Errorf("decode message: %w", err)
-			}
-			msgs = append(msgs, m)
+		var ms []conversation.Message
+		if err := attributevalue.UnmarshalListOfMaps(page.Items, &ms); err != nil {
+			return conv, nil, fmt.Errorf("decode messages: %w", err)
 		}
+		msgs = append(msgs, ms...)
 	}
-	if !found {
-		return conv, nil, conversation.ErrNotFound
-	}
-	conversation.SortMessages(msgs)
+	conversation.SortMessages(msgs) // GSI3SK is the cursor already; this keeps ties of equal cursors stable
 	return conv, msgs, nil
 }
 

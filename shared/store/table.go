@@ -18,7 +18,7 @@ type TableAPI interface {
 }
 
 // TableInput is the table's definition, the same as template.yaml's (a test
-// compares the two): keys, both indexes, on-demand billing, NEW_IMAGE stream.
+// compares the two): keys, the three indexes, on-demand billing, NEW_IMAGE stream.
 func TableInput(name string) *dynamodb.CreateTableInput {
 	str := func(n string) types.AttributeDefinition {
 		return types.AttributeDefinition{AttributeName: aws.String(n), AttributeType: types.ScalarAttributeTypeS}
@@ -34,11 +34,12 @@ func TableInput(name string) *dynamodb.CreateTableInput {
 	return &dynamodb.CreateTableInput{
 		TableName:            aws.String(name),
 		BillingMode:          types.BillingModePayPerRequest,
-		AttributeDefinitions: []types.AttributeDefinition{str("PK"), str("SK"), str("GSI1PK"), str("GSI1SK"), str("GSI2PK")},
+		AttributeDefinitions: []types.AttributeDefinition{str("PK"), str("SK"), str("GSI1PK"), str("GSI1SK"), str("GSI2PK"), str("GSI3PK"), str("GSI3SK")},
 		KeySchema:            keys("PK", "SK"),
 		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{
 			{IndexName: aws.String(GSI1), KeySchema: keys("GSI1PK", "GSI1SK"), Projection: keysOnly},
 			{IndexName: aws.String(GSI2), KeySchema: keys("GSI2PK", ""), Projection: keysOnly},
+			{IndexName: aws.String(GSI3), KeySchema: keys("GSI3PK", "GSI3SK"), Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll}},
 		},
 		StreamSpecification: &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewTypeNewImage},
 	}
