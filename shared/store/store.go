@@ -122,6 +122,7 @@ func identityKey(id conversation.Identity) map[string]types.AttributeValue {
 }
 func contactKey(id string) map[string]types.AttributeValue { return key("CONTACT#"+id, "CONTACT") }
 func convKey(id string) map[string]types.AttributeValue    { return key("CONV#"+id, "#CONV") }
+
 // msgKey is a message's key: its idempotency key alone, not its
 // conversation's, so that the item is the event's dedupe marker whatever
 // happens to the conversation later (closed, and the customer's next
