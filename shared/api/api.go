@@ -1,37 +1,76 @@
-// Package api is the agents' read API (DESIGN.md section 6): open
-// conversations newest first, one conversation's timeline, one contact.
+// Package api is the agents' API (DESIGN.md section 6): open conversations
+// newest first, one conversation's timeline, one contact; and what agents do
+// to a conversation — PATCH its status (open, snoozed, closed), assignee,
+// team, labels and priority, add a private note, mark it read. Every action
+// is an event on the timeline naming the agent.
 //
-// In AWS the routes sit behind API Gateway; the handler itself also requires
-// "Authorization: Bearer <AGENT_API_TOKEN>" when a token is configured (the
-// dev server always configures one), compared in constant time.
+// Agents are principals. Deployed, API Gateway's JWT authorizer checked the
+// caller (JWT): the agent is the routing document's agent with the token's
+// email claim, else its sub. Locally the handler checks the bearer token
+// itself, in constant time: Token is the agent "dev" (AGENT_API_TOKEN),
+// Tokens adds more (AGENT_TOKENS, {"token":"agent id"}).
+//
+// Errors are JSON {"error": readable, "code": snake_case}: 400 invalid
+// (naming the field), 401, 404 not_found, 409 with the rule's code
+// (bad_transition, newer_open), 500 internal.
 package api
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 
 	"github.com/switchboard/switchboard/shared/conversation"
+	"github.com/switchboard/switchboard/shared/routing"
 )
 
 // Handler serves /api/*.
 type Handler struct {
 	Store conversation.Store
-	// Token is the bearer token agents present; empty disables the check
-	// (only when an authorizer in front has already checked the caller).
-	Token string
-	Log   *slog.Logger
+	// Service makes the changes; nil: one on Store.
+	Service *conversation.Service
+	// Token is the bearer token of the agent "dev"; Tokens maps more tokens
+	// to agent ids. With neither set and JWT false, the check is off (only
+	// tests that mean it).
+	Token  string
+	Tokens map[string]string
+	// JWT: API Gateway's JWT authorizer authenticated the caller; the agent
+	// is named by the token's claims (Agents' email, else sub).
+	JWT bool
+	// Agents is the routing document: who may be assigned, whose email is
+	// whose. Nil accepts any assignee.
+	Agents *routing.Config
+	Log    *slog.Logger
 }
+
+// DevAgent is the agent AGENT_API_TOKEN names (DESIGN.md section 3).
+const DevAgent = "dev"
 
 // Register mounts the routes on mux.
 func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("GET /api/conversations", h.auth(h.list))
 	mux.Handle("GET /api/conversations/{id}", h.auth(h.conversation))
+	mux.Handle("PATCH /api/conversations/{id}", h.auth(h.patch))
+	mux.Handle("POST /api/conversations/{id}/notes", h.auth(h.note))
+	mux.Handle("POST /api/conversations/{id}/read", h.auth(h.read))
 	mux.Handle("GET /api/contacts/{id}", h.auth(h.contact))
+}
+
+func (h *Handler) service() *conversation.Service {
+	if h.Service != nil {
+		return h.Service
+	}
+	return &conversation.Service{Store: h.Store}
 }
 
 func (h *Handler) log() *slog.Logger {
@@ -41,18 +80,58 @@ func (h *Handler) log() *slog.Logger {
 	return h.Log
 }
 
+type agentKey struct{}
+
+// agent is the principal auth found for the request.
+func agent(r *http.Request) string {
+	a, _ := r.Context().Value(agentKey{}).(string)
+	return a
+}
+
 func (h *Handler) auth(next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if h.Token != "" {
-			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(h.Token)) != 1 {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="switchboard"`)
-				writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "missing or invalid bearer token"})
-				return
+		who, ok := h.principal(r)
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="switchboard"`)
+			writeError(w, http.StatusUnauthorized, "unauthorized", "missing or invalid bearer token")
+			return
+		}
+		next(w, r.WithContext(context.WithValue(r.Context(), agentKey{}, who)))
+	})
+}
+
+// principal names the agent making the request.
+func (h *Handler) principal(r *http.Request) (string, bool) {
+	if h.JWT {
+		rc, ok := core.GetAPIGatewayV2ContextFromContext(r.Context())
+		if !ok || rc.Authorizer == nil || rc.Authorizer.JWT == nil {
+			return "", false
+		}
+		claims := rc.Authorizer.JWT.Claims
+		if h.Agents != nil {
+			if id := h.Agents.AgentByEmail(claims["email"]); id != "" {
+				return id, true
 			}
 		}
-		next(w, r)
-	})
+		return claims["sub"], claims["sub"] != ""
+	}
+	if h.Token == "" && len(h.Tokens) == 0 {
+		return DevAgent, true
+	}
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || got == "" {
+		return "", false
+	}
+	who, found := "", false
+	if h.Token != "" && subtle.ConstantTimeCompare([]byte(got), []byte(h.Token)) == 1 {
+		who, found = DevAgent, true
+	}
+	for tok, id := range h.Tokens { // every token compared, in constant time each
+		if subtle.ConstantTimeCompare([]byte(got), []byte(tok)) == 1 {
+			who, found = id, true
+		}
+	}
+	return who, found
 }
 
 // MaxLimit caps ?limit= on listings.
@@ -63,15 +142,15 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 	if status == "" {
 		status = conversation.StatusOpen
 	}
-	if status != conversation.StatusOpen && status != conversation.StatusClosed {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "status must be open or closed"})
+	if status != conversation.StatusOpen && status != conversation.StatusClosed && status != conversation.StatusSnoozed {
+		writeError(w, http.StatusBadRequest, "invalid", "status must be open, snoozed or closed")
 		return
 	}
 	limit := 100
 	if l := r.URL.Query().Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 || n > MaxLimit {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "limit must be a number from 1 to 500"})
+			writeError(w, http.StatusBadRequest, "invalid", "limit must be a number from 1 to 500")
 			return
 		}
 		limit = n
@@ -97,10 +176,7 @@ func (h *Handler) conversation(w http.ResponseWriter, r *http.Request) {
 	conversation.ResolveRefs(msgs)
 	views := make([]conversation.Message, len(msgs))
 	for i, m := range msgs {
-		if m.Media == nil {
-			m.Media = []conversation.Media{}
-		}
-		views[i] = m
+		views[i] = viewMessage(m)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"conversation": viewConversation(c), "messages": views})
 }
@@ -126,16 +202,157 @@ func viewConversation(c conversation.Conversation) conversation.Conversation {
 	if c.Channels == nil {
 		c.Channels = []conversation.Channel{}
 	}
+	if c.Labels == nil {
+		c.Labels = []string{}
+	}
 	return c
 }
 
+// viewMessage likewise.
+func viewMessage(m conversation.Message) conversation.Message {
+	if m.Media == nil {
+		m.Media = []conversation.Media{}
+	}
+	return m
+}
+
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, event string, err error) {
-	if errors.Is(err, conversation.ErrNotFound) {
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not found"})
+	var rule *conversation.RuleError
+	switch {
+	case errors.Is(err, conversation.ErrNotFound):
+		writeError(w, http.StatusNotFound, "not_found", "not found")
+		return
+	case errors.As(err, &rule):
+		writeError(w, http.StatusConflict, rule.Code, rule.Reason)
+		return
+	case errors.Is(err, conversation.ErrInvalid):
+		writeError(w, http.StatusBadRequest, "invalid", err.Error())
 		return
 	}
 	h.log().LogAttrs(r.Context(), slog.LevelError, event, slog.String("outcome", "error"), slog.String("error", err.Error()))
-	writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "internal error, please retry"})
+	writeError(w, http.StatusInternalServerError, "internal", "internal error, please retry")
+}
+
+func writeError(w http.ResponseWriter, status int, code, reason string) {
+	writeJSON(w, status, map[string]string{"error": reason, "code": code})
+}
+
+// MaxBody caps a request body.
+const MaxBody = 64 << 10
+
+// decode reads a JSON object whose fields are all in allowed, into fields;
+// anything else is a 400 naming what is wrong.
+func decode(w http.ResponseWriter, r *http.Request, allowed ...string) (map[string]json.RawMessage, bool) {
+	var fields map[string]json.RawMessage
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBody))
+	if err := dec.Decode(&fields); err != nil || fields == nil {
+		reason := "body must be a JSON object"
+		if err != nil {
+			reason += ": " + err.Error()
+		}
+		writeError(w, http.StatusBadRequest, "invalid", reason)
+		return nil, false
+	}
+	for k := range fields {
+		if !slices.Contains(allowed, k) {
+			writeError(w, http.StatusBadRequest, "invalid", fmt.Sprintf("unknown field %q (allowed: %s)", k, strings.Join(allowed, ", ")))
+			return nil, false
+		}
+	}
+	return fields, true
+}
+
+// field decodes one field into v; a wrong type is a 400 naming it.
+func field(w http.ResponseWriter, fields map[string]json.RawMessage, name string, v any) (present, ok bool) {
+	raw, present := fields[name]
+	if !present {
+		return false, true
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid", fmt.Sprintf("field %q: %v", name, err))
+		return true, false
+	}
+	return true, true
+}
+
+// patch changes a conversation's status, snooze time, assignee, team,
+// labels or priority.
+func (h *Handler) patch(w http.ResponseWriter, r *http.Request) {
+	fields, ok := decode(w, r, "status", "snoozeUntil", "assignee", "team", "labels", "priority")
+	if !ok {
+		return
+	}
+	var p conversation.Patch
+	var status, team, priority string
+	var assignee *string
+	var until time.Time
+	var labels []string
+	for name, v := range map[string]any{"status": &status, "team": &team, "priority": &priority, "assignee": &assignee, "snoozeUntil": &until, "labels": &labels} {
+		present, ok := field(w, fields, name, v)
+		if !ok {
+			return
+		}
+		if !present {
+			continue
+		}
+		switch name {
+		case "status":
+			p.Status = &status
+		case "team":
+			p.Team = &team
+		case "priority":
+			p.Priority = &priority
+		case "assignee": // null unassigns
+			if assignee == nil {
+				assignee = new(string)
+			}
+			p.Assignee = assignee
+		case "snoozeUntil":
+			p.SnoozeUntil = &until
+		case "labels":
+			p.Labels = &labels
+		}
+	}
+	var known conversation.AgentCheck
+	if h.Agents != nil {
+		known = h.Agents.Known
+	}
+	c, err := h.service().Update(r.Context(), r.PathValue("id"), agent(r), p, known)
+	if err != nil {
+		h.fail(w, r, "api.patch", err)
+		return
+	}
+	h.log().LogAttrs(r.Context(), slog.LevelInfo, "api.patch", slog.String("outcome", "changed"),
+		slog.String("conversation", c.ID), slog.String("agent", agent(r)), slog.String("status", c.Status))
+	writeJSON(w, http.StatusOK, map[string]any{"conversation": viewConversation(c)})
+}
+
+// note adds a private note.
+func (h *Handler) note(w http.ResponseWriter, r *http.Request) {
+	fields, ok := decode(w, r, "body")
+	if !ok {
+		return
+	}
+	var body string
+	if _, ok := field(w, fields, "body", &body); !ok {
+		return
+	}
+	m, err := h.service().Note(r.Context(), r.PathValue("id"), agent(r), body)
+	if err != nil {
+		h.fail(w, r, "api.note", err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"message": viewMessage(m)})
+}
+
+// read clears the conversation's unread count.
+func (h *Handler) read(w http.ResponseWriter, r *http.Request) {
+	c, err := h.service().MarkSeen(r.Context(), r.PathValue("id"), agent(r))
+	if err != nil {
+		h.fail(w, r, "api.read", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"conversation": viewConversation(c)})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

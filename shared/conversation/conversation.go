@@ -91,6 +91,16 @@ type Conversation struct {
 	// once per window, when it closes (see Apply).
 	NotifyKey   string    `json:"-" dynamodbav:"notifyKey,omitempty"`
 	NotifyUntil time.Time `json:"-" dynamodbav:"notifyUntil,omitempty"`
+	// SnoozeUntil is when a snoozed conversation wakes (zero: when the
+	// customer writes). ClosedAt and ClosedBy say when and by whom it was
+	// closed; ReopenCount how often it was reopened since.
+	SnoozeUntil time.Time `json:"snoozeUntil,omitzero" dynamodbav:"snoozeUntil,omitempty"`
+	ClosedAt    time.Time `json:"closedAt,omitzero" dynamodbav:"closedAt,omitempty"`
+	ClosedBy    string    `json:"closedBy,omitempty" dynamodbav:"closedBy,omitempty"`
+	ReopenCount int       `json:"reopenCount,omitempty" dynamodbav:"reopenCount,omitempty"`
+	// Labels and Priority are free-form, set by agents.
+	Labels   []string `json:"labels" dynamodbav:"labels,stringset,omitempty"`
+	Priority string   `json:"priority,omitempty" dynamodbav:"priority,omitempty"`
 	// Version increases with every write of the summary (optimistic
 	// concurrency for stores that read, apply and write back).
 	Version int64 `json:"-" dynamodbav:"version"`
@@ -121,16 +131,26 @@ const MaxUnreadTracked = 16
 // messages). It is the one definition of the summary: both stores read,
 // apply and write back.
 //
-// An unread inbound message at or after the end of the notification window
-// opens a new window of length window: it becomes NotifyKey, and its stream
+// The customer's message wakes a snoozed conversation. An agent's event or
+// note changes nothing here. An unread inbound message at or after the end
+// of the notification window, on an open conversation, opens a new window
+// of length window: it becomes NotifyKey, and its stream
 // record is the one that notifies agents (of every message in the window).
 // An agent's reply closes the window, so the next message notifies at once.
 // Whether a message opened a window is read off the summary (NotifyKey ==
 // m.Key), so a redelivered record tells the same.
 func (c *Conversation) Apply(m *Message, window time.Duration) bool {
+	if m.Kind == KindEvent || m.Kind == KindNote {
+		return false // an agent's action or note: the timeline's, not the summary's
+	}
 	cur := m.Cursor()
 	slices.Sort(c.UnreadCursors)
 	changed := false
+	if c.Status == StatusSnoozed && m.Direction == DirectionInbound && !m.Quiet() {
+		// The customer writing wakes a snoozed conversation at once.
+		c.Status, c.SnoozeUntil = StatusOpen, time.Time{}
+		changed = true
+	}
 	if !slices.Contains(c.Channels, m.Channel) {
 		c.Channels = append(c.Channels, m.Channel)
 		slices.Sort(c.Channels)
@@ -151,7 +171,9 @@ func (c *Conversation) Apply(m *Message, window time.Duration) bool {
 				c.UnreadCursors = c.UnreadCursors[1:]
 				c.UnreadOverflow++
 			}
-			if !m.CreatedAt.Before(c.NotifyUntil) {
+			// A closed or snoozed conversation notifies no one (a message
+			// projected after the close it raced with).
+			if !m.CreatedAt.Before(c.NotifyUntil) && c.Status != StatusClosed && c.Status != StatusSnoozed {
 				c.NotifyKey, c.NotifyUntil = m.Key, m.CreatedAt.Add(window)
 			}
 			changed = true
@@ -263,8 +285,8 @@ type Message struct {
 	Key               string    `json:"-" dynamodbav:"key"`
 	ConversationID    string    `json:"conversationId" dynamodbav:"conversationId"`
 	ContactID         string    `json:"contactId" dynamodbav:"contactId"`
-	Channel           Channel   `json:"channel" dynamodbav:"channel"`
-	Direction         Direction `json:"direction" dynamodbav:"direction"`
+	Channel           Channel   `json:"channel" dynamodbav:"channel,omitempty"`
+	Direction         Direction `json:"direction" dynamodbav:"direction,omitempty"`
 	From              string    `json:"from" dynamodbav:"from,omitempty"`
 	To                string    `json:"to" dynamodbav:"to,omitempty"`
 	Body              string    `json:"body" dynamodbav:"body,omitempty"`
@@ -299,6 +321,10 @@ type Message struct {
 	Source string `json:"source,omitempty" dynamodbav:"source,omitempty"`
 	// Reason says why a message is KindAutomated or KindJunk.
 	Reason string `json:"reason,omitempty" dynamodbav:"reason,omitempty"`
+	// Event names a KindEvent entry's action (EventClosed, …); Agent is
+	// who did it, or who wrote a KindNote.
+	Event string `json:"event,omitempty" dynamodbav:"event,omitempty"`
+	Agent string `json:"agent,omitempty" dynamodbav:"agent,omitempty"`
 	// ProviderType is the provider's name for what a KindUnsupported
 	// message was ("poll", "order").
 	ProviderType string `json:"providerType,omitempty" dynamodbav:"providerType,omitempty"`

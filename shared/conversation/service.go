@@ -143,6 +143,10 @@ type Service struct {
 	Team string
 	// Window is the notification coalescing window (see Conversation.Apply).
 	Window time.Duration
+	// ReopenWindow is how long after a close the customer's next message
+	// reopens the closed conversation instead of starting a new one
+	// (REOPEN_WINDOW; 0: always a new one).
+	ReopenWindow time.Duration
 	Now    func() time.Time
 	NewID  func(prefix string) string
 }
@@ -191,6 +195,18 @@ func (s *Service) Ingest(ctx context.Context, in Inbound) (Result, error) {
 				return Result{}, fmt.Errorf("put message: %w", err)
 			}
 			return Result{Message: msg}, nil
+		}
+
+		// Closed a moment ago: the customer's message reopens it.
+		if route.LastConversationID != "" && s.ReopenWindow > 0 && in.ReceivedAt.Sub(route.LastClosedAt) < s.ReopenWindow {
+			res, err := s.reopenWith(ctx, route, msg)
+			if errors.Is(err, ErrConflict) || errors.Is(err, ErrNewerOpen) {
+				continue // the route changed meanwhile: read it again
+			}
+			if err != nil || res.Duplicate {
+				return res, err
+			}
+			return res, nil
 		}
 
 		// No open conversation: open one with this message, atomically.
@@ -426,4 +442,35 @@ func (s *Service) Amend(ctx context.Context, conversationID, key string, a Amend
 		return fmt.Errorf("amend message: %w", err)
 	}
 	return nil
+}
+
+// reopenWith reopens the route's last conversation with the customer's
+// message, in one atomic write (the identities point back at it).
+func (s *Service) reopenWith(ctx context.Context, route Route, msg Message) (Result, error) {
+	before, err := s.Store.Summary(ctx, route.LastConversationID)
+	if err != nil {
+		return Result{}, fmt.Errorf("read closed conversation: %w", err)
+	}
+	if before.Status != StatusClosed {
+		return Result{}, ErrConflict
+	}
+	c, err := s.Store.Contact(ctx, before.ContactID)
+	if err != nil {
+		return Result{}, fmt.Errorf("read contact: %w", err)
+	}
+	ch := Change{Before: before, After: before, Pointer: PointerSet, Identities: c.Identities}
+	ch.After.Status, ch.After.ClosedAt, ch.After.ClosedBy = StatusOpen, time.Time{}, ""
+	ch.After.ReopenCount++
+	ch.After.Version = before.Version + 1
+	msg.ConversationID = before.ID
+	ch.Message = &msg
+	ev := s.event(before, "", EventReopened, "the customer wrote", msg.CreatedAt, 0)
+	ev.Seq = msg.Seq - 1 // just before the message that reopened it
+	ch.Events = []Message{ev}
+	if err := s.Store.ChangeConversation(ctx, ch); errors.Is(err, ErrDuplicate) {
+		return Result{Message: msg, Duplicate: true}, nil
+	} else if err != nil {
+		return Result{}, err
+	}
+	return Result{Message: msg}, nil
 }

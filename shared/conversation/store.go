@@ -30,6 +30,10 @@ type Route struct {
 	OpenedBy string
 	// Named is true once the contact has a name.
 	Named bool
+	// LastConversationID is the conversation the identity pointed at until
+	// it closed, at LastClosedAt (for the reopen window).
+	LastConversationID string
+	LastClosedAt       time.Time
 	// Version increases with every change to the route; OpenConversation
 	// succeeds only if it is unchanged.
 	Version int64
@@ -62,6 +66,14 @@ type Store interface {
 	// ErrDuplicate if a message with the same key was stored before (on a
 	// conversation since closed); it writes nothing then.
 	OpenConversation(ctx context.Context, o Open) error
+
+	// ChangeConversation writes a lifecycle change atomically (see Change):
+	// the summary, conditioned on Before.Version (ErrConflict if it moved:
+	// read again), the identities' pointer (ErrNewerOpen when a reopen finds
+	// an identity pointing at another conversation), the timeline events,
+	// and the customer's message if any (ErrDuplicate if its key was stored
+	// before). Nothing is written when it fails.
+	ChangeConversation(ctx context.Context, c Change) error
 
 	// Project applies a stored message to what derives from it: the
 	// conversation summary (see Conversation.Apply, with the notification

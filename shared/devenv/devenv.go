@@ -35,6 +35,6 @@ const (
   "coalesceWindow": "0s",
   "teams": [{"id": "support", "timeZone": "UTC"}],
   "email": {"address": "support@example.com"},
-  "agents": [{"id": "dev-agent", "name": "Dev Agent", "teams": ["support"], "sinks": []}]
+  "agents": [{"id": "dev", "name": "Dev Agent", "teams": ["support"], "sinks": []}]
 }`
 )

@@ -311,6 +311,7 @@ func (s *Store) IdentityState(_ context.Context, id conversation.Identity) (conv
 func copyConv(c *conversation.Conversation) conversation.Conversation {
 	out := *c
 	out.Channels = slices.Clone(c.Channels)
+	out.Labels = slices.Clone(c.Labels)
 	out.UnreadCursors = slices.Clone(c.UnreadCursors)
 	out.Unread = len(out.UnreadCursors) + out.UnreadOverflow
 	return out
@@ -397,4 +398,67 @@ func (s *Store) Message(_ context.Context, conversationID, key string) (conversa
 	cp := *m
 	cp.Media = slices.Clone(m.Media)
 	return cp, nil
+}
+
+// ChangeConversation implements conversation.Store, all or nothing.
+func (s *Store) ChangeConversation(_ context.Context, ch conversation.Change) error {
+	s.mu.Lock()
+	c, ok := s.conversations[ch.After.ID]
+	if !ok {
+		s.mu.Unlock()
+		return conversation.ErrNotFound
+	}
+	if c.Version != ch.Before.Version {
+		s.mu.Unlock()
+		return conversation.ErrConflict
+	}
+	var recs []*identity
+	for _, id := range ch.Identities {
+		rec := s.identities[id.Key()]
+		if rec == nil {
+			s.mu.Unlock()
+			return conversation.ErrConflict
+		}
+		if ch.Pointer != conversation.PointerKeep && rec.route.ConversationID != "" && rec.route.ConversationID != ch.After.ID {
+			s.mu.Unlock()
+			if ch.Pointer == conversation.PointerSet {
+				return conversation.ErrNewerOpen
+			}
+			return conversation.ErrConflict
+		}
+		recs = append(recs, rec)
+	}
+	if ch.Message != nil && s.keys[ch.Message.Key] {
+		s.mu.Unlock()
+		return conversation.ErrDuplicate
+	}
+	after := ch.After
+	after.Channels, after.Labels, after.UnreadCursors = slices.Clone(c.Channels), slices.Clone(after.Labels), slices.Clone(after.UnreadCursors)
+	after.Cursor, after.LastMessageAt, after.LastPreview = c.Cursor, c.LastMessageAt, c.LastPreview
+	after.NotifyKey, after.NotifyUntil, after.OpenedBy = c.NotifyKey, c.NotifyUntil, c.OpenedBy
+	*c = after
+	for _, rec := range recs {
+		switch ch.Pointer {
+		case conversation.PointerClear:
+			rec.route.LastConversationID, rec.route.LastClosedAt = after.ID, after.ClosedAt
+			rec.route.ConversationID, rec.route.OpenedBy = "", ""
+		case conversation.PointerSet:
+			rec.route.ConversationID = after.ID
+		}
+		if ch.Pointer != conversation.PointerKeep {
+			rec.route.Version++
+		}
+	}
+	added := slices.Clone(ch.Events)
+	if ch.Message != nil {
+		added = append(added, *ch.Message)
+	}
+	for _, m := range added {
+		s.putLocked(m)
+	}
+	s.mu.Unlock()
+	for _, m := range added {
+		s.stored(m)
+	}
+	return nil
 }

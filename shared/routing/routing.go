@@ -37,8 +37,10 @@ type Sink struct {
 
 // Agent is a person who answers customers.
 type Agent struct {
-	ID    string   `json:"id"`
-	Name  string   `json:"name"`
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// Email names the agent in a JWT's email claim (DESIGN.md section 6).
+	Email string   `json:"email,omitempty"`
 	Teams []string `json:"teams"`
 	Sinks []Sink   `json:"sinks"`
 	// Away agents are not notified as on-duty team members.
@@ -289,6 +291,19 @@ type Recipient struct {
 	Team  string
 	// Reason: "assignee", "on-duty", "handoff" or "after-hours".
 	Reason string
+}
+
+// Known reports whether id is an agent of the document (an assignee must be).
+func (c *Config) Known(id string) bool { return c.agents[id] != nil }
+
+// AgentByEmail returns the id of the agent with that email (any case), "".
+func (c *Config) AgentByEmail(email string) string {
+	for _, a := range c.Agents {
+		if a.Email != "" && strings.EqualFold(a.Email, email) {
+			return a.ID
+		}
+	}
+	return ""
 }
 
 // Route returns the agents to notify of message m on conversation conv. It

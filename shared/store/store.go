@@ -149,6 +149,9 @@ type identityItem struct {
 	Version        int64             `dynamodbav:"version"`
 	OptedOut       bool              `dynamodbav:"optedOut"`
 	OptOutAt       time.Time         `dynamodbav:"optOutAt,omitempty"`
+	// The conversation it pointed at until that closed, and when.
+	LastConversationID string    `dynamodbav:"lastConversationId,omitempty"`
+	LastClosedAt       time.Time `dynamodbav:"lastClosedAt,omitempty"`
 }
 
 // Route implements conversation.Store.
@@ -160,6 +163,7 @@ func (st *Store) Route(ctx context.Context, id conversation.Identity) (conversat
 	return conversation.Route{
 		Identity: id, ContactID: it.ContactID, ConversationID: it.ConversationID,
 		OpenedBy: it.OpenedBy, Named: it.Named, Version: it.Version,
+		LastConversationID: it.LastConversationID, LastClosedAt: it.LastClosedAt,
 	}, nil
 }
 
@@ -357,7 +361,13 @@ func (st *Store) projectSummary(ctx context.Context, m conversation.Message, win
 			return c, nil
 		}
 		upd := expression.Set(expression.Name("channels"), expression.Value(&types.AttributeValueMemberSS{Value: channelStrings(c.Channels)})).
-			Set(expression.Name("version"), expression.Value(read+1))
+			Set(expression.Name("version"), expression.Value(read+1)).
+			// A snoozed conversation the customer woke is open again.
+			Set(expression.Name("status"), expression.Value(c.Status)).
+			Set(expression.Name("GSI1PK"), expression.Value("STATUS#"+c.Status))
+		if c.SnoozeUntil.IsZero() {
+			upd = upd.Remove(expression.Name("snoozeUntil"))
+		}
 		if c.Cursor != "" { // a quiet message (a ringing call) alone leaves no last activity
 			upd = upd.Set(expression.Name("cursor"), expression.Value(c.Cursor)).
 				Set(expression.Name("lastMessageAt"), expression.Value(c.LastMessageAt))
@@ -771,4 +781,115 @@ func (st *Store) IdentityState(ctx context.Context, id conversation.Identity) (c
 		return conversation.IdentityState{}, err
 	}
 	return conversation.IdentityState{Identity: id, ContactID: it.ContactID, OptedOut: it.OptedOut, OptOutAt: it.OptOutAt}, nil
+}
+
+// ChangeConversation implements conversation.Store: one TransactWriteItems
+// of the summary (conditioned on the version read), each identity's pointer,
+// the timeline events and the customer's message.
+func (st *Store) ChangeConversation(ctx context.Context, ch conversation.Change) error {
+	a := ch.After
+	set := func(u expression.UpdateBuilder, name string, v any, empty bool) expression.UpdateBuilder {
+		if empty {
+			return u.Remove(expression.Name(name))
+		}
+		return u.Set(expression.Name(name), expression.Value(v))
+	}
+	upd := expression.Set(expression.Name("status"), expression.Value(a.Status)).
+		Set(expression.Name("team"), expression.Value(a.Team)).
+		Set(expression.Name("version"), expression.Value(a.Version)).
+		Set(expression.Name("GSI1PK"), expression.Value("STATUS#"+a.Status)).
+		Set(expression.Name("GSI1SK"), expression.Value(a.Team+"#"+a.CreatedAt.UTC().Format(time.RFC3339Nano)+"#"+a.ID))
+	upd = set(upd, "assignee", a.Assignee, a.Assignee == "")
+	upd = set(upd, "labels", &types.AttributeValueMemberSS{Value: a.Labels}, len(a.Labels) == 0)
+	upd = set(upd, "priority", a.Priority, a.Priority == "")
+	upd = set(upd, "snoozeUntil", a.SnoozeUntil.UTC(), a.SnoozeUntil.IsZero())
+	upd = set(upd, "closedAt", a.ClosedAt.UTC(), a.ClosedAt.IsZero())
+	upd = set(upd, "closedBy", a.ClosedBy, a.ClosedBy == "")
+	upd = set(upd, "reopenCount", a.ReopenCount, a.ReopenCount == 0)
+	upd = set(upd, "unread", &types.AttributeValueMemberSS{Value: a.UnreadCursors}, len(a.UnreadCursors) == 0)
+	upd = set(upd, "unreadOverflow", a.UnreadOverflow, a.UnreadOverflow == 0)
+	upd = set(upd, "readCursor", a.ReadCursor, a.ReadCursor == "")
+	conv, err := st.updateItem(convKey(a.ID), upd, expression.Name("version").Equal(expression.Value(ch.Before.Version)))
+	if err != nil {
+		return err
+	}
+	items := []types.TransactWriteItem{{Update: conv}}
+	at := a.ClosedAt
+	if at.IsZero() {
+		at = time.Now().UTC()
+	}
+	for _, id := range ch.Identities {
+		var u expression.UpdateBuilder
+		var cond expression.ConditionBuilder
+		here := expression.Name("conversationId").Equal(expression.Value(a.ID))
+		none := expression.AttributeNotExists(expression.Name("conversationId"))
+		switch ch.Pointer {
+		case conversation.PointerClear:
+			u = expression.Set(expression.Name("lastConversationId"), expression.Value(a.ID)).
+				Set(expression.Name("lastClosedAt"), expression.Value(at.UTC())).
+				Remove(expression.Name("conversationId")).Remove(expression.Name("openedBy"))
+			cond = here.Or(none)
+		case conversation.PointerSet:
+			u = expression.Set(expression.Name("conversationId"), expression.Value(a.ID))
+			cond = here.Or(none)
+		default:
+			continue
+		}
+		u = u.Add(expression.Name("version"), expression.Value(1))
+		it, err := st.updateItem(identityKey(id), u, expression.AttributeExists(expression.Name("PK")).And(cond))
+		if err != nil {
+			return err
+		}
+		items = append(items, types.TransactWriteItem{Update: it})
+	}
+	firstEvent := len(items)
+	for _, m := range ch.Events {
+		item, err := messageItem(m)
+		if err != nil {
+			return err
+		}
+		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &st.table, Item: item, ConditionExpression: notExists}})
+	}
+	msgAt := -1
+	if ch.Message != nil {
+		item, err := messageItem(*ch.Message)
+		if err != nil {
+			return err
+		}
+		msgAt = len(items)
+		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &st.table, Item: item, ConditionExpression: notExists}})
+	}
+	_, err = st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	var tce *types.TransactionCanceledException
+	if errors.As(err, &tce) {
+		for i, r := range tce.CancellationReasons {
+			if aws.ToString(r.Code) != "ConditionalCheckFailed" {
+				continue
+			}
+			switch {
+			case i == 0:
+				return conversation.ErrConflict // the summary moved since it was read
+			case i < firstEvent && ch.Pointer == conversation.PointerSet:
+				return conversation.ErrNewerOpen
+			case i < firstEvent:
+				return conversation.ErrConflict
+			case i == msgAt:
+				return conversation.ErrDuplicate
+			}
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("change conversation %s: %w", a.ID, err)
+	}
+	return nil
+}
+
+// updateItem builds one transaction Update.
+func (st *Store) updateItem(k map[string]types.AttributeValue, upd expression.UpdateBuilder, cond expression.ConditionBuilder) (*types.Update, error) {
+	e, err := expression.NewBuilder().WithUpdate(upd).WithCondition(cond).Build()
+	if err != nil {
+		return nil, fmt.Errorf("build update: %w", err)
+	}
+	return &types.Update{TableName: &st.table, Key: k, UpdateExpression: e.Update(), ConditionExpression: e.Condition(),
+		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values()}, nil
 }

@@ -40,6 +40,21 @@ func (s Streamed) PutMessage(ctx context.Context, m conversation.Message) error 
 	return nil
 }
 
+// ChangeConversation implements conversation.Store: the timeline entries
+// and the customer's message a change adds are handed on too.
+func (s Streamed) ChangeConversation(ctx context.Context, ch conversation.Change) error {
+	if err := s.Store.ChangeConversation(ctx, ch); err != nil {
+		return err
+	}
+	for _, m := range ch.Events {
+		s.OnStored(m)
+	}
+	if ch.Message != nil {
+		s.OnStored(*ch.Message)
+	}
+	return nil
+}
+
 // OpenConversation implements conversation.Store.
 func (s Streamed) OpenConversation(ctx context.Context, o conversation.Open) error {
 	if err := s.Store.OpenConversation(ctx, o); err != nil {

@@ -116,6 +116,7 @@ func Run(t *testing.T, ns NewStore) {
 	t.Run("CallsAndAmends", func(t *testing.T) { calls(t, ns) })
 	t.Run("EchoIsOutboundAndReadReceipts", func(t *testing.T) { echoes(t, ns) })
 	t.Run("NotFound", func(t *testing.T) { notFound(t, ns) })
+	t.Run("Lifecycle", func(t *testing.T) { RunLifecycle(t, ns) })
 }
 
 func firstMessage(t *testing.T, ns NewStore) {

@@ -1,0 +1,290 @@
+package conversation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// StatusSnoozed is a conversation set aside until a time, or until the
+// customer writes (SnoozeUntil zero); the customer's message wakes it.
+const StatusSnoozed = "snoozed"
+
+// Timeline entries that are not messages (Message.Kind).
+const (
+	// KindEvent is an agent's action (Message.Event names it, Message.Agent
+	// did it): assigned, closed, reopened, snoozed, woke, labelled, …
+	KindEvent = "event"
+	// KindNote is an agent's private note: on the timeline, never sent,
+	// never a notification.
+	KindNote = "note"
+)
+
+// Events on the timeline (Message.Event).
+const (
+	EventClosed      = "closed"
+	EventReopened    = "reopened"
+	EventSnoozed     = "snoozed"
+	EventWoke        = "woke"
+	EventAssigned    = "assigned"
+	EventUnassigned  = "unassigned"
+	EventTeamChanged = "team_changed"
+	EventLabelled    = "labelled"
+	EventPriority    = "priority_changed"
+)
+
+// Lifecycle refusals; callers test with errors.Is. Each is a 409 at the API,
+// its Code the error's code.
+var (
+	// ErrTransition: the conversation's status does not allow the change
+	// (the error names both statuses).
+	ErrTransition = &RuleError{Code: "bad_transition", Reason: "the conversation's status does not allow that change"}
+	// ErrNewerOpen: an agent reopening an old conversation while the contact
+	// has a newer one open.
+	ErrNewerOpen = &RuleError{Code: "newer_open", Reason: "the contact has a newer open conversation"}
+)
+
+// RuleError is a refusal a caller can act on, with a stable code.
+type RuleError struct {
+	Code, Reason string
+}
+
+func (e *RuleError) Error() string { return e.Reason + " (" + e.Code + ")" }
+
+// Is makes every RuleError of one code match its sentinel.
+func (e *RuleError) Is(target error) bool {
+	t, ok := target.(*RuleError)
+	return ok && t.Code == e.Code
+}
+
+func badTransition(from, to string) error {
+	return &RuleError{Code: ErrTransition.Code, Reason: "a " + from + " conversation cannot become " + to}
+}
+
+// Pointer says what a change does to the identities' open-conversation
+// pointer (Route.ConversationID), in the same atomic write.
+type Pointer int
+
+// Pointer operations.
+const (
+	// PointerKeep leaves the identities alone.
+	PointerKeep Pointer = iota
+	// PointerClear: the conversation closes; every identity pointing at it
+	// points nowhere and remembers it (LastConversationID, LastClosedAt), so
+	// the customer's next message opens a new one, or reopens this one
+	// within the reopen window.
+	PointerClear
+	// PointerSet: the conversation reopens; every identity of the contact
+	// points at it, provided none points at another (else ErrNewerOpen).
+	PointerSet
+)
+
+// Change is one atomic change of a conversation: the summary as read
+// (Before, whose Version the write is conditioned on) becomes After, the
+// contact's identities' pointer follows (Pointer), and entries are added to
+// the timeline (Events: agent actions; Message: the customer's message that
+// reopened it, a dedupe-checked insert).
+type Change struct {
+	Before, After Conversation
+	Pointer       Pointer
+	Identities    []Identity
+	Events        []Message
+	Message       *Message
+}
+
+// Patch is what an agent asks of a conversation (PATCH
+// /api/conversations/{id}); nil fields are left as they are.
+type Patch struct {
+	Status      *string
+	SnoozeUntil *time.Time
+	Assignee    *string // "" unassigns
+	Team        *string
+	Labels      *[]string
+	Priority    *string
+}
+
+// AgentCheck reports whether an agent id is known (the routing document);
+// nil accepts any.
+type AgentCheck func(id string) bool
+
+// maxChangeAttempts bounds the optimistic loop of Update: only a message
+// projected at the same moment makes it retry.
+const maxChangeAttempts = 8
+
+// Update applies an agent's patch to a conversation, recording each action as
+// an event on the timeline, in one atomic write per attempt: a close points
+// the contact's identities nowhere (the next message opens a new
+// conversation), a reopen points them back (ErrNewerOpen if a newer one is
+// open). Closing a closed conversation changes nothing; a status the current
+// one cannot go to is ErrTransition; an unknown assignee is ErrInvalid.
+func (s *Service) Update(ctx context.Context, id, agent string, p Patch, known AgentCheck) (Conversation, error) {
+	if p.Assignee != nil && *p.Assignee != "" && known != nil && !known(*p.Assignee) {
+		return Conversation{}, fmt.Errorf("%w: assignee %q is not a known agent", ErrInvalid, *p.Assignee)
+	}
+	if p.Status != nil {
+		switch *p.Status {
+		case StatusOpen, StatusClosed, StatusSnoozed:
+		default:
+			return Conversation{}, fmt.Errorf("%w: status must be open, snoozed or closed", ErrInvalid)
+		}
+	}
+	for range maxChangeAttempts {
+		before, err := s.Store.Summary(ctx, id)
+		if err != nil {
+			return Conversation{}, err
+		}
+		now := s.now().UTC()
+		ch := Change{Before: before, After: before}
+		ev := func(event, detail string) {
+			ch.Events = append(ch.Events, s.event(before, agent, event, detail, now, len(ch.Events)))
+		}
+		a := &ch.After
+		if p.Status != nil && *p.Status != before.Status {
+			switch to := *p.Status; {
+			case to == StatusClosed:
+				a.Status, a.ClosedAt, a.ClosedBy, a.SnoozeUntil = StatusClosed, now, agent, time.Time{}
+				ch.Pointer = PointerClear
+				ev(EventClosed, "")
+			case before.Status == StatusClosed && to == StatusSnoozed:
+				return Conversation{}, badTransition(before.Status, to)
+			case before.Status == StatusClosed: // a reopen
+				a.Status, a.ClosedAt, a.ClosedBy = StatusOpen, time.Time{}, ""
+				a.ReopenCount++
+				ch.Pointer = PointerSet
+				ev(EventReopened, "")
+			case to == StatusOpen: // from snoozed
+				a.Status, a.SnoozeUntil = StatusOpen, time.Time{}
+				ev(EventWoke, "")
+			}
+		}
+		if p.Status != nil && *p.Status == StatusSnoozed {
+			a.Status, a.SnoozeUntil = StatusSnoozed, time.Time{}
+			if p.SnoozeUntil != nil {
+				if !p.SnoozeUntil.After(now) {
+					return Conversation{}, fmt.Errorf("%w: snoozeUntil must be in the future", ErrInvalid)
+				}
+				a.SnoozeUntil = p.SnoozeUntil.UTC()
+			}
+			detail := "until the customer writes"
+			if !a.SnoozeUntil.IsZero() {
+				detail = "until " + a.SnoozeUntil.Format(time.RFC3339)
+			}
+			ev(EventSnoozed, detail)
+		} else if p.SnoozeUntil != nil {
+			return Conversation{}, fmt.Errorf("%w: snoozeUntil goes with status snoozed", ErrInvalid)
+		}
+		if p.Assignee != nil && *p.Assignee != before.Assignee {
+			a.Assignee = *p.Assignee
+			if a.Assignee == "" {
+				ev(EventUnassigned, before.Assignee)
+			} else {
+				ev(EventAssigned, a.Assignee)
+			}
+		}
+		if p.Team != nil && *p.Team != before.Team {
+			if *p.Team == "" {
+				return Conversation{}, fmt.Errorf("%w: team cannot be empty", ErrInvalid)
+			}
+			a.Team = *p.Team
+			ev(EventTeamChanged, a.Team)
+		}
+		if p.Labels != nil {
+			labels := slices.Clone(*p.Labels)
+			slices.Sort(labels)
+			labels = slices.Compact(labels)
+			labels = slices.DeleteFunc(labels, func(l string) bool { return strings.TrimSpace(l) == "" })
+			if !slices.Equal(labels, before.Labels) {
+				a.Labels = labels
+				ev(EventLabelled, strings.Join(labels, ", "))
+			}
+		}
+		if p.Priority != nil && *p.Priority != before.Priority {
+			a.Priority = *p.Priority
+			ev(EventPriority, a.Priority)
+		}
+		if len(ch.Events) == 0 {
+			return before, nil // nothing to change: closing a closed one is a no-op
+		}
+		if ch.Pointer != PointerKeep {
+			c, err := s.Store.Contact(ctx, before.ContactID)
+			if err != nil {
+				return Conversation{}, fmt.Errorf("read contact: %w", err)
+			}
+			ch.Identities = c.Identities
+		}
+		a.Version = before.Version + 1
+		err = s.Store.ChangeConversation(ctx, ch)
+		switch {
+		case errors.Is(err, ErrConflict):
+			continue // a message was projected meanwhile: read again
+		case err != nil:
+			return Conversation{}, err
+		}
+		return ch.After, nil
+	}
+	return Conversation{}, fmt.Errorf("update conversation %s: %w after %d attempts", id, ErrConflict, maxChangeAttempts)
+}
+
+// event is an agent action as a timeline entry; n orders the entries of one
+// change.
+func (s *Service) event(c Conversation, agent, event, detail string, at time.Time, n int) Message {
+	return Message{
+		ID: s.newID("msg"), Key: s.newID("event"), ConversationID: c.ID, ContactID: c.ContactID,
+		Kind: KindEvent, Event: event, Agent: agent, Body: detail, CreatedAt: at, ReceivedAt: at, Seq: at.UnixNano() + int64(n),
+	}
+}
+
+// Note adds an agent's private note to the timeline: never sent to the
+// customer, never a notification.
+func (s *Service) Note(ctx context.Context, conversationID, agent, body string) (Message, error) {
+	if strings.TrimSpace(body) == "" {
+		return Message{}, fmt.Errorf("%w: a note needs a body", ErrInvalid)
+	}
+	if err := CheckText(body); err != nil {
+		return Message{}, fmt.Errorf("%w: body %v", ErrInvalid, err)
+	}
+	c, err := s.Store.Summary(ctx, conversationID)
+	if err != nil {
+		return Message{}, err
+	}
+	now := s.now().UTC()
+	m := Message{ID: s.newID("msg"), Key: s.newID("note"), ConversationID: c.ID, ContactID: c.ContactID,
+		Kind: KindNote, Agent: agent, Body: body, CreatedAt: now, ReceivedAt: now, Seq: now.UnixNano()}
+	if err := s.Store.PutMessage(ctx, m); err != nil {
+		return Message{}, fmt.Errorf("put note: %w", err)
+	}
+	return m, nil
+}
+
+// MarkSeen clears a conversation's unread count for everyone (POST
+// /api/conversations/{id}/read): everything on it so far has been read.
+func (s *Service) MarkSeen(ctx context.Context, conversationID, agent string) (Conversation, error) {
+	for range maxChangeAttempts {
+		before, err := s.Store.Summary(ctx, conversationID)
+		if err != nil {
+			return Conversation{}, err
+		}
+		if before.Unread == 0 {
+			return before, nil
+		}
+		ch := Change{Before: before, After: before}
+		a := &ch.After
+		a.UnreadCursors, a.UnreadOverflow, a.Unread = nil, 0, 0
+		if a.Cursor > a.ReadCursor {
+			a.ReadCursor = a.Cursor
+		}
+		a.Version = before.Version + 1
+		err = s.Store.ChangeConversation(ctx, ch)
+		if errors.Is(err, ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return Conversation{}, err
+		}
+		return ch.After, nil
+	}
+	return Conversation{}, fmt.Errorf("mark %s read: %w", conversationID, ErrConflict)
+}

@@ -1,0 +1,285 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchboard/switchboard/shared/conversation"
+)
+
+// RunLifecycle holds a store to the lifecycle's contract: closing points
+// the customer elsewhere atomically, dedupe outlives the conversation, a
+// reopen within the window joins the old conversation, snooze wakes when
+// the customer writes, and every action is on the timeline.
+func RunLifecycle(t *testing.T, ns NewStore) {
+	t.Run("CloseThenConcurrentCopiesOpenOneNewConversation", func(t *testing.T) { closeThenCopies(t, ns) })
+	t.Run("RetryOfAPreCloseMessageIsADuplicate", func(t *testing.T) { retryAfterClose(t, ns) })
+	t.Run("CustomerReopensWithinTheWindow", func(t *testing.T) { reopenWindow(t, ns) })
+	t.Run("AgentReopenRefusedWhileANewerIsOpen", func(t *testing.T) { agentReopen(t, ns) })
+	t.Run("SnoozeWakesWhenTheCustomerWrites", func(t *testing.T) { snoozeWakes(t, ns) })
+	t.Run("AssignLabelNoteReadAreOnTheTimeline", func(t *testing.T) { actions(t, ns) })
+	t.Run("BadChangesChangeNothing", func(t *testing.T) { badChanges(t, ns) })
+}
+
+func (h *harness) update(id string, p conversation.Patch) conversation.Conversation {
+	h.t.Helper()
+	c, err := h.svc.Update(context.Background(), id, "ana", p, nil)
+	if err != nil {
+		h.t.Fatalf("update %s: %v", id, err)
+	}
+	return c
+}
+
+func str(s string) *string { return &s }
+
+func (h *harness) route(from string) conversation.Route {
+	h.t.Helper()
+	r, err := h.store.Route(context.Background(), h.phone(from))
+	if err != nil {
+		h.t.Fatalf("route %s: %v", from, err)
+	}
+	return r
+}
+
+func closeThenCopies(t *testing.T, ns NewStore) {
+	h := newHarness(t, ns)
+	first := h.ingest(h.sms("SMc1", "+14155550201", "where is my order"))
+	closed := h.update(first.Message.ConversationID, conversation.Patch{Status: str(conversation.StatusClosed)})
+	if closed.Status != conversation.StatusClosed || closed.ClosedBy != "ana" || closed.ClosedAt.IsZero() {
+		t.Fatalf("after close: %+v", closed)
+	}
+	if r := h.route("+14155550201"); r.ConversationID != "" || r.LastConversationID != first.Message.ConversationID {
+		t.Fatalf("route after close: %+v", r)
+	}
+	// The customer's next message, delivered 5 times at once.
+	var wg sync.WaitGroup
+	results := make([]conversation.Result, 5)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := h.svc.Ingest(context.Background(), h.sms("SMc2", "+14155550201", "one more thing"))
+			if err != nil {
+				t.Errorf("ingest: %v", err)
+			}
+			results[i] = res
+		}()
+	}
+	wg.Wait()
+	news, dups := 0, 0
+	for _, r := range results {
+		if r.NewConversation {
+			news++
+		}
+		if r.Duplicate {
+			dups++
+		}
+	}
+	if news != 1 || dups != 4 {
+		t.Fatalf("5 copies after a close: %d new conversations, %d duplicates; want 1 and 4", news, dups)
+	}
+	r := h.route("+14155550201")
+	if r.ConversationID == "" || r.ConversationID == first.Message.ConversationID {
+		t.Fatalf("route after the next message: %+v", r)
+	}
+	_, msgs := h.conversation(r.ConversationID)
+	if len(msgs) != 1 || msgs[0].Body != "one more thing" {
+		t.Errorf("new conversation's timeline: %+v", msgs)
+	}
+	c, err := h.store.Contact(context.Background(), first.Message.ContactID)
+	if err != nil || len(c.ConversationIDs) != 2 {
+		t.Errorf("contact's conversations: %+v %v", c.ConversationIDs, err)
+	}
+	_, old := h.conversation(first.Message.ConversationID)
+	if len(old) != 2 || old[1].Kind != conversation.KindEvent || old[1].Event != conversation.EventClosed || old[1].Agent != "ana" {
+		t.Errorf("closed conversation's timeline: %+v", old)
+	}
+}
+
+func retryAfterClose(t *testing.T, ns NewStore) {
+	h := newHarness(t, ns)
+	first := h.ingest(h.sms("SMr1", "+14155550202", "hello"))
+	h.update(first.Message.ConversationID, conversation.Patch{Status: str(conversation.StatusClosed)})
+	again, err := h.svc.Ingest(context.Background(), h.sms("SMr1", "+14155550202", "hello"))
+	if err != nil || !again.Duplicate {
+		t.Fatalf("Twilio's retry of a message stored before the close: %+v %v; want a duplicate", again, err)
+	}
+	if r := h.route("+14155550202"); r.ConversationID != "" {
+		t.Errorf("the retry opened conversation %s", r.ConversationID)
+	}
+	// A message stored on the old conversation, then written again after a
+	// new one opened, is still a duplicate.
+	next := h.ingest(h.sms("SMr2", "+14155550202", "new question"))
+	if !next.NewConversation {
+		t.Fatalf("next message: %+v", next)
+	}
+	if res, err := h.svc.Ingest(context.Background(), h.sms("SMr1", "+14155550202", "hello")); err != nil || !res.Duplicate {
+		t.Errorf("retry after the new conversation opened: %+v %v", res, err)
+	}
+}
+
+func reopenWindow(t *testing.T, ns NewStore) {
+	h := newHarness(t, ns)
+	h.svc.ReopenWindow = time.Hour
+	first := h.ingest(h.sms("SMw1", "+14155550203", "hi"))
+	conv := first.Message.ConversationID
+	h.update(conv, conversation.Patch{Status: str(conversation.StatusClosed)})
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := h.svc.Ingest(context.Background(), h.sms("SMw2", "+14155550203", "sorry, one more")); err != nil {
+				t.Errorf("ingest: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if r := h.route("+14155550203"); r.ConversationID != conv {
+		t.Fatalf("within the window the customer's message should reopen %s; route %+v", conv, r)
+	}
+	c, msgs := h.conversation(conv)
+	if c.Status != conversation.StatusOpen || c.ReopenCount != 1 || !c.ClosedAt.IsZero() {
+		t.Errorf("reopened summary: %+v", c)
+	}
+	var kinds []string
+	for _, m := range msgs {
+		kinds = append(kinds, m.Kind+":"+m.Event+":"+m.Body)
+	}
+	if len(msgs) != 4 || msgs[2].Event != conversation.EventReopened || msgs[3].Body != "sorry, one more" {
+		t.Errorf("timeline %v", kinds)
+	}
+}
+
+func agentReopen(t *testing.T, ns NewStore) {
+	h := newHarness(t, ns)
+	first := h.ingest(h.sms("SMa1", "+14155550204", "hi"))
+	old := first.Message.ConversationID
+	h.update(old, conversation.Patch{Status: str(conversation.StatusClosed)})
+	h.ingest(h.sms("SMa2", "+14155550204", "new question")) // a newer conversation opens
+	_, err := h.svc.Update(context.Background(), old, "ana", conversation.Patch{Status: str(conversation.StatusOpen)}, nil)
+	if !errors.Is(err, conversation.ErrNewerOpen) {
+		t.Fatalf("reopening the old one while a newer is open: %v, want ErrNewerOpen", err)
+	}
+	if c, _ := h.conversation(old); c.Status != conversation.StatusClosed {
+		t.Errorf("the refused reopen changed the status to %s", c.Status)
+	}
+	// Close the newer, and the agent may reopen the old.
+	newer := h.route("+14155550204").ConversationID
+	h.update(newer, conversation.Patch{Status: str(conversation.StatusClosed)})
+	c := h.update(old, conversation.Patch{Status: str(conversation.StatusOpen)})
+	if c.Status != conversation.StatusOpen || h.route("+14155550204").ConversationID != old {
+		t.Errorf("agent reopen: %+v, route %+v", c, h.route("+14155550204"))
+	}
+	// Closing a closed conversation is a no-op.
+	h.update(newer, conversation.Patch{Status: str(conversation.StatusClosed)})
+}
+
+func snoozeWakes(t *testing.T, ns NewStore) {
+	h := newHarness(t, ns)
+	first := h.ingest(h.sms("SMs1", "+14155550205", "hi"))
+	conv := first.Message.ConversationID
+	c := h.update(conv, conversation.Patch{Status: str(conversation.StatusSnoozed)})
+	if c.Status != conversation.StatusSnoozed || !c.SnoozeUntil.IsZero() {
+		t.Fatalf("snoozed: %+v", c)
+	}
+	if len(h.open()) != 0 {
+		t.Errorf("a snoozed conversation is listed as open")
+	}
+	until := h.clock.Add(24 * time.Hour)
+	if c = h.update(conv, conversation.Patch{Status: str(conversation.StatusSnoozed), SnoozeUntil: &until}); !c.SnoozeUntil.Equal(until) {
+		t.Errorf("snoozeUntil %v, want %v", c.SnoozeUntil, until)
+	}
+	res := h.ingest(h.sms("SMs2", "+14155550205", "any news?"))
+	if res.Message.ConversationID != conv {
+		t.Fatalf("a message to a snoozed conversation joins it: %+v", res)
+	}
+	c, _ = h.conversation(conv)
+	if c.Status != conversation.StatusOpen || !c.SnoozeUntil.IsZero() || c.NotifyKey != res.Message.Key {
+		t.Errorf("after the customer wrote: status %s until %v notifyKey %q; want open, woken, notifying", c.Status, c.SnoozeUntil, c.NotifyKey)
+	}
+	if open := h.open(); len(open) != 1 || open[0].ID != conv {
+		t.Errorf("woken conversation not listed open: %+v", open)
+	}
+}
+
+func actions(t *testing.T, ns NewStore) {
+	h := newHarness(t, ns)
+	first := h.ingest(h.sms("SMx1", "+14155550206", "hi"))
+	h.ingest(h.sms("SMx2", "+14155550206", "hello?"))
+	conv := first.Message.ConversationID
+	labels := []string{"vip", "billing", "vip"}
+	c := h.update(conv, conversation.Patch{Assignee: str("bea"), Labels: &labels, Priority: str("high"), Team: str("billing")})
+	if c.Assignee != "bea" || len(c.Labels) != 2 || c.Labels[0] != "billing" || c.Priority != "high" || c.Team != "billing" {
+		t.Errorf("after the patch: %+v", c)
+	}
+	if _, err := h.svc.Note(context.Background(), conv, "ana", "called them, no answer"); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := h.conversation(conv); c.Unread != 2 {
+		t.Fatalf("unread %d before read, want 2", c.Unread)
+	}
+	if c, err := h.svc.MarkSeen(context.Background(), conv, "ana"); err != nil || c.Unread != 0 {
+		t.Fatalf("read: %+v %v", c, err)
+	}
+	c, msgs := h.conversation(conv)
+	if c.Unread != 0 || c.Assignee != "bea" || c.LastPreview != "hello?" {
+		t.Errorf("summary after read: unread %d assignee %q preview %q", c.Unread, c.Assignee, c.LastPreview)
+	}
+	var got []string
+	for _, m := range msgs {
+		got = append(got, m.Kind+":"+m.Event)
+	}
+	want := []string{":", ":", "event:assigned", "event:team_changed", "event:labelled", "event:priority_changed", "note:"}
+	if len(got) != len(want) {
+		t.Fatalf("timeline %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("timeline %v, want %v", got, want)
+		}
+	}
+	if n := msgs[6]; n.Agent != "ana" || n.Body != "called them, no answer" {
+		t.Errorf("note %+v", n)
+	}
+	// Unassign with an empty assignee.
+	if c := h.update(conv, conversation.Patch{Assignee: str("")}); c.Assignee != "" {
+		t.Errorf("unassign: %+v", c)
+	}
+}
+
+func badChanges(t *testing.T, ns NewStore) {
+	h := newHarness(t, ns)
+	first := h.ingest(h.sms("SMb1", "+14155550207", "hi"))
+	conv := first.Message.ConversationID
+	ctx := context.Background()
+	past := h.clock.Add(-time.Hour)
+	for name, p := range map[string]conversation.Patch{
+		"unknown status":       {Status: str("archived")},
+		"snooze into the past": {Status: str(conversation.StatusSnoozed), SnoozeUntil: &past},
+		"snoozeUntil alone":    {SnoozeUntil: &past},
+		"unknown assignee":     {Assignee: str("nobody")},
+		"empty team":           {Team: str("")},
+	} {
+		if _, err := h.svc.Update(ctx, conv, "ana", p, func(id string) bool { return id == "ana" }); !errors.Is(err, conversation.ErrInvalid) {
+			t.Errorf("%s: %v, want ErrInvalid", name, err)
+		}
+	}
+	h.update(conv, conversation.Patch{Status: str(conversation.StatusClosed)})
+	if _, err := h.svc.Update(ctx, conv, "ana", conversation.Patch{Status: str(conversation.StatusSnoozed)}, nil); !errors.Is(err, conversation.ErrTransition) {
+		t.Errorf("snoozing a closed conversation: %v, want ErrTransition", err)
+	}
+	if _, err := h.svc.Update(ctx, "cv_missing", "ana", conversation.Patch{Status: str(conversation.StatusClosed)}, nil); !errors.Is(err, conversation.ErrNotFound) {
+		t.Errorf("unknown conversation: %v", err)
+	}
+	if _, err := h.svc.Note(ctx, conv, "ana", "  "); !errors.Is(err, conversation.ErrInvalid) {
+		t.Errorf("empty note: %v", err)
+	}
+	_, msgs := h.conversation(conv)
+	if len(msgs) != 2 { // the message and the close
+		t.Errorf("bad changes wrote %d entries", len(msgs)-2)
+	}
+}
