@@ -1,7 +1,9 @@
-// Command api is the Lambda function behind GET /api/*: the agents' inbox,
-// conversation timelines and contacts. Deployed, API Gateway's JWT
-// authorizer checks the caller (API_AUTH=jwt); otherwise the function
-// requires AGENT_API_TOKEN as the bearer token itself.
+// Command api is the Lambda function behind /api/*: the agents' inbox,
+// conversation timelines and contacts, and what agents do to a conversation
+// (status, assignee, labels, notes, read). Deployed, API Gateway's JWT
+// authorizer checks the caller (API_AUTH=jwt) and the token's email or sub
+// names the agent; otherwise the function requires AGENT_API_TOKEN (the
+// agent "dev") as the bearer token itself.
 package main
 
 import (
@@ -12,7 +14,9 @@ import (
 
 	"github.com/switchboard/switchboard/shared/api"
 	"github.com/switchboard/switchboard/shared/config"
+	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/launch"
+	"github.com/switchboard/switchboard/shared/routing"
 	"github.com/switchboard/switchboard/shared/store"
 )
 
@@ -24,13 +28,19 @@ func setup(ctx context.Context, log *slog.Logger) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	token := ""
-	if os.Getenv("API_AUTH") != "jwt" {
-		if token, err = params.Get(ctx, "AGENT_API_TOKEN", true); err != nil {
+	h := &api.Handler{JWT: os.Getenv("API_AUTH") == "jwt", Log: log}
+	if !h.JWT {
+		if h.Token, err = params.Get(ctx, "AGENT_API_TOKEN", true); err != nil {
 			return nil, err
 		}
 	}
+	// The routing document names the agents (assignees, JWT emails).
+	if h.Agents, err = routing.Load(ctx, cfg.RoutingConfigFile, params); err != nil {
+		return nil, err
+	}
+	st := store.New(config.DynamoDB(awsCfg, cfg), cfg.TableName)
+	h.Store, h.Service = st, &conversation.Service{Store: st, Team: h.Agents.DefaultTeam, ReopenWindow: cfg.ReopenWindow}
 	mux := http.NewServeMux()
-	(&api.Handler{Store: store.New(config.DynamoDB(awsCfg, cfg), cfg.TableName), Token: token, Log: log}).Register(mux)
+	h.Register(mux)
 	return mux, nil
 }

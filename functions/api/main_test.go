@@ -12,8 +12,10 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
+	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/devenv"
 	"github.com/switchboard/switchboard/shared/localaws"
+	"github.com/switchboard/switchboard/shared/store"
 )
 
 // TestLambdaOnDynamoDBLocal runs main's setup with the environment Lambda
@@ -23,6 +25,7 @@ func TestLambdaOnDynamoDBLocal(t *testing.T) {
 	t.Setenv("TABLE_NAME", localaws.Table(t, db))
 	t.Setenv("AGENT_API_TOKEN", devenv.AgentAPIToken)
 	t.Setenv("AGENT_API_TOKEN_PARAM", "")
+	t.Setenv("ROUTING_CONFIG", devenv.Routing)
 	t.Setenv("AWS_ACCESS_KEY_ID", "local")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "local")
 	h, err := setup(context.Background(), slog.Default())
@@ -59,13 +62,55 @@ func TestSetupRequiresAgentToken(t *testing.T) {
 }
 
 // TestBehindTheJWTAuthorizer: deployed, the authorizer has checked the
-// caller, and the function asks no token of its own.
+// caller, the function asks no token of its own, and the JWT's email claim
+// names the routing document's agent (else its sub): the close on the
+// timeline is theirs; a request without claims is refused.
 func TestBehindTheJWTAuthorizer(t *testing.T) {
-	t.Setenv("TABLE_NAME", "t-x")
+	db := localaws.DynamoDB(t)
+	table := localaws.Table(t, db)
+	t.Setenv("TABLE_NAME", table)
 	t.Setenv("API_AUTH", "jwt")
 	t.Setenv("AGENT_API_TOKEN", "")
 	t.Setenv("AGENT_API_TOKEN_PARAM", "")
-	if _, err := setup(context.Background(), slog.Default()); err != nil {
-		t.Errorf("setup behind the authorizer: %v", err)
+	t.Setenv("ROUTING_CONFIG", `{"defaultTeam":"support","teams":[{"id":"support"}],"agents":[{"id":"ana","email":"ana@example.com","teams":["support"],"sinks":[]}]}`)
+	t.Setenv("AWS_ACCESS_KEY_ID", "local")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "local")
+	h, err := setup(context.Background(), slog.Default())
+	if err != nil {
+		t.Fatalf("setup behind the authorizer: %v", err)
+	}
+	st := store.New(db, table)
+	svc := &conversation.Service{Store: st, Team: "support"}
+	from, _ := conversation.Normalizer{}.Phone("+14155550123")
+	res, err := svc.Ingest(context.Background(), conversation.Inbound{Key: "twilio:SMjwt", Channel: conversation.ChannelSMS, From: from,
+		FromAddress: "+14155550123", Body: "hi", Provider: "twilio", ProviderMessageID: "SMjwt"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httpadapter.NewV2(h)
+	patch := func(claims map[string]string) events.APIGatewayV2HTTPResponse {
+		ev := events.APIGatewayV2HTTPRequest{Version: "2.0", RawPath: "/api/conversations/" + res.Message.ConversationID,
+			Headers: map[string]string{"content-type": "application/json"}, Body: `{"status":"closed"}`,
+			RequestContext: events.APIGatewayV2HTTPRequestContext{HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{
+				Method: "PATCH", Path: "/api/conversations/" + res.Message.ConversationID}}}
+		if claims != nil {
+			ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+				JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims}}
+		}
+		resp, err := proxy.ProxyWithContext(context.Background(), ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	if resp := patch(nil); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("no claims: %d %s", resp.StatusCode, resp.Body)
+	}
+	if resp := patch(map[string]string{"sub": "0c6f-uuid", "email": "Ana@Example.com"}); resp.StatusCode != http.StatusOK {
+		t.Fatalf("close: %d %s", resp.StatusCode, resp.Body)
+	}
+	c, msgs, err := st.Conversation(context.Background(), res.Message.ConversationID)
+	if err != nil || c.Status != conversation.StatusClosed || c.ClosedBy != "ana" || len(msgs) != 2 || msgs[1].Agent != "ana" {
+		t.Errorf("after the JWT agent's close: %+v %+v %v", c, msgs, err)
 	}
 }

@@ -29,7 +29,7 @@ func setup(ctx context.Context, log *slog.Logger) (func(context.Context, events.
 	if err != nil {
 		return nil, err
 	}
-	svc := &conversation.Service{Store: store.New(config.DynamoDB(awsCfg, cfg), cfg.TableName), Team: rt.DefaultTeam}
+	svc := &conversation.Service{Store: store.New(config.DynamoDB(awsCfg, cfg), cfg.TableName), Team: rt.DefaultTeam, ReopenWindow: cfg.ReopenWindow}
 	h := &email.S3Handler{
 		Intake: &email.Intake{Service: svc, Normalizer: conversation.Normalizer{DefaultRegion: cfg.PhoneRegion}, Address: rt.Email.Address, Log: log},
 		S3:     config.S3(awsCfg, cfg),

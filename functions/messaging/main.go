@@ -28,7 +28,7 @@ func setup(ctx context.Context, log *slog.Logger) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc := &conversation.Service{Store: store.New(config.DynamoDB(awsCfg, cfg.Common), cfg.TableName), Team: cfg.Team}
+	svc := &conversation.Service{Store: store.New(config.DynamoDB(awsCfg, cfg.Common), cfg.TableName), Team: cfg.Team, ReopenWindow: cfg.ReopenWindow}
 	h, err := twilio.NewHandler(twilio.Config{
 		Verifier: verifier, Service: svc,
 		Normalizer:    conversation.Normalizer{DefaultRegion: cfg.PhoneRegion},

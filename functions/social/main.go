@@ -35,7 +35,7 @@ func setup(ctx context.Context, log *slog.Logger) (http.Handler, error) {
 		}
 	}
 	appSecret, verifyToken, tgToken := secrets["META_APP_SECRET"], secrets["META_VERIFY_TOKEN"], secrets["TELEGRAM_SECRET_TOKEN"]
-	svc := &conversation.Service{Store: store.New(config.DynamoDB(awsCfg, cfg), cfg.TableName), Team: cfg.Team}
+	svc := &conversation.Service{Store: store.New(config.DynamoDB(awsCfg, cfg), cfg.TableName), Team: cfg.Team, ReopenWindow: cfg.ReopenWindow}
 	norm := conversation.Normalizer{DefaultRegion: cfg.PhoneRegion}
 	mux := http.NewServeMux()
 	var enabled []string

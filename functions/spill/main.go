@@ -37,7 +37,7 @@ func setup(ctx context.Context, log *slog.Logger) (func(context.Context, events.
 	if err != nil {
 		return nil, err
 	}
-	svc := &conversation.Service{Store: store.New(config.DynamoDB(awsCfg, cfg), cfg.TableName), Team: rt.DefaultTeam}
+	svc := &conversation.Service{Store: store.New(config.DynamoDB(awsCfg, cfg), cfg.TableName), Team: rt.DefaultTeam, ReopenWindow: cfg.ReopenWindow}
 	norm := conversation.Normalizer{DefaultRegion: cfg.PhoneRegion}
 	mux := http.NewServeMux()
 	base, verifier, err := twilio.Settings(ctx, params)

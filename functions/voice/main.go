@@ -34,7 +34,7 @@ func setup(ctx context.Context, log *slog.Logger) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc := &conversation.Service{Store: store.New(config.DynamoDB(awsCfg, cfg), cfg.TableName), Team: rt.DefaultTeam}
+	svc := &conversation.Service{Store: store.New(config.DynamoDB(awsCfg, cfg), cfg.TableName), Team: rt.DefaultTeam, ReopenWindow: cfg.ReopenWindow}
 	mux := http.NewServeMux()
 	twilio.NewVoiceHandler(twilio.VoiceConfig{
 		Verifier: verifier, Service: svc, Normalizer: conversation.Normalizer{DefaultRegion: cfg.PhoneRegion},

@@ -14,6 +14,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -84,7 +85,17 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	svc := &conversation.Service{Team: rt.DefaultTeam, Window: rt.Window()}
+	reopen, err := time.ParseDuration(env("REOPEN_WINDOW", "0s"))
+	if err != nil {
+		return fmt.Errorf("REOPEN_WINDOW: %w", err)
+	}
+	agentTokens := map[string]string{}
+	if v := os.Getenv("AGENT_TOKENS"); v != "" {
+		if err := json.Unmarshal([]byte(v), &agentTokens); err != nil {
+			return fmt.Errorf(`AGENT_TOKENS: want {"token":"agent id",…}: %w`, err)
+		}
+	}
+	svc := &conversation.Service{Team: rt.DefaultTeam, Window: rt.Window(), ReopenWindow: reopen}
 	sh := &stream.Handler{Service: svc, Log: log}
 
 	var deliveries delivery.Records
@@ -148,7 +159,7 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
 		return err
 	}
 	tg.Register(mux)
-	(&api.Handler{Store: svc.Store, Token: agentToken, Log: log}).Register(mux)
+	(&api.Handler{Store: svc.Store, Service: svc, Token: agentToken, Tokens: agentTokens, Agents: rt, Log: log}).Register(mux)
 	mail := &email.DevHandler{Intake: &email.Intake{Service: svc, Normalizer: norm, Address: rt.Email.Address, Log: log}}
 	mail.Register(mux)
 
@@ -171,6 +182,8 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
   POST /dev/email                       a raw RFC 5322 message, as SES stores it in S3
   GET  /api/conversations?status=open   agents' inbox
   GET  /api/conversations/{id}          a timeline
+  PATCH /api/conversations/{id}         {"status":"closed"}, assignee, team, labels, priority, snooze
+  POST /api/conversations/{id}/notes    a private note; …/read clears unread
   GET  /api/contacts/{id}               a contact
 
 Webhooks are verified against PUBLIC_BASE_URL=%s with TWILIO_AUTH_TOKEN%s.

@@ -8,14 +8,17 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/switchboard/switchboard/shared/devenv"
+	"github.com/switchboard/switchboard/shared/twilio"
 )
 
 // TestNewcomerPath is the README's promise: start the dev server on its
@@ -138,5 +141,102 @@ func TestNewcomerPath(t *testing.T) {
 			t.Fatalf("inbox = %v; want four conversations", convs)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// startDev runs the dev server on its defaults on a free port.
+func startDev(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	for _, k := range []string{"STORE", "QUEUE", "TWILIO_AUTH_TOKEN", "AGENT_API_TOKEN", "PUBLIC_BASE_URL", "ROUTING_CONFIG_FILE",
+		"NOTIFY_WEBHOOK_SECRET", "NOTIFY_WEBHOOK_URL", "REOPEN_WINDOW", "AGENT_TOKENS"} {
+		t.Setenv(k, "")
+	}
+	t.Setenv("PORT", strconv.Itoa(port))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	})
+	target := "http://127.0.0.1:" + strconv.Itoa(port)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if resp, err := http.Get(target + "/api/conversations"); err == nil {
+			resp.Body.Close()
+			return target
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("dev server did not come up")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestCloseThenNextSMSOpensANewConversation is the README's lifecycle
+// walk-through: an SMS, the agent closes the conversation with one PATCH,
+// and the customer's next SMS opens a new conversation.
+func TestCloseThenNextSMSOpensANewConversation(t *testing.T) {
+	target := startDev(t)
+	api := func(method, path, body string) map[string]any {
+		t.Helper()
+		req, _ := http.NewRequest(method, target+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+devenv.AgentAPIToken)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		if resp.StatusCode/100 != 2 {
+			t.Fatalf("%s %s: %d %v", method, path, resp.StatusCode, out)
+		}
+		return out
+	}
+	sms := func(sid, body string) {
+		t.Helper()
+		form := url.Values{"MessageSid": {sid}, "From": {"+14155550177"}, "To": {"+18005550100"}, "Body": {body}}
+		req, _ := http.NewRequest(http.MethodPost, target+twilio.MessagingPath, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Twilio-Signature", twilio.Sign(devenv.TwilioAuthToken, devenv.PublicBaseURL+twilio.MessagingPath, form))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("sms: %v %v", resp, err)
+		}
+		resp.Body.Close()
+	}
+	openIDs := func() []string {
+		var ids []string
+		for _, c := range api("GET", "/api/conversations?status=open", "")["conversations"].([]any) {
+			ids = append(ids, c.(map[string]any)["id"].(string))
+		}
+		return ids
+	}
+	sms("SMdevclose1", "my order is late")
+	first := openIDs()
+	if len(first) != 1 {
+		t.Fatalf("open after the first SMS: %v", first)
+	}
+	closed := api("PATCH", "/api/conversations/"+first[0], `{"status":"closed"}`)["conversation"].(map[string]any)
+	if closed["status"] != "closed" || closed["closedBy"] != "dev" {
+		t.Fatalf("after the PATCH: %v", closed)
+	}
+	if ids := openIDs(); len(ids) != 0 {
+		t.Fatalf("open after the close: %v", ids)
+	}
+	sms("SMdevclose2", "it came, thanks!")
+	next := openIDs()
+	if len(next) != 1 || next[0] == first[0] {
+		t.Fatalf("open after the next SMS: %v (the closed one was %s)", next, first[0])
 	}
 }

@@ -194,7 +194,7 @@ func (r *replayer) setup(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	svc := &conversation.Service{Store: store.New(config.DynamoDB(awsCfg, cfg), cfg.TableName), Team: rt.DefaultTeam}
+	svc := &conversation.Service{Store: store.New(config.DynamoDB(awsCfg, cfg), cfg.TableName), Team: rt.DefaultTeam, ReopenWindow: cfg.ReopenWindow}
 	r.intake = &email.Intake{Service: svc, Normalizer: conversation.Normalizer{DefaultRegion: cfg.PhoneRegion},
 		Address: rt.Email.Address, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	r.s3 = config.S3(awsCfg, cfg)

@@ -3,13 +3,16 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/switchboard/switchboard/shared/api"
 	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/memstore"
+	"github.com/switchboard/switchboard/shared/routing"
 )
 
 const token = "agent-test-token"
@@ -139,5 +142,87 @@ func TestReadAPIErrors(t *testing.T) {
 		if code, body := get(t, mux, tt.path, tt.tok); code != tt.want {
 			t.Errorf("%s (token %q): %d %v, want %d", tt.path, tt.tok, code, body, tt.want)
 		}
+	}
+}
+
+func send(t *testing.T, mux http.Handler, method, path, tok, body string) (int, map[string]any) {
+	t.Helper()
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, req)
+	var out map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
+		t.Fatalf("%s %s: not JSON: %s", method, path, rec.Body)
+	}
+	return rec.Code, out
+}
+
+// TestAgentsChangeConversations: PATCH, notes and read as two agents (the
+// dev token and one of AGENT_TOKENS); every refusal a JSON error with its
+// code, changing nothing.
+func TestAgentsChangeConversations(t *testing.T) {
+	svc := &conversation.Service{Team: "support"}
+	st := memstore.New(func(m conversation.Message) { _, _ = svc.Project(context.Background(), m) })
+	svc.Store = st
+	rt, err := routing.Parse([]byte(`{"defaultTeam":"support","teams":[{"id":"support"}],"agents":[{"id":"dev","teams":["support"],"sinks":[]},{"id":"bea","teams":["support"],"sinks":[]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	(&api.Handler{Store: st, Service: svc, Token: token, Tokens: map[string]string{"bea-token": "bea"}, Agents: rt}).Register(mux)
+	res := ingest(t, svc, "SMp1", "+14155550100", conversation.ChannelSMS, "help")
+	ingest(t, svc, "SMp2", "+14155550100", conversation.ChannelSMS, "anyone?")
+	path := "/api/conversations/" + res.Message.ConversationID
+
+	if code, body := send(t, mux, "PATCH", path, token, `{"assignee":"bea","labels":["vip"],"priority":"high"}`); code != 200 ||
+		body["conversation"].(map[string]any)["assignee"] != "bea" {
+		t.Fatalf("assign: %d %v", code, body)
+	}
+	if code, body := send(t, mux, "POST", path+"/notes", "bea-token", `{"body":"refund approved"}`); code != 201 ||
+		body["message"].(map[string]any)["agent"] != "bea" || body["message"].(map[string]any)["kind"] != "note" {
+		t.Fatalf("note: %d %v", code, body)
+	}
+	if code, body := send(t, mux, "POST", path+"/read", "bea-token", ``); code != 200 || body["conversation"].(map[string]any)["unread"] != 0.0 {
+		t.Fatalf("read: %d %v", code, body)
+	}
+	if code, body := send(t, mux, "PATCH", path, "bea-token", `{"status":"closed"}`); code != 200 || body["conversation"].(map[string]any)["status"] != "closed" {
+		t.Fatalf("close: %d %v", code, body)
+	}
+	if code, _ := send(t, mux, "PATCH", path, "bea-token", `{"status":"closed"}`); code != 200 {
+		t.Errorf("closing a closed conversation: %d, want a 200 no-op", code)
+	}
+	for _, c := range []struct {
+		name, method, path, tok, body string
+		status                        int
+		code                          string
+	}{
+		{"no token", "PATCH", path, "", `{"status":"open"}`, 401, "unauthorized"},
+		{"wrong token", "PATCH", path, "guess", `{"status":"open"}`, 401, "unauthorized"},
+		{"unknown field", "PATCH", path, token, `{"stauts":"open"}`, 400, "invalid"},
+		{"wrong type", "PATCH", path, token, `{"labels":"vip"}`, 400, "invalid"},
+		{"not JSON", "PATCH", path, token, `{`, 400, "invalid"},
+		{"unknown assignee", "PATCH", path, token, `{"assignee":"zed"}`, 400, "invalid"},
+		{"bad transition", "PATCH", path, token, `{"status":"snoozed"}`, 409, "bad_transition"},
+		{"unknown conversation", "PATCH", "/api/conversations/cv_nope", token, `{"status":"closed"}`, 404, "not_found"},
+		{"empty note", "POST", path + "/notes", token, `{"body":""}`, 400, "invalid"},
+	} {
+		code, body := send(t, mux, c.method, c.path, c.tok, c.body)
+		if code != c.status || body["code"] != c.code || body["error"] == "" {
+			t.Errorf("%s: %d %v, want %d %s", c.name, code, body, c.status, c.code)
+		}
+	}
+	_, body := get(t, mux, path, token)
+	var entries []string
+	for _, m := range body["messages"].([]any) {
+		mm := m.(map[string]any)
+		entries = append(entries, fmt.Sprint(mm["kind"], ":", mm["event"], ":", mm["agent"]))
+	}
+	want := "[<nil>:<nil>:<nil> <nil>:<nil>:<nil> event:assigned:dev event:labelled:dev event:priority_changed:dev note:<nil>:bea event:closed:bea]"
+	if fmt.Sprint(entries) != want {
+		t.Errorf("timeline %v\nwant     %s", entries, want)
 	}
 }

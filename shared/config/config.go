@@ -11,6 +11,7 @@ import (
 	"os"
 	"reflect"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -38,6 +39,9 @@ type Common struct {
 	PhoneRegion string `envconfig:"PHONE_DEFAULT_REGION" default:"US"`
 	// Team receives new conversations.
 	Team string `envconfig:"DEFAULT_TEAM" default:"support"`
+	// ReopenWindow: a customer's message this soon after a close reopens
+	// the closed conversation (a Go duration; 0, the default: a new one).
+	ReopenWindow time.Duration `envconfig:"REOPEN_WINDOW" default:"0s"`
 }
 
 // Messaging is the messaging function's configuration.

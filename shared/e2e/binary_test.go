@@ -133,7 +133,7 @@ func TestBinariesAsDeployed(t *testing.T) {
 	started = append(started, web("social", env("META_APP_SECRET", devenv.MetaAppSecret, "META_VERIFY_TOKEN", devenv.MetaVerifyToken, "TELEGRAM_SECRET_TOKEN", devenv.TelegramSecretToken),
 		map[string]int{"meta/whatsapp-text": 200, "meta/handshake": 200, "meta/forged": 403, "telegram/message-text": 200},
 		map[string]string{"meta/handshake": "1158201444"}))
-	started = append(started, web("api", env("AGENT_API_TOKEN", devenv.AgentAPIToken),
+	started = append(started, web("api", env("AGENT_API_TOKEN", devenv.AgentAPIToken, "ROUTING_CONFIG", binaryRouting),
 		map[string]int{"api/conversations-open": 200}, map[string]string{"api/conversations-open": "cv_sample"}))
 
 	// The spill binary stores the SMS a webhook function spilled.
