@@ -146,14 +146,9 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid", "status must be open, snoozed or closed")
 		return
 	}
-	limit := 100
-	if l := r.URL.Query().Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > MaxLimit {
-			writeError(w, http.StatusBadRequest, "invalid", "limit must be a number from 1 to 500")
-			return
-		}
-		limit = n
+	limit, ok := limitParam(w, r, 100)
+	if !ok {
+		return
 	}
 	cs, err := h.Store.Conversations(r.Context(), status, limit)
 	if err != nil {
@@ -167,8 +162,29 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"conversations": out})
 }
 
+// DefaultTimeline is how many timeline entries a page holds unless ?limit=
+// says otherwise.
+const DefaultTimeline = 100
+
+// conversation serves the summary and a page of the timeline: the newest
+// ?limit= entries (default 100) before ?before=, oldest first; "next" is the
+// before= of the page preceding it, absent on the first entry's page.
 func (h *Handler) conversation(w http.ResponseWriter, r *http.Request) {
-	c, msgs, err := h.Store.Conversation(r.Context(), r.PathValue("id"))
+	limit, ok := limitParam(w, r, DefaultTimeline)
+	if !ok {
+		return
+	}
+	before := r.URL.Query().Get("before")
+	if conversation.CheckText(before) != nil || len(before) > 64 {
+		writeError(w, http.StatusBadRequest, "invalid", "before must be a cursor from next")
+		return
+	}
+	c, err := h.Store.Summary(r.Context(), r.PathValue("id"))
+	if err != nil {
+		h.fail(w, r, "api.conversation", err)
+		return
+	}
+	msgs, next, err := h.Store.Timeline(r.Context(), c.ID, before, limit)
 	if err != nil {
 		h.fail(w, r, "api.conversation", err)
 		return
@@ -178,7 +194,25 @@ func (h *Handler) conversation(w http.ResponseWriter, r *http.Request) {
 	for i, m := range msgs {
 		views[i] = viewMessage(m)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"conversation": viewConversation(c), "messages": views})
+	out := map[string]any{"conversation": viewConversation(c), "messages": views}
+	if next != "" {
+		out["next"] = next
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// limitParam reads ?limit= (1 to MaxLimit), def when absent.
+func limitParam(w http.ResponseWriter, r *http.Request, def int) (int, bool) {
+	l := r.URL.Query().Get("limit")
+	if l == "" {
+		return def, true
+	}
+	n, err := strconv.Atoi(l)
+	if err != nil || n < 1 || n > MaxLimit {
+		writeError(w, http.StatusBadRequest, "invalid", fmt.Sprintf("limit must be a number from 1 to %d", MaxLimit))
+		return 0, false
+	}
+	return n, true
 }
 
 func (h *Handler) contact(w http.ResponseWriter, r *http.Request) {

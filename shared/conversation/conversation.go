@@ -467,3 +467,17 @@ func StatusRank(status string) int { return statusRanks[status] }
 func SortMessages(ms []Message) {
 	sort.Slice(ms, func(i, j int) bool { return ms[i].Cursor() < ms[j].Cursor() })
 }
+
+// TimelinePage turns up to limit+1 entries, newest first, into a timeline
+// page, oldest first, and the cursor that continues before it ("" when the
+// extra entry was not there).
+func TimelinePage(newestFirst []Message, limit int) ([]Message, string, error) {
+	next := ""
+	if len(newestFirst) > limit {
+		newestFirst = newestFirst[:limit]
+		next = newestFirst[limit-1].Cursor()
+	}
+	page := slices.Clone(newestFirst)
+	slices.Reverse(page)
+	return page, next, nil
+}

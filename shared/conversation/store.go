@@ -106,6 +106,11 @@ type Store interface {
 	Summary(ctx context.Context, id string) (Conversation, error)
 	// Conversation returns one conversation and its messages, oldest first.
 	Conversation(ctx context.Context, id string) (Conversation, []Message, error)
+	// Timeline returns a page of a conversation's timeline: the newest
+	// limit entries before the cursor before ("" for the newest), oldest
+	// first, and the cursor of the page before it ("" when there is none).
+	// ErrNotFound if there is no such conversation.
+	Timeline(ctx context.Context, id, before string, limit int) ([]Message, string, error)
 	// Contact returns a contact.
 	Contact(ctx context.Context, id string) (Contact, error)
 	// IdentityState returns an identity's consent state.

@@ -462,3 +462,22 @@ func (s *Store) ChangeConversation(_ context.Context, ch conversation.Change) er
 	}
 	return nil
 }
+
+// Timeline implements conversation.Store.
+func (s *Store) Timeline(ctx context.Context, id, before string, limit int) ([]conversation.Message, string, error) {
+	_, msgs, err := s.Conversation(ctx, id)
+	if err != nil {
+		return nil, "", err
+	}
+	slices.Reverse(msgs)
+	var newest []conversation.Message
+	for _, m := range msgs {
+		if before == "" || m.Cursor() < before {
+			newest = append(newest, m)
+		}
+		if len(newest) > limit {
+			break
+		}
+	}
+	return conversation.TimelinePage(newest, limit)
+}

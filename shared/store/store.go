@@ -758,6 +758,35 @@ func (st *Store) Conversation(ctx context.Context, id string) (conversation.Conv
 	return conv, msgs, nil
 }
 
+// Timeline implements conversation.Store: one Query of GSI3, newest first
+// from the cursor, limit+1 items (the extra one says whether a page
+// follows); the summary is not read unless the page is empty.
+func (st *Store) Timeline(ctx context.Context, id, before string, limit int) ([]conversation.Message, string, error) {
+	cond := "GSI3PK = :pk"
+	vals := map[string]types.AttributeValue{":pk": s("CONV#" + id)}
+	if before != "" {
+		cond += " AND GSI3SK < :before"
+		vals[":before"] = s(before)
+	}
+	out, err := st.db.Query(ctx, &dynamodb.QueryInput{
+		TableName: &st.table, IndexName: aws.String(GSI3), KeyConditionExpression: &cond,
+		ExpressionAttributeValues: vals, ScanIndexForward: aws.Bool(false), Limit: aws.Int32(int32(limit + 1)),
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("query timeline: %w", err)
+	}
+	var msgs []conversation.Message
+	if err := attributevalue.UnmarshalListOfMaps(out.Items, &msgs); err != nil {
+		return nil, "", fmt.Errorf("decode messages: %w", err)
+	}
+	if len(msgs) == 0 {
+		if _, err := st.getConversation(ctx, id); err != nil {
+			return nil, "", err
+		}
+	}
+	return conversation.TimelinePage(msgs, limit)
+}
+
 // Contact implements conversation.Store.
 func (st *Store) Contact(ctx context.Context, id string) (conversation.Contact, error) {
 	var c conversation.Contact

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -22,6 +23,7 @@ func RunLifecycle(t *testing.T, ns NewStore) {
 	t.Run("SnoozeWakesWhenTheCustomerWrites", func(t *testing.T) { snoozeWakes(t, ns) })
 	t.Run("AssignLabelNoteReadAreOnTheTimeline", func(t *testing.T) { actions(t, ns) })
 	t.Run("BadChangesChangeNothing", func(t *testing.T) { badChanges(t, ns) })
+	t.Run("TimelinePages", func(t *testing.T) { timelinePages(t, ns) })
 }
 
 func (h *harness) update(id string, p conversation.Patch) conversation.Conversation {
@@ -281,5 +283,43 @@ func badChanges(t *testing.T, ns NewStore) {
 	_, msgs := h.conversation(conv)
 	if len(msgs) != 2 { // the message and the close
 		t.Errorf("bad changes wrote %d entries", len(msgs)-2)
+	}
+}
+
+// timelinePages: following next from the newest page reaches every entry
+// once, in order; an unknown conversation is ErrNotFound.
+func timelinePages(t *testing.T, ns NewStore) {
+	h := newHarness(t, ns)
+	var conv string
+	for i := range 7 {
+		res := h.ingest(h.sms("SMt"+string(rune('a'+i)), "+14155550208", "part "+string(rune('1'+i))))
+		conv = res.Message.ConversationID
+	}
+	if _, err := h.svc.Note(context.Background(), conv, "ana", "note"); err != nil {
+		t.Fatal(err)
+	}
+	var pages [][]string
+	before := ""
+	for range 10 {
+		page, next, err := h.store.Timeline(context.Background(), conv, before, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var bodies []string
+		for _, m := range page {
+			bodies = append(bodies, m.Body)
+		}
+		pages = append(pages, bodies)
+		if next == "" {
+			break
+		}
+		before = next
+	}
+	got := fmt.Sprint(pages)
+	if want := "[[part 6 part 7 note] [part 3 part 4 part 5] [part 1 part 2]]"; got != want {
+		t.Errorf("pages %s, want %s", got, want)
+	}
+	if _, _, err := h.store.Timeline(context.Background(), "cv_missing", "", 3); !errors.Is(err, conversation.ErrNotFound) {
+		t.Errorf("unknown conversation: %v", err)
 	}
 }
