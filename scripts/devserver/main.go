@@ -197,6 +197,10 @@ Post an email the way SES would have stored it:
 
 	// Receive stamps each webhook's receive time, as in the functions; the
 	// in-memory store does not fail, so nothing is spilled.
+	// The timer sweeper, as the scheduled function runs it every minute.
+	if ts, ok := svc.Store.(conversation.TimerStore); ok {
+		go sweepEvery(ctx, 10*time.Second, svc, ts, log)
+	}
 	srv := &http.Server{Handler: webhook.Receive(mux, nil), ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		<-ctx.Done()
@@ -208,6 +212,22 @@ Post an email the way SES would have stored it:
 		return err
 	}
 	return nil
+}
+
+// sweepEvery fires due timers (snooze wake-ups) every d until ctx is done.
+func sweepEvery(ctx context.Context, d time.Duration, svc *conversation.Service, ts conversation.TimerStore, log *slog.Logger) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := svc.Sweep(ctx, ts); err != nil && ctx.Err() == nil {
+				log.Warn("timers.sweep", "error", err.Error())
+			}
+		}
+	}
 }
 
 func defaultNote(token string) string {

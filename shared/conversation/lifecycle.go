@@ -93,6 +93,8 @@ type Change struct {
 	Identities    []Identity
 	Events        []Message
 	Message       *Message
+	// Timers are set in the same write (a snooze's wake-up).
+	Timers []Timer
 }
 
 // Patch is what an agent asks of a conversation (PATCH
@@ -167,6 +169,7 @@ func (s *Service) Update(ctx context.Context, id, agent string, p Patch, known A
 					return Conversation{}, fmt.Errorf("%w: snoozeUntil must be in the future", ErrInvalid)
 				}
 				a.SnoozeUntil = p.SnoozeUntil.UTC()
+				ch.Timers = []Timer{{Due: a.SnoozeUntil, Kind: TimerWake, ConversationID: before.ID, Ref: a.SnoozeUntil.Format(time.RFC3339Nano)}}
 			}
 			detail := "until the customer writes"
 			if !a.SnoozeUntil.IsZero() {

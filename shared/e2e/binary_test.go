@@ -30,7 +30,7 @@ import (
 const root = "../.."
 
 var functions = []string{"./functions/messaging", "./functions/voice", "./functions/social", "./functions/api",
-	"./functions/fanout", "./functions/notifier", "./functions/email", "./functions/spill", "./shared/lambdatest/testdata/hello"}
+	"./functions/fanout", "./functions/notifier", "./functions/email", "./functions/spill", "./functions/sweeper", "./shared/lambdatest/testdata/hello"}
 
 // emailBucket is the bucket events/email names.
 const emailBucket = "switchboard-email-example"
@@ -146,6 +146,12 @@ func TestBinariesAsDeployed(t *testing.T) {
 	if r, err := st.Route(ctx, conversation.Identity{Kind: conversation.KindPhone, Address: "+14155550199"}); err != nil || r.ConversationID == "" {
 		t.Errorf("the spill binary stored no conversation for the spilled SMS: %+v %v", r, err)
 	}
+
+	// The sweeper binary on the schedule's event (no timer due: it reads
+	// and records its progress).
+	sweeper := lambdatest.Start(t, bins["sweeper"], audited("SweeperFunction", env()))
+	started = append(started, sweeper)
+	invoke(sweeper, "eventbridge/scheduled")
 
 	// The email binary on moto's S3: the bucket and objects the events/email
 	// envelopes name.

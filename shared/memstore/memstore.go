@@ -38,6 +38,8 @@ type Store struct {
 	keys         map[string]bool
 	byProviderID map[string]msgRef
 	failures     map[string]conversation.Failure
+	timers       map[conversation.Timer]bool
+	swept        time.Time
 
 	onStored func(conversation.Message)
 }
@@ -55,6 +57,7 @@ func New(onStored func(conversation.Message)) *Store {
 		keys:          map[string]bool{},
 		byProviderID:  map[string]msgRef{},
 		failures:      map[string]conversation.Failure{},
+		timers:        map[conversation.Timer]bool{},
 		onStored:      onStored,
 	}
 }
@@ -456,6 +459,10 @@ func (s *Store) ChangeConversation(_ context.Context, ch conversation.Change) er
 	for _, m := range added {
 		s.putLocked(m)
 	}
+	for _, tm := range ch.Timers {
+		tm.Due = tm.Due.UTC()
+		s.timers[tm] = true
+	}
 	s.mu.Unlock()
 	for _, m := range added {
 		s.stored(m)
@@ -480,4 +487,45 @@ func (s *Store) Timeline(ctx context.Context, id, before string, limit int) ([]c
 		}
 	}
 	return conversation.TimelinePage(newest, limit)
+}
+
+var _ conversation.TimerStore = (*Store)(nil)
+
+// DueTimers implements conversation.TimerStore.
+func (s *Store) DueTimers(_ context.Context, minute time.Time) ([]conversation.Timer, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []conversation.Timer
+	for tm := range s.timers {
+		if conversation.Minute(tm.Due).Equal(conversation.Minute(minute)) {
+			out = append(out, tm)
+		}
+	}
+	return out, nil
+}
+
+// DeleteTimer implements conversation.TimerStore.
+func (s *Store) DeleteTimer(_ context.Context, tm conversation.Timer) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tm.Due = tm.Due.UTC()
+	delete(s.timers, tm)
+	return nil
+}
+
+// Swept implements conversation.TimerStore.
+func (s *Store) Swept(context.Context) (time.Time, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.swept, nil
+}
+
+// SetSwept implements conversation.TimerStore.
+func (s *Store) SetSwept(_ context.Context, minute time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m := conversation.Minute(minute); m.After(s.swept) {
+		s.swept = m
+	}
+	return nil
 }

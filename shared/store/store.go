@@ -94,6 +94,7 @@ const (
 	TypeConversation = "conversation"
 	TypeMessage      = "message"
 	TypeFailure      = "failure"
+	TypeTimer        = "timer"
 )
 
 // API is the part of the DynamoDB client the store uses.
@@ -104,6 +105,7 @@ type API interface {
 	Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 	BatchGetItem(context.Context, *dynamodb.BatchGetItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
 	TransactWriteItems(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+	DeleteItem(context.Context, *dynamodb.DeleteItemInput, ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 }
 
 // Store is the DynamoDB store.
@@ -879,6 +881,13 @@ func (st *Store) ChangeConversation(ctx context.Context, ch conversation.Change)
 		}
 		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &st.table, Item: item, ConditionExpression: notExists}})
 	}
+	for _, tm := range ch.Timers {
+		item, err := timerItem(tm)
+		if err != nil {
+			return err
+		}
+		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &st.table, Item: item}})
+	}
 	msgAt := -1
 	if ch.Message != nil {
 		item, err := messageItem(*ch.Message)
@@ -921,4 +930,94 @@ func (st *Store) updateItem(k map[string]types.AttributeValue, upd expression.Up
 	}
 	return &types.Update{TableName: &st.table, Key: k, UpdateExpression: e.Update(), ConditionExpression: e.Condition(),
 		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values()}, nil
+}
+
+// TimerRetention is how long an unfired timer is kept (TTL) past its due
+// time: a sweeper down longer than that has bigger troubles.
+const TimerRetention = 7 * 24 * time.Hour
+
+var _ conversation.TimerStore = (*Store)(nil)
+
+func timerPK(minute time.Time) string {
+	return "TIMER#" + conversation.Minute(minute).Format(time.RFC3339)
+}
+
+func timerItem(tm conversation.Timer) (map[string]types.AttributeValue, error) {
+	tm.Due = tm.Due.UTC()
+	item, err := attributevalue.MarshalMap(tm)
+	if err != nil {
+		return nil, fmt.Errorf("encode timer: %w", err)
+	}
+	item["PK"] = s(timerPK(tm.Due))
+	item["SK"] = s(tm.Due.Format(time.RFC3339Nano) + "#" + tm.Kind + "#" + tm.ConversationID + "#" + tm.Ref)
+	item["type"] = s(TypeTimer)
+	item[TTLAttribute] = n(tm.Due.Add(TimerRetention).Unix())
+	return item, nil
+}
+
+// DueTimers implements conversation.TimerStore: one Query of the minute's
+// partition (strongly consistent: a timer set a moment ago is seen).
+func (st *Store) DueTimers(ctx context.Context, minute time.Time) ([]conversation.Timer, error) {
+	var out []conversation.Timer
+	p := dynamodb.NewQueryPaginator(st.db, &dynamodb.QueryInput{
+		TableName: &st.table, KeyConditionExpression: aws.String("PK = :pk"), ConsistentRead: aws.Bool(true),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": s(timerPK(minute))},
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("query timers: %w", err)
+		}
+		var ts []conversation.Timer
+		if err := attributevalue.UnmarshalListOfMaps(page.Items, &ts); err != nil {
+			return nil, fmt.Errorf("decode timers: %w", err)
+		}
+		out = append(out, ts...)
+	}
+	return out, nil
+}
+
+// DeleteTimer implements conversation.TimerStore.
+func (st *Store) DeleteTimer(ctx context.Context, tm conversation.Timer) error {
+	item, err := timerItem(tm)
+	if err != nil {
+		return err
+	}
+	if _, err := st.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &st.table,
+		Key: map[string]types.AttributeValue{"PK": item["PK"], "SK": item["SK"]}}); err != nil {
+		return fmt.Errorf("delete timer: %w", err)
+	}
+	return nil
+}
+
+func sweepKey() map[string]types.AttributeValue { return key("SWEEP", "timers") }
+
+// Swept implements conversation.TimerStore.
+func (st *Store) Swept(ctx context.Context) (time.Time, error) {
+	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.table, Key: sweepKey(), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read sweep progress: %w", err)
+	}
+	var v struct {
+		Minute time.Time `dynamodbav:"minute"`
+	}
+	if out.Item == nil {
+		return time.Time{}, nil
+	}
+	if err := attributevalue.UnmarshalMap(out.Item, &v); err != nil {
+		return time.Time{}, fmt.Errorf("decode sweep progress: %w", err)
+	}
+	return v.Minute, nil
+}
+
+// SetSwept implements conversation.TimerStore: it only moves forward.
+func (st *Store) SetSwept(ctx context.Context, minute time.Time) error {
+	minute = conversation.Minute(minute)
+	_, err := st.update(ctx, sweepKey(),
+		expression.Set(expression.Name("minute"), expression.Value(minute)).Set(expression.Name("type"), expression.Value("sweep")),
+		expression.AttributeNotExists(expression.Name("minute")).Or(expression.Name("minute").LessThan(expression.Value(minute))))
+	if err != nil {
+		return fmt.Errorf("record sweep progress: %w", err)
+	}
+	return nil
 }

@@ -24,6 +24,7 @@ func RunLifecycle(t *testing.T, ns NewStore) {
 	t.Run("AssignLabelNoteReadAreOnTheTimeline", func(t *testing.T) { actions(t, ns) })
 	t.Run("BadChangesChangeNothing", func(t *testing.T) { badChanges(t, ns) })
 	t.Run("TimelinePages", func(t *testing.T) { timelinePages(t, ns) })
+	t.Run("SnoozeTimerWakesOnce", func(t *testing.T) { snoozeTimer(t, ns) })
 }
 
 func (h *harness) update(id string, p conversation.Patch) conversation.Conversation {
@@ -321,5 +322,70 @@ func timelinePages(t *testing.T, ns NewStore) {
 	}
 	if _, _, err := h.store.Timeline(context.Background(), "cv_missing", "", 3); !errors.Is(err, conversation.ErrNotFound) {
 		t.Errorf("unknown conversation: %v", err)
+	}
+}
+
+// snoozeTimer: a snooze with a time wakes the conversation once, at most a
+// sweep late, however many sweeps run; a snooze changed since leaves the
+// old timer a no-op.
+func snoozeTimer(t *testing.T, ns NewStore) {
+	h := newHarness(t, ns)
+	ts, ok := h.store.(conversation.TimerStore)
+	if !ok {
+		t.Fatalf("%T keeps no timers", h.store)
+	}
+	ctx := context.Background()
+	conv := h.ingest(h.sms("SMz1", "+14155550209", "call me tomorrow")).Message.ConversationID
+	t0 := h.clock
+	var now time.Time
+	sweeper := &conversation.Service{Store: h.store, Now: func() time.Time { return now }}
+	sweep := func(at time.Time) int {
+		t.Helper()
+		now = at
+		n, err := sweeper.Sweep(ctx, ts)
+		if err != nil {
+			t.Fatalf("sweep at %v: %v", at, err)
+		}
+		return n
+	}
+	first := t0.Add(10 * time.Minute)
+	h.update(conv, conversation.Patch{Status: str(conversation.StatusSnoozed), SnoozeUntil: &first})
+	second := t0.Add(20 * time.Minute)
+	h.update(conv, conversation.Patch{Status: str(conversation.StatusSnoozed), SnoozeUntil: &second}) // snoozed anew
+	if n := sweep(t0.Add(5 * time.Minute)); n != 0 {
+		t.Errorf("nothing is due at +5m, %d fired", n)
+	}
+	sweep(t0.Add(11 * time.Minute)) // the first timer fires and finds the snooze moved
+	if c, _ := h.conversation(conv); c.Status != conversation.StatusSnoozed {
+		t.Fatalf("the outdated timer woke the conversation: %s", c.Status)
+	}
+	var wg sync.WaitGroup
+	for range 3 { // overlapping sweeps at +20m30s
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := &conversation.Service{Store: h.store, Now: func() time.Time { return second.Add(30 * time.Second) }}
+			if _, err := s.Sweep(ctx, ts); err != nil {
+				t.Errorf("sweep: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	sweep(second.Add(time.Minute))
+	c, msgs := h.conversation(conv)
+	if c.Status != conversation.StatusOpen || !c.SnoozeUntil.IsZero() {
+		t.Fatalf("after the snooze's time: %+v", c)
+	}
+	woke := 0
+	for _, m := range msgs {
+		if m.Event == conversation.EventWoke {
+			woke++
+		}
+	}
+	if woke != 1 {
+		t.Errorf("%d wake events, want 1", woke)
+	}
+	if left, _ := ts.DueTimers(ctx, second); len(left) != 0 {
+		t.Errorf("fired timers left behind: %+v", left)
 	}
 }

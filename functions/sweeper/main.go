@@ -1,0 +1,37 @@
+// Command sweeper is the Lambda function an EventBridge schedule runs every
+// minute: it fires the durable timers that are due (a snoozed
+// conversation's wake-up), each once (conversation.Service.Sweep).
+package main
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/switchboard/switchboard/shared/config"
+	"github.com/switchboard/switchboard/shared/conversation"
+	"github.com/switchboard/switchboard/shared/launch"
+	"github.com/switchboard/switchboard/shared/store"
+)
+
+func main() { launch.Event(setup) }
+
+func setup(ctx context.Context, log *slog.Logger) (func(context.Context, events.EventBridgeEvent) error, error) {
+	var cfg config.Common
+	awsCfg, _, err := config.Setup(ctx, &cfg, &cfg)
+	if err != nil {
+		return nil, err
+	}
+	st := store.New(config.DynamoDB(awsCfg, cfg), cfg.TableName)
+	svc := &conversation.Service{Store: st}
+	return func(ctx context.Context, _ events.EventBridgeEvent) error {
+		n, err := svc.Sweep(ctx, st)
+		if err != nil {
+			log.LogAttrs(ctx, slog.LevelError, "timers.sweep", slog.String("outcome", "error"), slog.Int("fired", n), slog.String("error", err.Error()))
+			return err // the next run sweeps again from the last minute finished
+		}
+		log.LogAttrs(ctx, slog.LevelInfo, "timers.sweep", slog.String("outcome", "swept"), slog.Int("fired", n))
+		return nil
+	}, nil
+}

@@ -1,0 +1,118 @@
+package conversation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Timer is work due later (DESIGN.md section 5c): one durable item per due
+// action, indexed by the minute it falls in, fired by the sweeper at most a
+// minute late. Firing is idempotent — it acts only if the thing it was set
+// for still holds (Ref) — so a sweeper run that repeats, or two that
+// overlap, act once.
+type Timer struct {
+	Due            time.Time `dynamodbav:"due"`
+	Kind           string    `dynamodbav:"kind"`
+	ConversationID string    `dynamodbav:"conversationId"`
+	// Ref is what the timer was set for: a snooze's SnoozeUntil (RFC 3339),
+	// so that a snooze changed or ended since makes the old timer a no-op.
+	Ref string `dynamodbav:"ref"`
+}
+
+// Timer kinds.
+const (
+	// TimerWake wakes a snoozed conversation at its SnoozeUntil.
+	TimerWake = "wake"
+)
+
+// Minute is the bucket a time falls in: timers are stored and swept by it.
+func Minute(t time.Time) time.Time { return t.UTC().Truncate(time.Minute) }
+
+// TimerStore keeps timers and the sweeper's progress.
+type TimerStore interface {
+	// DueTimers lists the timers of one minute's bucket.
+	DueTimers(ctx context.Context, minute time.Time) ([]Timer, error)
+	// DeleteTimer removes a fired timer (deleting one already gone is fine).
+	DeleteTimer(ctx context.Context, t Timer) error
+	// Swept returns the last minute the sweeper finished (zero if none);
+	// SetSwept records it.
+	Swept(ctx context.Context) (time.Time, error)
+	SetSwept(ctx context.Context, minute time.Time) error
+}
+
+// FirstSweepBack is how far back a sweeper with no recorded progress looks.
+const FirstSweepBack = 2 * time.Hour
+
+// Sweep fires every timer due by now, once: the minutes after the last one
+// swept up to now's, each bucket read once; minutes wholly past are recorded
+// as swept, so a later run starts after them. It returns how many fired.
+func (s *Service) Sweep(ctx context.Context, timers TimerStore) (int, error) {
+	now := s.now().UTC()
+	last, err := timers.Swept(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("read sweep progress: %w", err)
+	}
+	from := Minute(now.Add(-FirstSweepBack))
+	if !last.IsZero() && last.Add(time.Minute).After(from) {
+		from = last.Add(time.Minute)
+	}
+	fired := 0
+	for m := from; !m.After(Minute(now)); m = m.Add(time.Minute) {
+		due, err := timers.DueTimers(ctx, m)
+		if err != nil {
+			return fired, fmt.Errorf("read timers of %s: %w", m.Format(time.RFC3339), err)
+		}
+		done := true
+		for _, t := range due {
+			if t.Due.After(now) {
+				done = false // later this minute: the next run
+				continue
+			}
+			if err := s.fire(ctx, t); err != nil {
+				return fired, err
+			}
+			if err := timers.DeleteTimer(ctx, t); err != nil {
+				return fired, fmt.Errorf("delete timer: %w", err)
+			}
+			fired++
+		}
+		if done && m.Before(Minute(now)) {
+			if err := timers.SetSwept(ctx, m); err != nil {
+				return fired, fmt.Errorf("record sweep progress: %w", err)
+			}
+		}
+	}
+	return fired, nil
+}
+
+// fire does what a timer was set for, if it still holds.
+func (s *Service) fire(ctx context.Context, t Timer) error {
+	switch t.Kind {
+	case TimerWake:
+		for range maxChangeAttempts {
+			before, err := s.Store.Summary(ctx, t.ConversationID)
+			if errors.Is(err, ErrNotFound) {
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("read %s: %w", t.ConversationID, err)
+			}
+			if before.Status != StatusSnoozed || before.SnoozeUntil.IsZero() || before.SnoozeUntil.Format(time.RFC3339Nano) != t.Ref {
+				return nil // woken, closed or snoozed anew since: nothing to do
+			}
+			ch := Change{Before: before, After: before}
+			ch.After.Status, ch.After.SnoozeUntil = StatusOpen, time.Time{}
+			ch.After.Version = before.Version + 1
+			ch.Events = []Message{s.event(before, "", EventWoke, "the snooze ended", t.Due, 0)}
+			err = s.Store.ChangeConversation(ctx, ch)
+			if errors.Is(err, ErrConflict) {
+				continue
+			}
+			return err
+		}
+		return fmt.Errorf("wake %s: %w", t.ConversationID, ErrConflict)
+	}
+	return nil // a kind this version does not know: dropped, not retried for ever
+}
