@@ -64,6 +64,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("POST /api/conversations/{id}/notes", h.auth(h.note))
 	mux.Handle("POST /api/conversations/{id}/read", h.auth(h.read))
 	mux.Handle("GET /api/contacts/{id}", h.auth(h.contact))
+	mux.Handle("PATCH /api/contacts/{id}", h.auth(h.patchContact))
 }
 
 func (h *Handler) service() *conversation.Service {
@@ -228,7 +229,52 @@ func (h *Handler) contact(w http.ResponseWriter, r *http.Request) {
 	if c.ConversationIDs == nil {
 		c.ConversationIDs = []string{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"contact": c, "identities": ids})
+	// The contact's conversations, newest first, as the console lists them.
+	convs := []map[string]any{}
+	for _, id := range slices.Backward(c.ConversationIDs) {
+		s, err := h.Store.Summary(r.Context(), id)
+		if err != nil {
+			h.fail(w, r, "api.contact", err)
+			return
+		}
+		convs = append(convs, map[string]any{"id": s.ID, "status": s.Status, "lastMessageAt": s.LastMessageAt, "createdAt": s.CreatedAt})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"contact": c, "identities": ids, "conversations": convs})
+}
+
+// patchContact changes a contact's name, language or blocked flag.
+func (h *Handler) patchContact(w http.ResponseWriter, r *http.Request) {
+	fields, ok := decode(w, r, "name", "language", "blocked")
+	if !ok {
+		return
+	}
+	var p conversation.ContactPatch
+	var name, lang string
+	var blocked bool
+	for fname, v := range map[string]any{"name": &name, "language": &lang, "blocked": &blocked} {
+		present, ok := field(w, fields, fname, v)
+		if !ok {
+			return
+		}
+		if present {
+			switch fname {
+			case "name":
+				p.Name = &name
+			case "language":
+				p.Language = &lang
+			case "blocked":
+				p.Blocked = &blocked
+			}
+		}
+	}
+	c, err := h.service().UpdateContact(r.Context(), r.PathValue("id"), p)
+	if err != nil {
+		h.fail(w, r, "api.patch_contact", err)
+		return
+	}
+	h.log().LogAttrs(r.Context(), slog.LevelInfo, "api.patch_contact", slog.String("outcome", "changed"),
+		slog.String("contact", c.ID), slog.String("agent", agent(r)), slog.Bool("blocked", c.Blocked))
+	writeJSON(w, http.StatusOK, map[string]any{"contact": c})
 }
 
 // viewConversation makes empty lists render as [] rather than null.

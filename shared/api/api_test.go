@@ -226,3 +226,30 @@ func TestAgentsChangeConversations(t *testing.T) {
 		t.Errorf("timeline %v\nwant     %s", entries, want)
 	}
 }
+
+// TestPatchContact: block and name a contact; its page shows it and lists
+// its conversations.
+func TestPatchContact(t *testing.T) {
+	mux, svc := setup(t)
+	res := ingest(t, svc, "SMct1", "+14155550111", conversation.ChannelSMS, "hi")
+	path := "/api/contacts/" + res.Message.ContactID
+	if code, body := send(t, mux, "PATCH", path, token, `{"blocked":true,"name":"Sam","language":"pt-BR"}`); code != 200 ||
+		body["contact"].(map[string]any)["blocked"] != true {
+		t.Fatalf("patch: %d %v", code, body)
+	}
+	code, body := get(t, mux, path, token)
+	c := body["contact"].(map[string]any)
+	convs := body["conversations"].([]any)
+	if code != 200 || c["name"] != "Sam" || c["language"] != "pt-BR" || len(convs) != 1 ||
+		convs[0].(map[string]any)["id"] != res.Message.ConversationID || convs[0].(map[string]any)["status"] != "open" {
+		t.Errorf("contact page: %d %v", code, body)
+	}
+	for name, b := range map[string]string{"unknown field": `{"vip":true}`, "wrong type": `{"blocked":"yes"}`} {
+		if code, body := send(t, mux, "PATCH", path, token, b); code != 400 || body["code"] != "invalid" {
+			t.Errorf("%s: %d %v", name, code, body)
+		}
+	}
+	if code, _ := send(t, mux, "PATCH", "/api/contacts/ct_nope", token, `{"blocked":true}`); code != 404 {
+		t.Errorf("unknown contact: %d", code)
+	}
+}

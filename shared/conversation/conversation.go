@@ -50,9 +50,12 @@ const (
 
 // Contact is a person who reached the business on one or more identities.
 type Contact struct {
-	ID              string     `json:"id" dynamodbav:"contactId"`
-	Name            string     `json:"name,omitempty" dynamodbav:"name,omitempty"`
-	Language        string     `json:"language,omitempty" dynamodbav:"language,omitempty"`
+	ID       string `json:"id" dynamodbav:"contactId"`
+	Name     string `json:"name,omitempty" dynamodbav:"name,omitempty"`
+	Language string `json:"language,omitempty" dynamodbav:"language,omitempty"`
+	// Blocked contacts' messages are stored quietly and notify no one; their
+	// calls are rejected.
+	Blocked         bool       `json:"blocked" dynamodbav:"blocked,omitempty"`
 	Identities      []Identity `json:"-" dynamodbav:"identities"`
 	ConversationIDs []string   `json:"conversationIds" dynamodbav:"conversationIds"`
 	CreatedAt       time.Time  `json:"createdAt" dynamodbav:"createdAt"`
@@ -274,9 +277,10 @@ const (
 )
 
 // Quiet reports whether m joins the timeline without waiting on anyone: a
-// ringing call, automated mail, junk, a reaction.
+// ringing call, automated mail, junk, a reaction, anything from a blocked
+// contact.
 func (m *Message) Quiet() bool {
-	return m.Kind == KindCall || m.Kind == KindAutomated || m.Kind == KindJunk || m.Kind == KindReaction
+	return m.Blocked || m.Kind == KindCall || m.Kind == KindAutomated || m.Kind == KindJunk || m.Kind == KindReaction
 }
 
 // Message is one entry on a conversation's timeline.
@@ -328,6 +332,8 @@ type Message struct {
 	// ProviderType is the provider's name for what a KindUnsupported
 	// message was ("poll", "order").
 	ProviderType string `json:"providerType,omitempty" dynamodbav:"providerType,omitempty"`
+	// Blocked: the contact was blocked when it arrived (stored, quiet).
+	Blocked bool `json:"blocked,omitempty" dynamodbav:"blocked,omitempty"`
 	// UnverifiedSender marks mail whose From the receiving service could not
 	// authenticate (no DMARC pass, nor an aligned SPF or DKIM pass): stored
 	// on the sender's conversation, never threaded, acknowledged or taken as

@@ -291,3 +291,53 @@ func (s *Service) MarkSeen(ctx context.Context, conversationID, agent string) (C
 	}
 	return Conversation{}, fmt.Errorf("mark %s read: %w", conversationID, ErrConflict)
 }
+
+// ContactPatch is what an agent asks of a contact (PATCH
+// /api/contacts/{id}); nil fields are left as they are.
+type ContactPatch struct {
+	Name     *string
+	Language *string
+	Blocked  *bool
+}
+
+// UpdateContact changes a contact's name, language or blocked flag. A
+// blocked contact's messages, on any channel, are stored quietly from then
+// on: never unread, never notified.
+func (s *Service) UpdateContact(ctx context.Context, id string, p ContactPatch) (Contact, error) {
+	for _, f := range []*string{p.Name, p.Language} {
+		if f != nil && CheckText(*f) != nil {
+			return Contact{}, fmt.Errorf("%w: name and language must be text", ErrInvalid)
+		}
+	}
+	if p.Language != nil && len(*p.Language) > 35 {
+		return Contact{}, fmt.Errorf("%w: language must be a BCP 47 tag (\"pt-BR\")", ErrInvalid)
+	}
+	for range maxChangeAttempts {
+		before, err := s.Store.Contact(ctx, id)
+		if err != nil {
+			return Contact{}, err
+		}
+		after := before
+		if p.Name != nil {
+			after.Name = strings.TrimSpace(*p.Name)
+		}
+		if p.Language != nil {
+			after.Language = strings.TrimSpace(*p.Language)
+		}
+		if p.Blocked != nil {
+			after.Blocked = *p.Blocked
+		}
+		if after.Name == before.Name && after.Language == before.Language && after.Blocked == before.Blocked {
+			return before, nil
+		}
+		err = s.Store.ChangeContact(ctx, before, after)
+		if errors.Is(err, ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return Contact{}, err
+		}
+		return after, nil
+	}
+	return Contact{}, fmt.Errorf("update contact %s: %w", id, ErrConflict)
+}

@@ -289,6 +289,7 @@ func (s *Service) message(in Inbound, route Route) Message {
 	if !route.Named && route.Version != 0 {
 		m.ProfileName = in.ProfileName
 	}
+	m.Blocked = route.Blocked
 	return m
 }
 

@@ -30,6 +30,8 @@ type Route struct {
 	OpenedBy string
 	// Named is true once the contact has a name.
 	Named bool
+	// Blocked: the contact is blocked (its messages are stored quietly).
+	Blocked bool
 	// LastConversationID is the conversation the identity pointed at until
 	// it closed, at LastClosedAt (for the reopen window).
 	LastConversationID string
@@ -74,6 +76,10 @@ type Store interface {
 	// and the customer's message if any (ErrDuplicate if its key was stored
 	// before). Nothing is written when it fails.
 	ChangeConversation(ctx context.Context, c Change) error
+	// ChangeContact writes a contact's name, language and blocked flag, and
+	// the blocked flag on each of its identities (which the ingest path
+	// reads), atomically, conditioned on nothing else having changed them.
+	ChangeContact(ctx context.Context, before, after Contact) error
 
 	// Project applies a stored message to what derives from it: the
 	// conversation summary (see Conversation.Apply, with the notification

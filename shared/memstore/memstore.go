@@ -529,3 +529,23 @@ func (s *Store) SetSwept(_ context.Context, minute time.Time) error {
 	}
 	return nil
 }
+
+// ChangeContact implements conversation.Store.
+func (s *Store) ChangeContact(_ context.Context, before, after conversation.Contact) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.contacts[after.ID]
+	if !ok {
+		return conversation.ErrNotFound
+	}
+	c.Name, c.Language, c.Blocked = after.Name, after.Language, after.Blocked
+	for _, id := range c.Identities {
+		if rec := s.identities[id.Key()]; rec != nil {
+			rec.route.Blocked = after.Blocked
+			if after.Name != "" {
+				rec.route.Named = true
+			}
+		}
+	}
+	return nil
+}

@@ -151,6 +151,8 @@ type identityItem struct {
 	Version        int64             `dynamodbav:"version"`
 	OptedOut       bool              `dynamodbav:"optedOut"`
 	OptOutAt       time.Time         `dynamodbav:"optOutAt,omitempty"`
+	// Blocked mirrors the contact's flag, for the ingest path's one read.
+	Blocked bool `dynamodbav:"blocked,omitempty"`
 	// The conversation it pointed at until that closed, and when.
 	LastConversationID string    `dynamodbav:"lastConversationId,omitempty"`
 	LastClosedAt       time.Time `dynamodbav:"lastClosedAt,omitempty"`
@@ -165,7 +167,7 @@ func (st *Store) Route(ctx context.Context, id conversation.Identity) (conversat
 	return conversation.Route{
 		Identity: id, ContactID: it.ContactID, ConversationID: it.ConversationID,
 		OpenedBy: it.OpenedBy, Named: it.Named, Version: it.Version,
-		LastConversationID: it.LastConversationID, LastClosedAt: it.LastClosedAt,
+		LastConversationID: it.LastConversationID, LastClosedAt: it.LastClosedAt, Blocked: it.Blocked,
 	}, nil
 }
 
@@ -1018,6 +1020,48 @@ func (st *Store) SetSwept(ctx context.Context, minute time.Time) error {
 		expression.AttributeNotExists(expression.Name("minute")).Or(expression.Name("minute").LessThan(expression.Value(minute))))
 	if err != nil {
 		return fmt.Errorf("record sweep progress: %w", err)
+	}
+	return nil
+}
+
+// ChangeContact implements conversation.Store: one transaction of the
+// contact and its identities' blocked flag.
+func (st *Store) ChangeContact(ctx context.Context, before, after conversation.Contact) error {
+	set := func(u expression.UpdateBuilder, name string, v any, empty bool) expression.UpdateBuilder {
+		if empty {
+			return u.Remove(expression.Name(name))
+		}
+		return u.Set(expression.Name(name), expression.Value(v))
+	}
+	upd := set(expression.UpdateBuilder{}, "name", after.Name, after.Name == "")
+	upd = set(upd, "language", after.Language, after.Language == "")
+	upd = set(upd, "blocked", true, !after.Blocked)
+	exists := expression.AttributeExists(expression.Name("PK"))
+	ct, err := st.updateItem(contactKey(after.ID), upd, exists)
+	if err != nil {
+		return err
+	}
+	items := []types.TransactWriteItem{{Update: ct}}
+	if after.Blocked != before.Blocked {
+		for _, id := range after.Identities {
+			u := set(expression.UpdateBuilder{}, "blocked", true, !after.Blocked)
+			if after.Name != "" {
+				u = u.Set(expression.Name("named"), expression.Value(true))
+			}
+			it, err := st.updateItem(identityKey(id), u, exists)
+			if err != nil {
+				return err
+			}
+			items = append(items, types.TransactWriteItem{Update: it})
+		}
+	}
+	_, err = st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	var tce *types.TransactionCanceledException
+	if errors.As(err, &tce) {
+		return conversation.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("change contact %s: %w", after.ID, err)
 	}
 	return nil
 }

@@ -119,7 +119,7 @@ func (h *Handler) Messaging(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	answer := h.emptyTwiML
-	if res.NewConversation && in.OptOut == conversation.OptOutNone && h.ackTwiML != nil {
+	if res.NewConversation && in.OptOut == conversation.OptOutNone && !res.Message.Blocked && h.ackTwiML != nil {
 		answer = h.ackTwiML
 	}
 	outcome := "stored"

@@ -148,6 +148,11 @@ func (h *VoiceHandler) Incoming(w http.ResponseWriter, r *http.Request) {
 		webhook.Fail(w, r, h.cfg.Log, event, err, attrs...)
 		return
 	}
+	if res.Message.Blocked { // an agent blocked the contact: the call is on the timeline, quietly
+		h.cfg.Log.LogAttrs(r.Context(), slog.LevelInfo, event, append(attrs, slog.String("outcome", "rejected_blocked_contact"))...)
+		_ = voiceTwiML(w, &twiml.VoiceReject{})
+		return
+	}
 	conv, err := h.cfg.Service.Store.Summary(r.Context(), res.Message.ConversationID)
 	if err != nil {
 		webhook.Fail(w, r, h.cfg.Log, event, err, attrs...)

@@ -385,3 +385,27 @@ func parseTwiML(t *testing.T, doc string) []verb {
 	}
 	return r.Children
 }
+
+// TestBlockedContactsCallIsRejected: once an agent blocks the contact, their
+// next call is answered <Reject> and kept on the timeline quietly.
+func TestBlockedContactsCallIsRejected(t *testing.T) {
+	w := newVoiceWorld(t, storetest.Stores()["memstore"], true)
+	w.post(twilio.VoicePath, callForm())
+	id, _ := conversation.Normalizer{}.Phone(caller)
+	route, err := w.svc.Store.Route(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	yes := true
+	if _, err := w.svc.UpdateContact(context.Background(), route.ContactID, conversation.ContactPatch{Blocked: &yes}); err != nil {
+		t.Fatal(err)
+	}
+	rec := w.post(twilio.VoicePath, callForm("CallSid", "CA0002"))
+	if vs := parseTwiML(t, rec.Body.String()); len(vs) != 1 || vs[0].XMLName.Local != "Reject" {
+		t.Fatalf("blocked contact's call answered %s", rec.Body)
+	}
+	_, msgs, _ := w.svc.Store.Conversation(context.Background(), route.ConversationID)
+	if len(msgs) != 2 || !msgs[1].Blocked {
+		t.Errorf("the rejected call on the timeline: %+v", msgs)
+	}
+}

@@ -25,6 +25,7 @@ func RunLifecycle(t *testing.T, ns NewStore) {
 	t.Run("BadChangesChangeNothing", func(t *testing.T) { badChanges(t, ns) })
 	t.Run("TimelinePages", func(t *testing.T) { timelinePages(t, ns) })
 	t.Run("SnoozeTimerWakesOnce", func(t *testing.T) { snoozeTimer(t, ns) })
+	t.Run("BlockedContactIsQuiet", func(t *testing.T) { blockedContact(t, ns) })
 }
 
 func (h *harness) update(id string, p conversation.Patch) conversation.Conversation {
@@ -387,5 +388,47 @@ func snoozeTimer(t *testing.T, ns NewStore) {
 	}
 	if left, _ := ts.DueTimers(ctx, second); len(left) != 0 {
 		t.Errorf("fired timers left behind: %+v", left)
+	}
+}
+
+// blockedContact: once blocked, the contact's messages are stored quietly
+// (no unread, no notification), in this conversation and the next; once
+// unblocked they wait on an agent again.
+func blockedContact(t *testing.T, ns NewStore) {
+	h := newHarness(t, ns)
+	ctx := context.Background()
+	first := h.ingest(h.sms("SMk1", "+14155550210", "hi"))
+	conv := first.Message.ConversationID
+	yes, no := true, false
+	name := "Spammy Sam"
+	c, err := h.svc.UpdateContact(ctx, first.Message.ContactID, conversation.ContactPatch{Blocked: &yes, Name: &name})
+	if err != nil || !c.Blocked || c.Name != name {
+		t.Fatalf("block: %+v %v", c, err)
+	}
+	if got, _ := h.store.Contact(ctx, first.Message.ContactID); !got.Blocked || got.Name != name {
+		t.Errorf("stored contact: %+v", got)
+	}
+	before, _ := h.conversation(conv)
+	res := h.ingest(h.sms("SMk2", "+14155550210", "BUY NOW"))
+	if !res.Message.Blocked {
+		t.Errorf("a blocked contact's message is not marked: %+v", res.Message)
+	}
+	after, _ := h.conversation(conv)
+	if after.Unread != before.Unread || after.NotifyKey != before.NotifyKey || after.LastPreview != "hi" {
+		t.Errorf("a blocked contact's message changed the summary: unread %d→%d notify %q→%q preview %q",
+			before.Unread, after.Unread, before.NotifyKey, after.NotifyKey, after.LastPreview)
+	}
+	h.update(conv, conversation.Patch{Status: str(conversation.StatusClosed)})
+	if res := h.ingest(h.sms("SMk3", "+14155550210", "again")); !res.Message.Blocked {
+		t.Errorf("blocked contact's next conversation: %+v", res.Message)
+	}
+	if _, err := h.svc.UpdateContact(ctx, first.Message.ContactID, conversation.ContactPatch{Blocked: &no}); err != nil {
+		t.Fatal(err)
+	}
+	if res := h.ingest(h.sms("SMk4", "+14155550210", "sorry")); res.Message.Blocked {
+		t.Errorf("unblocked contact's message still blocked")
+	}
+	if _, err := h.svc.UpdateContact(ctx, "ct_missing", conversation.ContactPatch{Blocked: &yes}); !errors.Is(err, conversation.ErrNotFound) {
+		t.Errorf("unknown contact: %v", err)
 	}
 }
