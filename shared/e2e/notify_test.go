@@ -119,12 +119,12 @@ func TestSQSOutageLosesNothing(t *testing.T) {
 
 // TestPoisonJobsOnlyReachTheDLQ: 4 malformed jobs among 200 → only those 4
 // are dead-lettered; the 196 others are delivered once. Deterministic on a
-// loaded machine: the visibility timeout (60 s) is far above the poller's
-// bound on a batch (20 s), as Lambda's is above its timeout, so a good job
+// loaded machine: the visibility timeout (180 s) is far above the poller's
+// bound on a batch (60 s), as Lambda's is above its timeout, so a good job
 // is never redelivered for being slow; a failed one is retried at once.
 func TestPoisonJobsOnlyReachTheDLQ(t *testing.T) {
 	const good, poison = 196, 4
-	s := newSystem(t, options{visibility: 60, maxReceives: 2, retryFailedNow: true, sinks: []routing.Sink{{Type: routing.SinkWebhook}}})
+	s := newSystem(t, options{visibility: 180, maxReceives: 2, retryFailedNow: true, sinks: []routing.Sink{{Type: routing.SinkWebhook}}})
 	bodies := []string{`{not json`, `{"id":"job_x"}`, `{"id":"x","conversationId":"cv","surprise":true}`, `[]`}
 	for _, b := range bodies {
 		if _, err := s.sqs.SendMessage(context.Background(), &sqs.SendMessageInput{QueueUrl: &s.queue, MessageBody: aws.String(b)}); err != nil {

@@ -207,7 +207,7 @@ func newSystem(t testing.TB, o options) *system {
 		routing.SinkSMS:     &notify.SMSSender{API: notify.NewTwilioAPI("AC123", "secret", smsClient), From: "+18005550100"},
 	}}
 	for range 2 { // two concurrent consumers, as Lambda scales out
-		qp := &notify.SQSPoller{API: s.sqs, URL: s.queue, Handle: n.Handle, WaitSeconds: 1, RetryFailedNow: o.retryFailedNow, Timeout: 20 * time.Second,
+		qp := &notify.SQSPoller{API: s.sqs, URL: s.queue, Handle: n.Handle, WaitSeconds: 1, RetryFailedNow: o.retryFailedNow,
 			OnError: func(err error) { fmt.Fprintf(&s.trouble, "queue poller: %v\n", err) }}
 		go func() { _ = qp.Run(ctx) }()
 	}

@@ -242,6 +242,8 @@ func (n *Notifier) toCustomer(ctx context.Context, job Job, attrs []slog.Attr, s
 	if err != nil {
 		return n.release(ctx, job, attrs, fmt.Errorf("send %s: %w", job.Kind, err))
 	}
+	ctx, cancelAfter := afterSend(ctx)
+	defer cancelAfter()
 	conv, err := n.Store.Summary(ctx, job.ConversationID)
 	if err == nil {
 		m.ID, m.ConversationID, m.ContactID = conversation.NewID("msg"), conv.ID, conv.ContactID
@@ -302,7 +304,19 @@ func channelName(ch string) string {
 	return strings.ToUpper(ch[:1]) + ch[1:]
 }
 
+// recordTimeout bounds writing a delivery's outcome.
+const recordTimeout = 5 * time.Second
+
+// afterSend is the context for what follows a send: not cancelled with the
+// handler's (a send that went out is recorded even if the function's time
+// ran out just after it, else a redelivery would send it again), bounded.
+func afterSend(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+}
+
 func (n *Notifier) finish(ctx context.Context, job Job, attrs []slog.Attr, state, reason string) error {
+	ctx, cancel := afterSend(ctx)
+	defer cancel()
 	if err := n.Deliveries.Finish(ctx, job.ID, state, reason, n.now()); err != nil {
 		// Sent but not recorded: the lease expires and a redelivery may send
 		// again. Report it so the queue retries the record.
@@ -320,6 +334,8 @@ func (n *Notifier) finish(ctx context.Context, job Job, attrs []slog.Attr, state
 }
 
 func (n *Notifier) release(ctx context.Context, job Job, attrs []slog.Attr, cause error) error {
+	ctx, cancel := afterSend(ctx)
+	defer cancel()
 	if err := n.Deliveries.Finish(ctx, job.ID, delivery.Retry, cause.Error(), n.now()); err != nil {
 		cause = errors.Join(cause, fmt.Errorf("release claim: %w", err))
 	}

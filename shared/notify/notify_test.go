@@ -18,9 +18,11 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/switchboard/switchboard/shared/conversation"
+	"github.com/switchboard/switchboard/shared/localaws"
 	"github.com/switchboard/switchboard/shared/memstore"
 	"github.com/switchboard/switchboard/shared/notify"
 	"github.com/switchboard/switchboard/shared/routing"
+	"github.com/switchboard/switchboard/shared/store"
 )
 
 const routingDoc = `{
@@ -312,5 +314,57 @@ func TestSMSSenderThroughTwilioREST(t *testing.T) {
 	var perm *notify.PermanentError
 	if err := s.Send(context.Background(), routing.Sink{Type: routing.SinkSMS, To: "bad"}, notify.Notification{Text: "x"}); !errors.As(err, &perm) || !strings.Contains(perm.Reason, "21211") {
 		t.Errorf("400: %v, want permanent with Twilio's code", err)
+	}
+}
+
+// cancellingSender sends, then the function's time runs out (its context is
+// cancelled) before the delivery is recorded.
+type cancellingSender struct {
+	fakeSender
+	cancel context.CancelFunc
+}
+
+func (c *cancellingSender) Send(ctx context.Context, s routing.Sink, n notify.Notification) error {
+	err := c.fakeSender.Send(ctx, s, n)
+	c.cancel()
+	return err
+}
+
+// TestSentIsRecordedWhenTimeRunsOutAfterTheSend: a send that went out is
+// recorded even if the handler's context ends right after it, so the
+// job's redelivery sends nothing more (it would otherwise wait out the
+// lease and send again).
+func TestSentIsRecordedWhenTimeRunsOutAfterTheSend(t *testing.T) {
+	w := newWorld(t, 0)
+	// Delivery records on DynamoDB Local: a cancelled context fails a call
+	// there, as it does in AWS (memstore's records ignore contexts).
+	db := localaws.DynamoDB(t)
+	w.notifier.Deliveries = store.New(db, localaws.Table(t, db))
+	ctx, cancel := context.WithCancel(context.Background())
+	cs := &cancellingSender{cancel: cancel}
+	w.notifier.Senders[routing.SinkSMS] = cs
+	clock := time.Now()
+	w.notifier.Now = func() time.Time { return clock }
+	w.receive(t, "SMlate", "+14155550123", "hello")
+	if len(w.queue.jobs) == 0 {
+		t.Fatal("no jobs")
+	}
+	var smsJobs []notify.Job
+	for _, j := range w.queue.jobs {
+		if j.Sink.Type == routing.SinkSMS {
+			smsJobs = append(smsJobs, j)
+		}
+	}
+	if _, err := w.notifier.Handle(ctx, sqsEvent(t, smsJobs...)); err != nil {
+		t.Fatal(err)
+	}
+	clock = clock.Add(2 * time.Minute) // the redelivery comes after the claim's lease
+	if _, err := w.notifier.Handle(context.Background(), sqsEvent(t, smsJobs...)); err != nil {
+		t.Fatal(err)
+	}
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.calls != len(smsJobs) {
+		t.Errorf("%d sends for %d jobs delivered twice; want each sent once", cs.calls, len(smsJobs))
 	}
 }
