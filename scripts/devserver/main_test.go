@@ -24,15 +24,6 @@ import (
 // TestNewcomerPath is the README's promise: start the dev server on its
 // defaults, post a signed sample, see the conversation in the inbox.
 func TestNewcomerPath(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	for _, k := range []string{"STORE", "QUEUE", "TWILIO_AUTH_TOKEN", "AGENT_API_TOKEN", "PUBLIC_BASE_URL", "ROUTING_CONFIG_FILE", "NOTIFY_WEBHOOK_SECRET"} {
-		t.Setenv(k, "")
-	}
 	// A local listener for agent notifications, as a newcomer would run.
 	verifier, err := standardwebhooks.NewWebhook(devenv.NotifyWebhookSecret)
 	if err != nil {
@@ -49,18 +40,7 @@ func TestNewcomerPath(t *testing.T) {
 		notes <- n
 	}))
 	defer sink.Close()
-	t.Setenv("NOTIFY_WEBHOOK_URL", sink.URL)
-	t.Setenv("PORT", strconv.Itoa(port))
-	target := "http://127.0.0.1:" + strconv.Itoa(port)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
-	})
+	target := startDev(t, "NOTIFY_WEBHOOK_URL", sink.URL)
 
 	inbox := func() (int, []map[string]any) {
 		req, _ := http.NewRequest(http.MethodGet, target+"/api/conversations?status=open", nil)
@@ -144,8 +124,9 @@ func TestNewcomerPath(t *testing.T) {
 	}
 }
 
-// startDev runs the dev server on its defaults on a free port.
-func startDev(t *testing.T) string {
+// startDev runs the dev server on its defaults on a free port, with the
+// environment pairs given.
+func startDev(t *testing.T, env ...string) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -156,6 +137,9 @@ func startDev(t *testing.T) string {
 	for _, k := range []string{"STORE", "QUEUE", "TWILIO_AUTH_TOKEN", "AGENT_API_TOKEN", "PUBLIC_BASE_URL", "ROUTING_CONFIG_FILE",
 		"NOTIFY_WEBHOOK_SECRET", "NOTIFY_WEBHOOK_URL", "REOPEN_WINDOW", "AGENT_TOKENS"} {
 		t.Setenv(k, "")
+	}
+	for i := 0; i+1 < len(env); i += 2 {
+		t.Setenv(env[i], env[i+1])
 	}
 	t.Setenv("PORT", strconv.Itoa(port))
 	ctx, cancel := context.WithCancel(context.Background())
