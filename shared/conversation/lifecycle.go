@@ -112,7 +112,7 @@ type Patch struct {
 // nil accepts any.
 type AgentCheck func(id string) bool
 
-// maxChangeAttempts bounds the optimistic loop of Update: only a message
+// maxChangeAttempts bounds the optimistic loop of change: only a message
 // projected at the same moment makes it retry.
 const maxChangeAttempts = 8
 
@@ -133,11 +133,7 @@ func (s *Service) Update(ctx context.Context, id, agent string, p Patch, known A
 			return Conversation{}, fmt.Errorf("%w: status must be open, snoozed or closed", ErrInvalid)
 		}
 	}
-	for range maxChangeAttempts {
-		before, err := s.Store.Summary(ctx, id)
-		if err != nil {
-			return Conversation{}, err
-		}
+	return s.change(ctx, id, func(before Conversation) (Change, error) {
 		now := s.now().UTC()
 		ch := Change{Before: before, After: before}
 		ev := func(event, detail string) {
@@ -151,14 +147,12 @@ func (s *Service) Update(ctx context.Context, id, agent string, p Patch, known A
 				ch.Pointer = PointerClear
 				ev(EventClosed, "")
 			case before.Status == StatusClosed && to == StatusSnoozed:
-				return Conversation{}, badTransition(before.Status, to)
-			case before.Status == StatusClosed: // a reopen
-				a.Status, a.ClosedAt, a.ClosedBy = StatusOpen, time.Time{}, ""
-				a.ReopenCount++
-				ch.Pointer = PointerSet
+				return Change{}, badTransition(before.Status, to)
+			case before.Status == StatusClosed:
+				reopen(&ch)
 				ev(EventReopened, "")
 			case to == StatusOpen: // from snoozed
-				a.Status, a.SnoozeUntil = StatusOpen, time.Time{}
+				wake(a)
 				ev(EventWoke, "")
 			}
 		}
@@ -166,7 +160,7 @@ func (s *Service) Update(ctx context.Context, id, agent string, p Patch, known A
 			a.Status, a.SnoozeUntil = StatusSnoozed, time.Time{}
 			if p.SnoozeUntil != nil {
 				if !p.SnoozeUntil.After(now) {
-					return Conversation{}, fmt.Errorf("%w: snoozeUntil must be in the future", ErrInvalid)
+					return Change{}, fmt.Errorf("%w: snoozeUntil must be in the future", ErrInvalid)
 				}
 				a.SnoozeUntil = p.SnoozeUntil.UTC()
 				ch.Timers = []Timer{{Due: a.SnoozeUntil, Kind: TimerWake, ConversationID: before.ID, Ref: a.SnoozeUntil.Format(time.RFC3339Nano)}}
@@ -177,7 +171,7 @@ func (s *Service) Update(ctx context.Context, id, agent string, p Patch, known A
 			}
 			ev(EventSnoozed, detail)
 		} else if p.SnoozeUntil != nil {
-			return Conversation{}, fmt.Errorf("%w: snoozeUntil goes with status snoozed", ErrInvalid)
+			return Change{}, fmt.Errorf("%w: snoozeUntil goes with status snoozed", ErrInvalid)
 		}
 		if p.Assignee != nil && *p.Assignee != before.Assignee {
 			a.Assignee = *p.Assignee
@@ -189,7 +183,7 @@ func (s *Service) Update(ctx context.Context, id, agent string, p Patch, known A
 		}
 		if p.Team != nil && *p.Team != before.Team {
 			if *p.Team == "" {
-				return Conversation{}, fmt.Errorf("%w: team cannot be empty", ErrInvalid)
+				return Change{}, fmt.Errorf("%w: team cannot be empty", ErrInvalid)
 			}
 			a.Team = *p.Team
 			ev(EventTeamChanged, a.Team)
@@ -209,27 +203,64 @@ func (s *Service) Update(ctx context.Context, id, agent string, p Patch, known A
 			ev(EventPriority, a.Priority)
 		}
 		if len(ch.Events) == 0 {
-			return before, nil // nothing to change: closing a closed one is a no-op
+			return Change{}, errNoChange // closing a closed one is a no-op
 		}
-		if ch.Pointer != PointerKeep {
+		return ch, nil
+	})
+}
+
+// errNoChange is what a change's build func says when nothing is to be
+// written.
+var errNoChange = errors.New("no change")
+
+// change is the one optimistic loop of every lifecycle write: read the
+// summary, let build turn it into a Change (errNoChange: nothing to write,
+// the summary is answered as it is), read the contact's identities when the
+// pointer moves, and write it conditioned on the version read, reading
+// again when a projection moved the summary meanwhile.
+func (s *Service) change(ctx context.Context, id string, build func(before Conversation) (Change, error)) (Conversation, error) {
+	for range maxChangeAttempts {
+		before, err := s.Store.Summary(ctx, id)
+		if err != nil {
+			return Conversation{}, err
+		}
+		ch, err := build(before)
+		if errors.Is(err, errNoChange) {
+			return before, nil
+		}
+		if err != nil {
+			return Conversation{}, err
+		}
+		if ch.Pointer != PointerKeep && ch.Identities == nil {
 			c, err := s.Store.Contact(ctx, before.ContactID)
 			if err != nil {
 				return Conversation{}, fmt.Errorf("read contact: %w", err)
 			}
 			ch.Identities = c.Identities
 		}
-		a.Version = before.Version + 1
+		ch.After.Version = before.Version + 1
 		err = s.Store.ChangeConversation(ctx, ch)
-		switch {
-		case errors.Is(err, ErrConflict):
+		if errors.Is(err, ErrConflict) {
 			continue // a message was projected meanwhile: read again
-		case err != nil:
+		}
+		if err != nil {
 			return Conversation{}, err
 		}
 		return ch.After, nil
 	}
-	return Conversation{}, fmt.Errorf("update conversation %s: %w after %d attempts", id, ErrConflict, maxChangeAttempts)
+	return Conversation{}, fmt.Errorf("change conversation %s: %w after %d attempts", id, ErrConflict, maxChangeAttempts)
 }
+
+// reopen makes a closed conversation open again and points the customer
+// at it.
+func reopen(ch *Change) {
+	ch.After.Status, ch.After.ClosedAt, ch.After.ClosedBy = StatusOpen, time.Time{}, ""
+	ch.After.ReopenCount++
+	ch.Pointer = PointerSet
+}
+
+// wake ends a snooze.
+func wake(c *Conversation) { c.Status, c.SnoozeUntil = StatusOpen, time.Time{} }
 
 // event is an agent action as a timeline entry; n orders the entries of one
 // change.
@@ -265,13 +296,9 @@ func (s *Service) Note(ctx context.Context, conversationID, agent, body string) 
 // MarkSeen clears a conversation's unread count for everyone (POST
 // /api/conversations/{id}/read): everything on it so far has been read.
 func (s *Service) MarkSeen(ctx context.Context, conversationID, agent string) (Conversation, error) {
-	for range maxChangeAttempts {
-		before, err := s.Store.Summary(ctx, conversationID)
-		if err != nil {
-			return Conversation{}, err
-		}
+	return s.change(ctx, conversationID, func(before Conversation) (Change, error) {
 		if before.Unread == 0 {
-			return before, nil
+			return Change{}, errNoChange
 		}
 		ch := Change{Before: before, After: before}
 		a := &ch.After
@@ -279,17 +306,8 @@ func (s *Service) MarkSeen(ctx context.Context, conversationID, agent string) (C
 		if a.Cursor > a.ReadCursor {
 			a.ReadCursor = a.Cursor
 		}
-		a.Version = before.Version + 1
-		err = s.Store.ChangeConversation(ctx, ch)
-		if errors.Is(err, ErrConflict) {
-			continue
-		}
-		if err != nil {
-			return Conversation{}, err
-		}
-		return ch.After, nil
-	}
-	return Conversation{}, fmt.Errorf("mark %s read: %w", conversationID, ErrConflict)
+		return ch, nil
+	})
 }
 
 // ContactPatch is what an agent asks of a contact (PATCH

@@ -203,10 +203,7 @@ func (s *Service) Ingest(ctx context.Context, in Inbound) (Result, error) {
 			if errors.Is(err, ErrConflict) || errors.Is(err, ErrNewerOpen) {
 				continue // the route changed meanwhile: read it again
 			}
-			if err != nil || res.Duplicate {
-				return res, err
-			}
-			return res, nil
+			return res, err
 		}
 
 		// No open conversation: open one with this message, atomically.
@@ -448,29 +445,22 @@ func (s *Service) Amend(ctx context.Context, conversationID, key string, a Amend
 // reopenWith reopens the route's last conversation with the customer's
 // message, in one atomic write (the identities point back at it).
 func (s *Service) reopenWith(ctx context.Context, route Route, msg Message) (Result, error) {
-	before, err := s.Store.Summary(ctx, route.LastConversationID)
-	if err != nil {
-		return Result{}, fmt.Errorf("read closed conversation: %w", err)
-	}
-	if before.Status != StatusClosed {
-		return Result{}, ErrConflict
-	}
-	c, err := s.Store.Contact(ctx, before.ContactID)
-	if err != nil {
-		return Result{}, fmt.Errorf("read contact: %w", err)
-	}
-	ch := Change{Before: before, After: before, Pointer: PointerSet, Identities: c.Identities}
-	ch.After.Status, ch.After.ClosedAt, ch.After.ClosedBy = StatusOpen, time.Time{}, ""
-	ch.After.ReopenCount++
-	ch.After.Version = before.Version + 1
-	msg.ConversationID = before.ID
-	ch.Message = &msg
-	ev := s.event(before, "", EventReopened, "the customer wrote", msg.CreatedAt, 0)
-	ev.Seq = msg.Seq - 1 // just before the message that reopened it
-	ch.Events = []Message{ev}
-	if err := s.Store.ChangeConversation(ctx, ch); errors.Is(err, ErrDuplicate) {
+	msg.ConversationID = route.LastConversationID
+	_, err := s.change(ctx, route.LastConversationID, func(before Conversation) (Change, error) {
+		if before.Status != StatusClosed {
+			return Change{}, ErrConflict // reopened or changed since the route was read
+		}
+		ch := Change{Before: before, After: before, Message: &msg}
+		reopen(&ch)
+		ev := s.event(before, "", EventReopened, "the customer wrote", msg.CreatedAt, 0)
+		ev.Seq = msg.Seq - 1 // just before the message that reopened it
+		ch.Events = []Message{ev}
+		return ch, nil
+	})
+	if errors.Is(err, ErrDuplicate) {
 		return Result{Message: msg, Duplicate: true}, nil
-	} else if err != nil {
+	}
+	if err != nil {
 		return Result{}, err
 	}
 	return Result{Message: msg}, nil

@@ -91,28 +91,19 @@ func (s *Service) Sweep(ctx context.Context, timers TimerStore) (int, error) {
 func (s *Service) fire(ctx context.Context, t Timer) error {
 	switch t.Kind {
 	case TimerWake:
-		for range maxChangeAttempts {
-			before, err := s.Store.Summary(ctx, t.ConversationID)
-			if errors.Is(err, ErrNotFound) {
-				return nil
-			}
-			if err != nil {
-				return fmt.Errorf("read %s: %w", t.ConversationID, err)
-			}
+		_, err := s.change(ctx, t.ConversationID, func(before Conversation) (Change, error) {
 			if before.Status != StatusSnoozed || before.SnoozeUntil.IsZero() || before.SnoozeUntil.Format(time.RFC3339Nano) != t.Ref {
-				return nil // woken, closed or snoozed anew since: nothing to do
+				return Change{}, errNoChange // woken, closed or snoozed anew since: nothing to do
 			}
 			ch := Change{Before: before, After: before}
-			ch.After.Status, ch.After.SnoozeUntil = StatusOpen, time.Time{}
-			ch.After.Version = before.Version + 1
+			wake(&ch.After)
 			ch.Events = []Message{s.event(before, "", EventWoke, "the snooze ended", t.Due, 0)}
-			err = s.Store.ChangeConversation(ctx, ch)
-			if errors.Is(err, ErrConflict) {
-				continue
-			}
-			return err
+			return ch, nil
+		})
+		if errors.Is(err, ErrNotFound) {
+			return nil
 		}
-		return fmt.Errorf("wake %s: %w", t.ConversationID, ErrConflict)
+		return err
 	}
 	return nil // a kind this version does not know: dropped, not retried for ever
 }

@@ -376,32 +376,16 @@ func (st *Store) projectSummary(ctx context.Context, m conversation.Message, win
 			upd = upd.Set(expression.Name("cursor"), expression.Value(c.Cursor)).
 				Set(expression.Name("lastMessageAt"), expression.Value(c.LastMessageAt))
 		}
-		if c.LastPreview != "" {
-			upd = upd.Set(expression.Name("lastPreview"), expression.Value(c.LastPreview))
-		} else {
-			upd = upd.Remove(expression.Name("lastPreview"))
-		}
+		upd = set(upd, "lastPreview", c.LastPreview, c.LastPreview == "")
 		if c.ReadCursor != "" {
 			upd = upd.Set(expression.Name("readCursor"), expression.Value(c.ReadCursor))
 		}
 		if c.NotifyKey != "" {
 			upd = upd.Set(expression.Name("notifyKey"), expression.Value(c.NotifyKey))
 		}
-		if c.NotifyUntil.IsZero() {
-			upd = upd.Remove(expression.Name("notifyUntil"))
-		} else {
-			upd = upd.Set(expression.Name("notifyUntil"), expression.Value(c.NotifyUntil))
-		}
-		if c.UnreadOverflow > 0 {
-			upd = upd.Set(expression.Name("unreadOverflow"), expression.Value(c.UnreadOverflow))
-		} else {
-			upd = upd.Remove(expression.Name("unreadOverflow"))
-		}
-		if len(c.UnreadCursors) > 0 {
-			upd = upd.Set(expression.Name("unread"), expression.Value(&types.AttributeValueMemberSS{Value: c.UnreadCursors}))
-		} else {
-			upd = upd.Remove(expression.Name("unread"))
-		}
+		upd = set(upd, "notifyUntil", c.NotifyUntil, c.NotifyUntil.IsZero())
+		upd = set(upd, "unreadOverflow", c.UnreadOverflow, c.UnreadOverflow == 0)
+		upd = set(upd, "unread", &types.AttributeValueMemberSS{Value: c.UnreadCursors}, len(c.UnreadCursors) == 0)
 		ok, err := st.update(ctx, convKey(c.ID), upd, expression.Name("version").Equal(expression.Value(read)))
 		if err != nil {
 			return c, fmt.Errorf("update summary: %w", err)
@@ -821,12 +805,6 @@ func (st *Store) IdentityState(ctx context.Context, id conversation.Identity) (c
 // the timeline events and the customer's message.
 func (st *Store) ChangeConversation(ctx context.Context, ch conversation.Change) error {
 	a := ch.After
-	set := func(u expression.UpdateBuilder, name string, v any, empty bool) expression.UpdateBuilder {
-		if empty {
-			return u.Remove(expression.Name(name))
-		}
-		return u.Set(expression.Name(name), expression.Value(v))
-	}
 	upd := expression.Set(expression.Name("status"), expression.Value(a.Status)).
 		Set(expression.Name("team"), expression.Value(a.Team)).
 		Set(expression.Name("version"), expression.Value(a.Version)).
@@ -922,6 +900,15 @@ func (st *Store) ChangeConversation(ctx context.Context, ch conversation.Change)
 		return fmt.Errorf("change conversation %s: %w", a.ID, err)
 	}
 	return nil
+}
+
+// set sets name to v on u, or removes it when empty (the items keep no
+// empty attributes).
+func set(u expression.UpdateBuilder, name string, v any, empty bool) expression.UpdateBuilder {
+	if empty {
+		return u.Remove(expression.Name(name))
+	}
+	return u.Set(expression.Name(name), expression.Value(v))
 }
 
 // updateItem builds one transaction Update.
@@ -1027,12 +1014,6 @@ func (st *Store) SetSwept(ctx context.Context, minute time.Time) error {
 // ChangeContact implements conversation.Store: one transaction of the
 // contact and its identities' blocked flag.
 func (st *Store) ChangeContact(ctx context.Context, before, after conversation.Contact) error {
-	set := func(u expression.UpdateBuilder, name string, v any, empty bool) expression.UpdateBuilder {
-		if empty {
-			return u.Remove(expression.Name(name))
-		}
-		return u.Set(expression.Name(name), expression.Value(v))
-	}
 	upd := set(expression.UpdateBuilder{}, "name", after.Name, after.Name == "")
 	upd = set(upd, "language", after.Language, after.Language == "")
 	upd = set(upd, "blocked", true, !after.Blocked)

@@ -98,9 +98,14 @@ func Fail(w http.ResponseWriter, r *http.Request, log *slog.Logger, event string
 		http.Error(w, e.Reason, e.Status)
 		return
 	}
-	if spill(r, log, event, err, attrs) {
+	spilled, spillErr := spill(r)
+	if spilled {
+		log.LogAttrs(r.Context(), slog.LevelWarn, event, append(attrs, slog.String("outcome", "spilled"), slog.String("error", err.Error()))...)
 		receiptOf(r).answer(w)
 		return
+	}
+	if spillErr != nil {
+		attrs = append(attrs, slog.String("spill_error", spillErr.Error()))
 	}
 	log.LogAttrs(r.Context(), slog.LevelError, event, append(attrs, slog.String("outcome", "error"), slog.Int("status", http.StatusInternalServerError), slog.String("error", err.Error()))...)
 	http.Error(w, "internal error, please retry", http.StatusInternalServerError)
@@ -163,17 +168,14 @@ type Spiller interface {
 }
 
 // receipt is what the edge knows of one request, shared through its
-// context between Receive, the handler and Fail.
+// context between Receive, the handler and Fail: when it arrived, the body
+// ReadBody read, and — once the handler verified it (Verified) — how to
+// answer the provider if it is spilled.
 type receipt struct {
 	at       time.Time
 	replayed bool
 	spill    Spiller
 	body     []byte
-	method   string
-	path     string
-	query    string
-	ctype    string
-	verified bool
 	answer   func(http.ResponseWriter)
 }
 
@@ -194,8 +196,7 @@ func Receive(next http.Handler, sp Spiller) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		rc := &receipt{at: time.Now().UTC(), spill: sp, method: r.Method, path: r.URL.Path,
-			query: r.URL.RawQuery, ctype: r.Header.Get("Content-Type")}
+		rc := &receipt{at: time.Now().UTC(), spill: sp}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), receiptKey{}, rc)))
 	})
 }
@@ -237,24 +238,19 @@ func Replayed(r *http.Request) bool {
 // acknowledgement, Meta's EVENT_RECEIVED, an empty 200).
 func Verified(r *http.Request, answer func(http.ResponseWriter)) {
 	if rc := receiptOf(r); rc != nil {
-		rc.verified, rc.answer = true, answer
+		rc.answer = answer
 	}
 }
 
 // spill keeps r for re-ingestion if it can: verified, read whole, not a
-// replay, and a spiller configured. It reports whether it did.
-func spill(r *http.Request, log *slog.Logger, event string, cause error, attrs []slog.Attr) bool {
+// replay, and a spiller configured. It reports whether it did, and why a
+// spill that was tried failed.
+func spill(r *http.Request) (bool, error) {
 	rc := receiptOf(r)
-	if rc == nil || rc.spill == nil || rc.replayed || !rc.verified || rc.answer == nil || rc.body == nil {
-		return false
+	if rc == nil || rc.spill == nil || rc.replayed || rc.answer == nil || rc.body == nil {
+		return false, nil
 	}
-	err := rc.spill.Spill(r.Context(), Spilled{Method: rc.method, Path: rc.path, RawQuery: rc.query, ContentType: rc.ctype,
-		Body: rc.body, ReceivedAt: rc.at})
-	if err != nil {
-		log.LogAttrs(r.Context(), slog.LevelError, event, append(attrs, slog.String("outcome", "error"), slog.Int("status", http.StatusInternalServerError),
-			slog.String("error", cause.Error()), slog.String("spill_error", err.Error()))...)
-		return false
-	}
-	log.LogAttrs(r.Context(), slog.LevelWarn, event, append(attrs, slog.String("outcome", "spilled"), slog.String("error", cause.Error()))...)
-	return true
+	err := rc.spill.Spill(r.Context(), Spilled{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery,
+		ContentType: r.Header.Get("Content-Type"), Body: rc.body, ReceivedAt: rc.at})
+	return err == nil, err
 }
