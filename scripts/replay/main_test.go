@@ -64,7 +64,7 @@ func TestReplayIsIdempotent(t *testing.T) {
 		t.Errorf("replayed outside the prefix:\n%s", first)
 	}
 	st := store.New(db, table)
-	open, err := st.Conversations(ctx, conversation.StatusOpen, 10)
+	open, err := conversation.All(ctx, st, conversation.StatusOpen)
 	if err != nil || len(open) != 2 {
 		t.Errorf("open conversations = %d, %v; want 2", len(open), err)
 	}

@@ -51,6 +51,8 @@ type Handler struct {
 	// whose. Nil accepts any assignee.
 	Agents *routing.Config
 	Log    *slog.Logger
+
+	keyCache
 }
 
 // DevAgent is the agent AGENT_API_TOKEN names (DESIGN.md section 3).
@@ -135,33 +137,8 @@ func (h *Handler) principal(r *http.Request) (string, bool) {
 	return who, found
 }
 
-// MaxLimit caps ?limit= on listings.
+// MaxLimit caps ?limit= of a timeline page.
 const MaxLimit = 500
-
-func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
-	status := r.URL.Query().Get("status")
-	if status == "" {
-		status = conversation.StatusOpen
-	}
-	if status != conversation.StatusOpen && status != conversation.StatusClosed && status != conversation.StatusSnoozed {
-		writeError(w, http.StatusBadRequest, "invalid", "status must be open, snoozed or closed")
-		return
-	}
-	limit, ok := limitParam(w, r, 100)
-	if !ok {
-		return
-	}
-	cs, err := h.Store.Conversations(r.Context(), status, limit)
-	if err != nil {
-		h.fail(w, r, "api.list", err)
-		return
-	}
-	out := make([]conversation.Conversation, len(cs))
-	for i := range cs {
-		out[i] = viewConversation(cs[i])
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"conversations": out})
-}
 
 // DefaultTimeline is how many timeline entries a page holds unless ?limit=
 // says otherwise.
@@ -171,7 +148,7 @@ const DefaultTimeline = 100
 // ?limit= entries (default 100) before ?before=, oldest first; "next" is the
 // before= of the page preceding it, absent on the first entry's page.
 func (h *Handler) conversation(w http.ResponseWriter, r *http.Request) {
-	limit, ok := limitParam(w, r, DefaultTimeline)
+	limit, ok := limitParam(w, r, DefaultTimeline, MaxLimit)
 	if !ok {
 		return
 	}
@@ -202,15 +179,15 @@ func (h *Handler) conversation(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// limitParam reads ?limit= (1 to MaxLimit), def when absent.
-func limitParam(w http.ResponseWriter, r *http.Request, def int) (int, bool) {
+// limitParam reads ?limit= (1 to most), def when absent.
+func limitParam(w http.ResponseWriter, r *http.Request, def, most int) (int, bool) {
 	l := r.URL.Query().Get("limit")
 	if l == "" {
 		return def, true
 	}
 	n, err := strconv.Atoi(l)
-	if err != nil || n < 1 || n > MaxLimit {
-		writeError(w, http.StatusBadRequest, "invalid", fmt.Sprintf("limit must be a number from 1 to %d", MaxLimit))
+	if err != nil || n < 1 || n > most {
+		writeError(w, http.StatusBadRequest, "invalid", fmt.Sprintf("limit must be a number from 1 to %d", most))
 		return 0, false
 	}
 	return n, true

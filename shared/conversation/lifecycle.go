@@ -239,6 +239,9 @@ func (s *Service) change(ctx context.Context, id string, build func(before Conve
 			ch.Identities = c.Identities
 		}
 		ch.After.Version = before.Version + 1
+		if ch.After.Status != before.Status {
+			ch.After.Touch(s.now()) // to the top of the list it joins
+		}
 		err = s.Store.ChangeConversation(ctx, ch)
 		if errors.Is(err, ErrConflict) {
 			continue // a message was projected meanwhile: read again

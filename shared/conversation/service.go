@@ -214,6 +214,7 @@ func (s *Service) Ingest(ctx context.Context, in Inbound) (Result, error) {
 			Team:      s.Team,
 			OpenedBy:  in.Key,
 			CreatedAt: msg.CreatedAt,
+			ActiveAt:  s.now().UTC(),
 		}
 		msg.ConversationID = conv.ID
 		err = s.Store.OpenConversation(ctx, Open{Route: route, Name: in.ProfileName, Language: in.Language, Conversation: conv, Message: msg})
@@ -308,7 +309,7 @@ func pending(media []Media) []Media {
 // the conversation summary after it. The stream consumer calls it for every
 // new message; it is idempotent. Service.Window is the notification window.
 func (s *Service) Project(ctx context.Context, m Message) (Conversation, error) {
-	c, err := s.Store.Project(ctx, m, s.Window)
+	c, err := s.Store.Project(ctx, m, s.Window, s.now())
 	if err != nil {
 		return c, fmt.Errorf("project message %s: %w", m.ID, err)
 	}

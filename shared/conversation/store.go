@@ -84,8 +84,9 @@ type Store interface {
 	// Project applies a stored message to what derives from it: the
 	// conversation summary (see Conversation.Apply, with the notification
 	// window), the contact's name, the identity's opt-out state, and returns
-	// the summary after it. Applying the same message again changes nothing.
-	Project(ctx context.Context, m Message, window time.Duration) (Conversation, error)
+	// the summary after it (see Conversation.Project: a move stamps ActiveAt
+	// with at). Applying the same message again changes nothing.
+	Project(ctx context.Context, m Message, window time.Duration, at time.Time) (Conversation, error)
 
 	// UpdateStatus sets the delivery status of the outbound message the
 	// provider knows as providerMessageID, if the new status ranks above the
@@ -93,9 +94,11 @@ type Store interface {
 	// message, and false when the status was not newer.
 	UpdateStatus(ctx context.Context, provider, providerMessageID string, s StatusUpdate) (bool, error)
 
-	// Conversations lists conversations with the given status, the most
-	// recently active first.
-	Conversations(ctx context.Context, status string, limit int) ([]Conversation, error)
+	// Inbox reads the inbox index (see InboxRange): one DynamoDB call.
+	InboxReader
+	// Secret returns the random 32-byte key named name, made on first use
+	// and the same ever after, for every caller (it signs cursors).
+	Secret(ctx context.Context, name string) ([]byte, error)
 	// EditMessage replaces the body of the message key on a conversation,
 	// keeping the first body, unless a later edit is already recorded; false
 	// then. ErrNotFound if there is no such message.

@@ -103,7 +103,7 @@ func TestDynamoDBOutageThenRedelivery(t *testing.T) {
 		}
 	}
 	ctx := context.Background()
-	convs, err := st.Conversations(ctx, conversation.StatusOpen, 0)
+	convs, err := conversation.All(ctx, st, conversation.StatusOpen)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -226,7 +226,7 @@ func TestDuplicateStormEveryChannel(t *testing.T) {
 	if got := s.jobsSent.Load(); got != int64(total+perChannel) {
 		t.Errorf("jobs queued = %d, want %d (%d notifications, %d email acknowledgements)", got, total+perChannel, total, perChannel)
 	}
-	open, err := s.store.Conversations(ctx, conversation.StatusOpen, 1000)
+	open, err := conversation.All(ctx, s.store, conversation.StatusOpen)
 	if err != nil || len(open) != total {
 		t.Fatalf("open conversations = %d, %v; want %d", len(open), err, total)
 	}

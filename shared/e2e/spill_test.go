@@ -136,7 +136,7 @@ func TestDynamoDBOutageSpillsAndLosesNothing(t *testing.T) {
 	want := customers*smsEach + waBatches*2
 	count := func() int {
 		total := 0
-		cs, err := st.Conversations(context.Background(), conversation.StatusOpen, 0)
+		cs, err := conversation.All(context.Background(), st, conversation.StatusOpen)
 		if err != nil {
 			return -1
 		}

@@ -9,6 +9,7 @@ package memstore
 
 import (
 	"context"
+	"crypto/rand"
 	"slices"
 	"sync"
 	"time"
@@ -40,6 +41,7 @@ type Store struct {
 	failures     map[string]conversation.Failure
 	timers       map[conversation.Timer]bool
 	swept        time.Time
+	secrets      map[string][]byte
 
 	onStored func(conversation.Message)
 }
@@ -145,14 +147,14 @@ func (s *Store) OpenConversation(_ context.Context, o conversation.Open) error {
 }
 
 // Project implements conversation.Store.
-func (s *Store) Project(_ context.Context, m conversation.Message, window time.Duration) (conversation.Conversation, error) {
+func (s *Store) Project(_ context.Context, m conversation.Message, window time.Duration, at time.Time) (conversation.Conversation, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	conv, ok := s.conversations[m.ConversationID]
 	if !ok {
 		return conversation.Conversation{}, conversation.ErrNotFound
 	}
-	if conv.Apply(&m, window) {
+	if conv.Project(&m, window, at) {
 		conv.Version++
 	}
 	if m.ProfileName != "" {
@@ -189,21 +191,36 @@ func (s *Store) UpdateStatus(_ context.Context, provider, providerMessageID stri
 	return true, nil
 }
 
-// Conversations implements conversation.Store.
-func (s *Store) Conversations(_ context.Context, status string, limit int) ([]conversation.Conversation, error) {
+// Inbox implements conversation.Store, as the DynamoDB store's index query
+// does: entries of the status by activity key, highest first, Scan of them
+// examined.
+func (s *Store) Inbox(_ context.Context, r conversation.InboxRange) (conversation.InboxRead, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []conversation.Conversation
+	var in []conversation.Conversation
 	for _, c := range s.conversations {
-		if c.Status == status {
-			out = append(out, copyConv(c))
+		k := c.ActivityKey()
+		if c.Status == r.Filter.Status && (r.Above == "" || k > r.Above) && (r.Below == "" || k < r.Below) {
+			in = append(in, copyConv(c))
 		}
 	}
-	conversation.SortByActivity(out)
-	if limit > 0 && len(out) > limit {
-		out = out[:limit]
+	conversation.SortByActivity(in)
+	var res conversation.InboxRead
+	for i, c := range in {
+		if i == r.Scan {
+			res.Last = in[i-1].ActivityKey()
+			break
+		}
+		if !r.Filter.Match(c) {
+			continue
+		}
+		if len(res.Conversations) == r.Limit {
+			res.Last = res.Conversations[r.Limit-1].ActivityKey()
+			break
+		}
+		res.Conversations = append(res.Conversations, c)
 	}
-	return out, nil
+	return res, nil
 }
 
 // EditMessage implements conversation.Store.
@@ -548,4 +565,22 @@ func (s *Store) ChangeContact(_ context.Context, before, after conversation.Cont
 		}
 	}
 	return nil
+}
+
+// Secret implements conversation.Store.
+func (s *Store) Secret(_ context.Context, name string) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.secrets == nil {
+		s.secrets = map[string][]byte{}
+	}
+	if k, ok := s.secrets[name]; ok {
+		return slices.Clone(k), nil
+	}
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		return nil, err
+	}
+	s.secrets[name] = k
+	return slices.Clone(k), nil
 }

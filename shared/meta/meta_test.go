@@ -74,7 +74,7 @@ func (w *world) post(body []byte, sig ...string) *httptest.ResponseRecorder {
 
 func (w *world) messages() []conversation.Message {
 	var all []conversation.Message
-	cs, _ := w.store.Conversations(context.Background(), conversation.StatusOpen, 0)
+	cs, _ := conversation.All(context.Background(), w.store, conversation.StatusOpen)
 	for _, c := range cs {
 		_, ms, _ := w.store.Conversation(context.Background(), c.ID)
 		all = append(all, ms...)
@@ -132,7 +132,7 @@ func testWhatsAppCloudAndSMSAreOneContact(t *testing.T, ns storetest.NewStore) {
 		t.Fatal(err)
 	}
 	w.post(read(t, "official-whatsapp-text.json"))
-	cs, _ := w.store.Conversations(context.Background(), conversation.StatusOpen, 0)
+	cs, _ := conversation.All(context.Background(), w.store, conversation.StatusOpen)
 	if len(cs) != 1 || cs[0].ID != sms.Message.ConversationID || len(cs[0].Channels) != 2 {
 		t.Errorf("conversations = %+v; want the SMS conversation with sms and whatsapp", cs)
 	}
@@ -208,7 +208,7 @@ func testEchoAndReceiptsTouchOnlyOutboundAndNotifyNoOne(t *testing.T, ns storete
 			t.Errorf("after read: %s", m.Status)
 		}
 	}
-	cs, _ := w.store.Conversations(context.Background(), conversation.StatusOpen, 0)
+	cs, _ := conversation.All(context.Background(), w.store, conversation.StatusOpen)
 	if len(w.notified) != 1 || cs[0].Unread != 0 {
 		t.Errorf("notified %v, unread %d; want only the customer's message, and the echo clearing unread", w.notified, cs[0].Unread)
 	}
@@ -223,7 +223,7 @@ func testEchoAndReceiptsTouchOnlyOutboundAndNotifyNoOne(t *testing.T, ns storete
 func testWhatsAppStatus(t *testing.T, ns storetest.NewStore) {
 	w := newWorld(t, ns)
 	w.post(read(t, "official-whatsapp-text.json"))
-	c, _ := w.store.Conversations(context.Background(), conversation.StatusOpen, 0)
+	c, _ := conversation.All(context.Background(), w.store, conversation.StatusOpen)
 	out := conversation.Message{ID: "msg_o", Key: "meta:out", ConversationID: c[0].ID, ContactID: c[0].ContactID,
 		Channel: conversation.ChannelWhatsApp, Direction: conversation.DirectionOutbound, Provider: meta.Provider,
 		ProviderMessageID: "wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI3MTE5MjVBOTE3MDk5QUVFM0YA", Status: "sent", Body: "yes, in blue"}

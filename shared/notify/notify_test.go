@@ -148,7 +148,7 @@ func TestBurstCoalescesToOneNotificationPerSink(t *testing.T) {
 func TestAnsweredBeforeWindowClosesIsSkipped(t *testing.T) {
 	w := newWorld(t, time.Minute)
 	w.receive(t, "SM1", "+14155550123", "hello")
-	open, _ := w.store.Conversations(context.Background(), conversation.StatusOpen, 0)
+	open, _ := conversation.All(context.Background(), w.store, conversation.StatusOpen)
 	reply := conversation.Message{ID: "msg_r", Key: "agent:r", ConversationID: open[0].ID, ContactID: open[0].ContactID,
 		Channel: conversation.ChannelSMS, Direction: conversation.DirectionOutbound, Body: "hi!", CreatedAt: time.Now()}
 	if err := w.store.PutMessage(context.Background(), reply); err != nil {

@@ -37,7 +37,8 @@ func TableInput(name string) *dynamodb.CreateTableInput {
 		AttributeDefinitions: []types.AttributeDefinition{str("PK"), str("SK"), str("GSI1PK"), str("GSI1SK"), str("GSI2PK"), str("GSI3PK"), str("GSI3SK")},
 		KeySchema:            keys("PK", "SK"),
 		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{
-			{IndexName: aws.String(GSI1), KeySchema: keys("GSI1PK", "GSI1SK"), Projection: keysOnly},
+			{IndexName: aws.String(GSI1), KeySchema: keys("GSI1PK", "GSI1SK"), Projection: &types.Projection{
+				ProjectionType: types.ProjectionTypeInclude, NonKeyAttributes: InboxAttributes}},
 			{IndexName: aws.String(GSI2), KeySchema: keys("GSI2PK", ""), Projection: keysOnly},
 			{IndexName: aws.String(GSI3), KeySchema: keys("GSI3PK", "GSI3SK"), Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll}},
 		},

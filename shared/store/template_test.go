@@ -93,6 +93,15 @@ func TestTemplateTableMatchesCode(t *testing.T) {
 		if got != exp {
 			t.Errorf("index %d: template %q, code %q", i, got, exp)
 		}
+		var attrs []string
+		if n := lookup(tg, "Projection", "NonKeyAttributes"); n != nil {
+			for _, a := range n.Content {
+				attrs = append(attrs, a.Value)
+			}
+		}
+		if !slices.Equal(attrs, g.Projection.NonKeyAttributes) {
+			t.Errorf("index %d projects %v in the template, %v in code", i, attrs, g.Projection.NonKeyAttributes)
+		}
 	}
 	if got := lookup(props, "StreamSpecification", "StreamViewType").Value; got != string(want.StreamSpecification.StreamViewType) {
 		t.Errorf("stream view: template %s, code %s", got, want.StreamSpecification.StreamViewType)

@@ -164,7 +164,7 @@ type recordingStore struct {
 	fail string
 }
 
-func (r *recordingStore) Project(_ context.Context, m conversation.Message, _ time.Duration) (conversation.Conversation, error) {
+func (r *recordingStore) Project(_ context.Context, m conversation.Message, _ time.Duration, _ time.Time) (conversation.Conversation, error) {
 	*r.seen = append(*r.seen, m.Key)
 	if m.Key == r.fail {
 		return conversation.Conversation{}, errors.New("throttled")

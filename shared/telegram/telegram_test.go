@@ -76,7 +76,7 @@ func (w *world) post(body []byte, token string) *httptest.ResponseRecorder {
 }
 
 func (w *world) messages(t *testing.T) []conversation.Message {
-	cs, _ := w.store.Conversations(context.Background(), conversation.StatusOpen, 0)
+	cs, _ := conversation.All(context.Background(), w.store, conversation.StatusOpen)
 	var all []conversation.Message
 	for _, c := range cs {
 		_, ms, _ := w.store.Conversation(context.Background(), c.ID)

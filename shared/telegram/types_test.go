@@ -94,7 +94,7 @@ func testBurstKeepsItsOrder(t *testing.T, ns storetest.NewStore) {
 	if fmt.Sprint(got) != "[part 1 part 2 part 3 part 4 part 5 part 6]" {
 		t.Errorf("timeline %v", got)
 	}
-	cs, _ := w.store.Conversations(context.Background(), conversation.StatusOpen, 0)
+	cs, _ := conversation.All(context.Background(), w.store, conversation.StatusOpen)
 	if len(cs) != 1 || cs[0].LastPreview != "part 6" {
 		t.Errorf("inbox %+v, want the preview part 6", cs)
 	}

@@ -73,7 +73,7 @@ func BenchmarkInboundSMS(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	cs, _ := svc.Store.Conversations(context.Background(), conversation.StatusOpen, 0)
+	cs, _ := conversation.All(context.Background(), svc.Store, conversation.StatusOpen)
 	if len(cs) != 1 {
 		b.Fatalf("conversations = %d, want 1", len(cs))
 	}

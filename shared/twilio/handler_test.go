@@ -102,7 +102,7 @@ func (e *env) post(path, body string, sig ...string) *httptest.ResponseRecorder 
 }
 
 func (e *env) open() []conversation.Conversation {
-	cs, err := e.store.Conversations(context.Background(), conversation.StatusOpen, 0)
+	cs, err := conversation.All(context.Background(), e.store, conversation.StatusOpen)
 	if err != nil {
 		e.t.Fatal(err)
 	}

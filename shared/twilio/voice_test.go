@@ -106,7 +106,7 @@ func callForm(extra ...string) url.Values {
 
 // timeline renders the caller's conversation as the story an agent reads.
 func (w *voiceWorld) timeline() string {
-	cs, _ := w.store.Conversations(context.Background(), conversation.StatusOpen, 0)
+	cs, _ := conversation.All(context.Background(), w.store, conversation.StatusOpen)
 	if len(cs) != 1 {
 		w.t.Fatalf("conversations = %d, want 1", len(cs))
 	}
@@ -256,7 +256,7 @@ func testMissedCallNotifiesOnceAndTextsOnce(t *testing.T, ns storetest.NewStore)
 		t.Errorf("timeline:\n%s", tl)
 	}
 	// The automated text is not an agent's answer: the customer still waits.
-	cs, _ := w.store.Conversations(context.Background(), conversation.StatusOpen, 0)
+	cs, _ := conversation.All(context.Background(), w.store, conversation.StatusOpen)
 	if cs[0].Unread != 1 {
 		t.Errorf("unread after the follow-up = %d, want 1", cs[0].Unread)
 	}
@@ -276,14 +276,14 @@ func testCallersOfEveryKind(t *testing.T, ns storetest.NewStore) {
 	if v := parseTwiML(t, w.post(twilio.VoicePath, callForm("From", "+19005550666")).Body.String()); len(v) != 1 || v[0].XMLName.Local != "Reject" {
 		t.Errorf("blocked caller = %+v", v)
 	}
-	if cs, _ := w.store.Conversations(context.Background(), conversation.StatusOpen, 0); len(cs) != 0 {
+	if cs, _ := conversation.All(context.Background(), w.store, conversation.StatusOpen); len(cs) != 0 {
 		t.Errorf("a blocked call was stored")
 	}
 	w.post(twilio.VoicePath, callForm("CallSid", "CAclient", "From", "client:alice"))
 	w.post(twilio.VoicePath, callForm("CallSid", "CAanon", "From", "Anonymous"))
 	w.post(twilio.VoicePath, callForm("CallSid", "CAempty", "From", ""))
 	ids := map[string]bool{}
-	cs, _ := w.store.Conversations(context.Background(), conversation.StatusOpen, 0)
+	cs, _ := conversation.All(context.Background(), w.store, conversation.StatusOpen)
 	for _, c := range cs {
 		ct, _ := w.store.Contact(context.Background(), c.ContactID)
 		ids[ct.Identities[0].Key()] = true
@@ -339,7 +339,7 @@ func TestVoiceBadInput(t *testing.T) {
 			t.Errorf("%s: %d, want 400", path, code)
 		}
 	}
-	if cs, _ := w.store.Conversations(context.Background(), conversation.StatusOpen, 0); len(cs) != 0 {
+	if cs, _ := conversation.All(context.Background(), w.store, conversation.StatusOpen); len(cs) != 0 {
 		t.Error("bad input stored something")
 	}
 }

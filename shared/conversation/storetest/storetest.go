@@ -26,7 +26,10 @@ type harness struct {
 	store conversation.Store
 	svc   *conversation.Service
 	clock time.Time
-	mu    sync.Mutex
+	// step is how far the clock moves per reading (1 ms unless a test
+	// wants time to pass at a human pace).
+	step time.Duration
+	mu   sync.Mutex
 }
 
 func newHarness(t *testing.T, ns NewStore) *harness {
@@ -36,11 +39,12 @@ func newHarness(t *testing.T, ns NewStore) *harness {
 	return h
 }
 
-// now advances one millisecond per call so that messages order by arrival.
+// now advances a step (one millisecond) per call so that messages order by
+// arrival.
 func (h *harness) now() time.Time {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.clock = h.clock.Add(time.Millisecond)
+	h.clock = h.clock.Add(max(h.step, time.Millisecond))
 	return h.clock
 }
 
@@ -86,11 +90,7 @@ func (h *harness) conversation(id string) (conversation.Conversation, []conversa
 
 func (h *harness) open() []conversation.Conversation {
 	h.t.Helper()
-	cs, err := h.store.Conversations(context.Background(), conversation.StatusOpen, 100)
-	if err != nil {
-		h.t.Fatalf("list conversations: %v", err)
-	}
-	return cs
+	return h.list(conversation.InboxFilter{Status: conversation.StatusOpen}, 100)
 }
 
 // Run runs the whole contract against stores made by ns.
@@ -107,6 +107,7 @@ func Run(t *testing.T, ns NewStore) {
 	t.Run("OptOutRecordedOnIdentity", func(t *testing.T) { optOut(t, ns) })
 	t.Run("StatusNeverMovesBackwards", func(t *testing.T) { status(t, ns) })
 	t.Run("ListNewestFirst", func(t *testing.T) { listOrder(t, ns) })
+	RunInbox(t, ns)
 	t.Run("MediaAndBodyRoundTrip", func(t *testing.T) { roundTrip(t, ns) })
 	t.Run("EmailThreadScopedToSender", func(t *testing.T) { thread(t, ns) })
 	t.Run("OutboundFoundByProviderID", func(t *testing.T) { outbound(t, ns) })
@@ -490,9 +491,8 @@ func listOrder(t *testing.T, ns NewStore) {
 	if len(open) != 2 || open[0].ID != a.Message.ConversationID || open[1].ID != b.Message.ConversationID {
 		t.Fatalf("order = %v, want [%s %s]", ids(open), a.Message.ConversationID, b.Message.ConversationID)
 	}
-	closed, err := h.store.Conversations(context.Background(), conversation.StatusClosed, 10)
-	if err != nil || len(closed) != 0 {
-		t.Errorf("closed = %v, %v; want none", closed, err)
+	if closed := h.list(conversation.InboxFilter{Status: conversation.StatusClosed}, 10); len(closed) != 0 {
+		t.Errorf("closed = %v; want none", ids(closed))
 	}
 }
 
