@@ -1,8 +1,9 @@
 // Package api is the agents' API (DESIGN.md section 6): open conversations
 // newest first, one conversation's timeline, one contact; and what agents do
 // to a conversation — PATCH its status (open, snoozed, closed), assignee,
-// team, labels and priority, add a private note, mark it read. Every action
-// is an event on the timeline naming the agent.
+// team, labels and priority, add a private note, mark it read — and to a
+// contact (PATCH, merge another into it). Every action is an event on the
+// timeline naming the agent.
 //
 // Agents are principals. Deployed, API Gateway's JWT authorizer checked the
 // caller (JWT): the agent is the routing document's agent with the token's
@@ -12,7 +13,7 @@
 //
 // Errors are JSON {"error": readable, "code": snake_case}: 400 invalid
 // (naming the field), 401, 404 not_found, 409 with the rule's code
-// (bad_transition, newer_open), 500 internal.
+// (bad_transition, newer_open, merge_self, merged), 500 internal.
 package api
 
 import (
@@ -67,6 +68,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("POST /api/conversations/{id}/read", h.auth(h.read))
 	mux.Handle("GET /api/contacts/{id}", h.auth(h.contact))
 	mux.Handle("PATCH /api/contacts/{id}", h.auth(h.patchContact))
+	mux.Handle("POST /api/contacts/{id}/merge", h.auth(h.merge))
 }
 
 func (h *Handler) service() *conversation.Service {
@@ -252,6 +254,29 @@ func (h *Handler) patchContact(w http.ResponseWriter, r *http.Request) {
 	h.log().LogAttrs(r.Context(), slog.LevelInfo, "api.patch_contact", slog.String("outcome", "changed"),
 		slog.String("contact", c.ID), slog.String("agent", agent(r)), slog.Bool("blocked", c.Blocked))
 	writeJSON(w, http.StatusOK, map[string]any{"contact": c})
+}
+
+// merge merges the contact {"from": id} into the contact of the path.
+func (h *Handler) merge(w http.ResponseWriter, r *http.Request) {
+	fields, ok := decode(w, r, "from")
+	if !ok {
+		return
+	}
+	var from string
+	if present, ok := field(w, fields, "from", &from); !ok {
+		return
+	} else if !present || from == "" || conversation.CheckText(from) != nil {
+		writeError(w, http.StatusBadRequest, "invalid", `field "from" must name the contact to merge`)
+		return
+	}
+	c, err := h.service().Merge(r.Context(), r.PathValue("id"), from, agent(r))
+	if err != nil {
+		h.fail(w, r, "api.merge", err)
+		return
+	}
+	h.log().LogAttrs(r.Context(), slog.LevelInfo, "api.merge", slog.String("outcome", "merged"),
+		slog.String("contact", c.ID), slog.String("from", from), slog.String("agent", agent(r)))
+	writeJSON(w, http.StatusOK, map[string]any{"contact": c, "identities": c.Identities})
 }
 
 // viewConversation makes empty lists render as [] rather than null.

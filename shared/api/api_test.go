@@ -253,3 +253,44 @@ func TestPatchContact(t *testing.T) {
 		t.Errorf("unknown contact: %d", code)
 	}
 }
+
+// TestMergeContacts: POST /api/contacts/{id}/merge → one contact with both
+// identities; refusals are 4xx JSON errors with their code and change
+// nothing.
+func TestMergeContacts(t *testing.T) {
+	mux, svc := setup(t)
+	a := ingest(t, svc, "SMm1", "+14155550121", conversation.ChannelSMS, "from my phone")
+	b := ingest(t, svc, "SMm2", "whatsapp:+14155550122", conversation.ChannelWhatsApp, "from WhatsApp")
+	c := ingest(t, svc, "SMm3", "+14155550123", conversation.ChannelSMS, "someone else")
+	path := "/api/contacts/" + a.Message.ContactID + "/merge"
+	for name, tt := range map[string]struct {
+		path, body string
+		code       int
+		errCode    string
+	}{
+		"no from":       {path, `{}`, 400, "invalid"},
+		"unknown field": {path, `{"from":"x","force":true}`, 400, "invalid"},
+		"itself":        {path, `{"from":"` + a.Message.ContactID + `"}`, 409, "merge_self"},
+		"unknown from":  {path, `{"from":"ct_nobody"}`, 404, "not_found"},
+		"unknown into":  {"/api/contacts/ct_nobody/merge", `{"from":"` + b.Message.ContactID + `"}`, 404, "not_found"},
+	} {
+		if code, body := send(t, mux, "POST", tt.path, token, tt.body); code != tt.code || body["code"] != tt.errCode {
+			t.Errorf("%s: %d %v, want %d %s", name, code, body, tt.code, tt.errCode)
+		}
+	}
+	code, body := send(t, mux, "POST", path, token, `{"from":"`+b.Message.ContactID+`"}`)
+	if code != 200 || len(body["identities"].([]any)) != 2 {
+		t.Fatalf("merge: %d %v", code, body)
+	}
+	_, gone := get(t, mux, "/api/contacts/"+b.Message.ContactID, token)
+	if gone["contact"].(map[string]any)["mergedInto"] != a.Message.ContactID {
+		t.Errorf("merged contact: %v", gone)
+	}
+	if code, body := send(t, mux, "POST", "/api/contacts/"+c.Message.ContactID+"/merge", token, `{"from":"`+b.Message.ContactID+`"}`); code != 409 || body["code"] != "merged" {
+		t.Errorf("merging a merged contact elsewhere: %d %v", code, body)
+	}
+	_, conv := get(t, mux, "/api/conversations/"+b.Message.ConversationID, token)
+	if cv := conv["conversation"].(map[string]any); cv["status"] != "closed" || cv["contactId"] != a.Message.ContactID || cv["mergedInto"] != a.Message.ConversationID {
+		t.Errorf("the merged contact's conversation: %v", cv)
+	}
+}

@@ -59,6 +59,9 @@ type Contact struct {
 	Identities      []Identity `json:"-" dynamodbav:"identities"`
 	ConversationIDs []string   `json:"conversationIds" dynamodbav:"conversationIds"`
 	CreatedAt       time.Time  `json:"createdAt" dynamodbav:"createdAt"`
+	// MergedInto is the contact this one was merged into: its identities
+	// and conversations are that one's now.
+	MergedInto string `json:"mergedInto,omitempty" dynamodbav:"mergedInto,omitempty"`
 }
 
 // IdentityState is what Switchboard knows of one identity beyond its contact:
@@ -105,6 +108,9 @@ type Conversation struct {
 	ClosedAt    time.Time `json:"closedAt,omitzero" dynamodbav:"closedAt,omitempty"`
 	ClosedBy    string    `json:"closedBy,omitempty" dynamodbav:"closedBy,omitempty"`
 	ReopenCount int       `json:"reopenCount,omitempty" dynamodbav:"reopenCount,omitempty"`
+	// MergedInto is the conversation a merge of contacts closed this one
+	// into; a message that still lands here moves there.
+	MergedInto string `json:"mergedInto,omitempty" dynamodbav:"mergedInto,omitempty"`
 	// Labels and Priority are free-form, set by agents.
 	Labels   []string `json:"labels" dynamodbav:"labels,stringset,omitempty"`
 	Priority string   `json:"priority,omitempty" dynamodbav:"priority,omitempty"`

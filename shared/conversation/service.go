@@ -313,6 +313,9 @@ func (s *Service) Project(ctx context.Context, m Message) (Conversation, error) 
 	if err != nil {
 		return c, fmt.Errorf("project message %s: %w", m.ID, err)
 	}
+	if c, moved, err := s.rehome(ctx, c, m); moved || err != nil {
+		return c, err
+	}
 	return c, nil
 }
 

@@ -76,6 +76,17 @@ type Store interface {
 	// and the customer's message if any (ErrDuplicate if its key was stored
 	// before). Nothing is written when it fails.
 	ChangeConversation(ctx context.Context, c Change) error
+	// Merge writes a merge of contacts atomically (see Merge); ErrConflict
+	// if either contact was merged, or an identity's route or a
+	// conversation's version moved, since they were read.
+	Merge(ctx context.Context, m Merge) error
+	// MoveConversations sets the contact of each of ids that still names
+	// contact from to contact to (the rest of a merge; idempotent).
+	MoveConversations(ctx context.Context, from, to string, ids []string) error
+	// MoveMessage moves the message key from conversation from to
+	// conversation to (its timeline entry too), if it is still on from.
+	MoveMessage(ctx context.Context, key, from, to string) error
+
 	// ChangeContact writes a contact's name, language and blocked flag, and
 	// the blocked flag on each of its identities (which the ingest path
 	// reads), atomically, conditioned on nothing else having changed them.

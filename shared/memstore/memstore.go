@@ -423,35 +423,53 @@ func (s *Store) Message(_ context.Context, conversationID, key string) (conversa
 // ChangeConversation implements conversation.Store, all or nothing.
 func (s *Store) ChangeConversation(_ context.Context, ch conversation.Change) error {
 	s.mu.Lock()
+	recs, err := s.checkChangeLocked(ch)
+	if err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	added := s.applyChangeLocked(ch, recs)
+	s.mu.Unlock()
+	for _, m := range added {
+		s.stored(m)
+	}
+	return nil
+}
+
+// checkChangeLocked holds ch to its conditions, as the DynamoDB
+// transaction's would, and returns the identities it repoints.
+func (s *Store) checkChangeLocked(ch conversation.Change) ([]*identity, error) {
 	c, ok := s.conversations[ch.After.ID]
 	if !ok {
-		s.mu.Unlock()
-		return conversation.ErrNotFound
+		return nil, conversation.ErrNotFound
 	}
 	if c.Version != ch.Before.Version {
-		s.mu.Unlock()
-		return conversation.ErrConflict
+		return nil, conversation.ErrConflict
 	}
 	var recs []*identity
 	for _, id := range ch.Identities {
 		rec := s.identities[id.Key()]
 		if rec == nil {
-			s.mu.Unlock()
-			return conversation.ErrConflict
+			return nil, conversation.ErrConflict
 		}
 		if ch.Pointer != conversation.PointerKeep && rec.route.ConversationID != "" && rec.route.ConversationID != ch.After.ID {
-			s.mu.Unlock()
 			if ch.Pointer == conversation.PointerSet {
-				return conversation.ErrNewerOpen
+				return nil, conversation.ErrNewerOpen
 			}
-			return conversation.ErrConflict
+			return nil, conversation.ErrConflict
 		}
 		recs = append(recs, rec)
 	}
 	if ch.Message != nil && s.keys[ch.Message.Key] {
-		s.mu.Unlock()
-		return conversation.ErrDuplicate
+		return nil, conversation.ErrDuplicate
 	}
+	return recs, nil
+}
+
+// applyChangeLocked writes a checked change and returns the timeline
+// entries it added.
+func (s *Store) applyChangeLocked(ch conversation.Change, recs []*identity) []conversation.Message {
+	c := s.conversations[ch.After.ID]
 	after := ch.After
 	after.Channels, after.Labels, after.UnreadCursors = slices.Clone(c.Channels), slices.Clone(after.Labels), slices.Clone(after.UnreadCursors)
 	after.Cursor, after.LastMessageAt, after.LastPreview = c.Cursor, c.LastMessageAt, c.LastPreview
@@ -480,10 +498,74 @@ func (s *Store) ChangeConversation(_ context.Context, ch conversation.Change) er
 		tm.Due = tm.Due.UTC()
 		s.timers[tm] = true
 	}
-	s.mu.Unlock()
-	for _, m := range added {
-		s.stored(m)
+	return added
+}
+
+// Merge implements conversation.Store: every condition checked, then
+// everything written, under the lock.
+func (s *Store) Merge(_ context.Context, m conversation.Merge) error {
+	s.mu.Lock()
+	into, from := s.contacts[m.Into.ID], s.contacts[m.From.ID]
+	if into == nil || from == nil || into.MergedInto != "" || from.MergedInto != "" {
+		s.mu.Unlock()
+		return conversation.ErrConflict
 	}
+	for _, r := range m.Identities {
+		if rec := s.identities[r.Route.Identity.Key()]; rec == nil || rec.route.Version != r.Route.Version {
+			s.mu.Unlock()
+			return conversation.ErrConflict
+		}
+	}
+	for _, ch := range m.Changes {
+		if _, err := s.checkChangeLocked(ch); err != nil {
+			s.mu.Unlock()
+			return conversation.ErrConflict
+		}
+	}
+	from.MergedInto = into.ID
+	into.Identities = append(into.Identities, m.From.Identities...)
+	into.ConversationIDs = append(into.ConversationIDs, m.From.ConversationIDs...)
+	for _, r := range m.Identities {
+		rec := s.identities[r.Route.Identity.Key()]
+		rec.route.ContactID, rec.state.ContactID = r.ContactID, r.ContactID
+		rec.route.ConversationID, rec.route.OpenedBy = r.ConversationID, r.OpenedBy
+		rec.route.Blocked, rec.route.Named = r.Blocked, r.Named
+		rec.route.Version++
+	}
+	var added []conversation.Message
+	for _, ch := range m.Changes {
+		added = append(added, s.applyChangeLocked(ch, nil)...)
+	}
+	s.mu.Unlock()
+	for _, msg := range added {
+		s.stored(msg)
+	}
+	return nil
+}
+
+// MoveConversations implements conversation.Store.
+func (s *Store) MoveConversations(_ context.Context, from, to string, ids []string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range ids {
+		if c := s.conversations[id]; c != nil && c.ContactID == from {
+			c.ContactID = to
+		}
+	}
+	return nil
+}
+
+// MoveMessage implements conversation.Store.
+func (s *Store) MoveMessage(_ context.Context, key, from, to string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, ok := s.messages[from][key]
+	if !ok || s.messages[to] == nil {
+		return nil
+	}
+	delete(s.messages[from], key)
+	m.ConversationID = to
+	s.messages[to][key] = m
 	return nil
 }
 

@@ -52,6 +52,11 @@
 //     entry under its new key: 2 write units, so an inbound message costs 5
 //     in all (message 1, its GSI3 entry 1, summary 1, GSI1 2).
 //  6. contact → conversations: the contact item's conversationIds.
+//     A merge is one TransactWriteItems: both contacts (conditioned on
+//     attribute_not_exists(mergedInto)), every identity of both (its
+//     version), the conversations it changes (their version) and their
+//     merged events; then an UpdateItem per older conversation of the merged
+//     contact (contactId, conditioned on the old one).
 //  7. outbound message by provider id (status callbacks, and email replies
 //     threaded by In-Reply-To to the SES message id of our acknowledgement,
 //     then a GetItem of its conversationId): Query GSI2 (KEYS_ONLY, sparse:
@@ -861,8 +866,42 @@ func (st *Store) IdentityState(ctx context.Context, id conversation.Identity) (c
 // of the summary (conditioned on the version read), each identity's pointer,
 // the timeline events and the customer's message.
 func (st *Store) ChangeConversation(ctx context.Context, ch conversation.Change) error {
+	items, firstEvent, msgAt, err := st.changeItems(ch)
+	if err != nil {
+		return err
+	}
+	_, err = st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	var tce *types.TransactionCanceledException
+	if errors.As(err, &tce) {
+		for i, r := range tce.CancellationReasons {
+			if aws.ToString(r.Code) != "ConditionalCheckFailed" {
+				continue
+			}
+			switch {
+			case i == 0:
+				return conversation.ErrConflict // the summary moved since it was read
+			case i < firstEvent && ch.Pointer == conversation.PointerSet:
+				return conversation.ErrNewerOpen
+			case i < firstEvent:
+				return conversation.ErrConflict
+			case i == msgAt:
+				return conversation.ErrDuplicate
+			}
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("change conversation %s: %w", ch.After.ID, err)
+	}
+	return nil
+}
+
+// changeItems are a Change's transaction items: the summary's update first,
+// then the identities', the events' and timers' puts from firstEvent, and
+// the customer's message at msgAt (-1: none).
+func (st *Store) changeItems(ch conversation.Change) (items []types.TransactWriteItem, firstEvent, msgAt int, err error) {
 	a := ch.After
 	upd := expression.Set(expression.Name("status"), expression.Value(a.Status)).
+		Set(expression.Name("contactId"), expression.Value(a.ContactID)).
 		Set(expression.Name("team"), expression.Value(a.Team)).
 		Set(expression.Name("version"), expression.Value(a.Version)).
 		Set(expression.Name("unreadCount"), expression.Value(a.Unread)).
@@ -876,14 +915,15 @@ func (st *Store) ChangeConversation(ctx context.Context, ch conversation.Change)
 	upd = set(upd, "closedAt", a.ClosedAt.UTC(), a.ClosedAt.IsZero())
 	upd = set(upd, "closedBy", a.ClosedBy, a.ClosedBy == "")
 	upd = set(upd, "reopenCount", a.ReopenCount, a.ReopenCount == 0)
+	upd = set(upd, "mergedInto", a.MergedInto, a.MergedInto == "")
 	upd = set(upd, "unread", &types.AttributeValueMemberSS{Value: a.UnreadCursors}, len(a.UnreadCursors) == 0)
 	upd = set(upd, "unreadOverflow", a.UnreadOverflow, a.UnreadOverflow == 0)
 	upd = set(upd, "readCursor", a.ReadCursor, a.ReadCursor == "")
 	conv, err := st.updateItem(convKey(a.ID), upd, expression.Name("version").Equal(expression.Value(ch.Before.Version)))
 	if err != nil {
-		return err
+		return nil, 0, 0, err
 	}
-	items := []types.TransactWriteItem{{Update: conv}}
+	items = []types.TransactWriteItem{{Update: conv}}
 	at := a.ClosedAt
 	if at.IsZero() {
 		at = time.Now().UTC()
@@ -908,57 +948,35 @@ func (st *Store) ChangeConversation(ctx context.Context, ch conversation.Change)
 		u = u.Add(expression.Name("version"), expression.Value(1))
 		it, err := st.updateItem(identityKey(id), u, expression.AttributeExists(expression.Name("PK")).And(cond))
 		if err != nil {
-			return err
+			return nil, 0, 0, err
 		}
 		items = append(items, types.TransactWriteItem{Update: it})
 	}
-	firstEvent := len(items)
+	firstEvent = len(items)
 	for _, m := range ch.Events {
 		item, err := messageItem(m)
 		if err != nil {
-			return err
+			return nil, 0, 0, err
 		}
 		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &st.table, Item: item, ConditionExpression: notExists}})
 	}
 	for _, tm := range ch.Timers {
 		item, err := timerItem(tm)
 		if err != nil {
-			return err
+			return nil, 0, 0, err
 		}
 		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &st.table, Item: item}})
 	}
-	msgAt := -1
+	msgAt = -1
 	if ch.Message != nil {
 		item, err := messageItem(*ch.Message)
 		if err != nil {
-			return err
+			return nil, 0, 0, err
 		}
 		msgAt = len(items)
 		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &st.table, Item: item, ConditionExpression: notExists}})
 	}
-	_, err = st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-	var tce *types.TransactionCanceledException
-	if errors.As(err, &tce) {
-		for i, r := range tce.CancellationReasons {
-			if aws.ToString(r.Code) != "ConditionalCheckFailed" {
-				continue
-			}
-			switch {
-			case i == 0:
-				return conversation.ErrConflict // the summary moved since it was read
-			case i < firstEvent && ch.Pointer == conversation.PointerSet:
-				return conversation.ErrNewerOpen
-			case i < firstEvent:
-				return conversation.ErrConflict
-			case i == msgAt:
-				return conversation.ErrDuplicate
-			}
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("change conversation %s: %w", a.ID, err)
-	}
-	return nil
+	return items, firstEvent, msgAt, nil
 }
 
 // set sets name to v on u, or removes it when empty (the items keep no
@@ -1135,4 +1153,86 @@ func (st *Store) Secret(ctx context.Context, name string) ([]byte, error) {
 		return b, nil
 	}
 	return nil, fmt.Errorf("secret %s: made and not found", name)
+}
+
+// Merge implements conversation.Store: one TransactWriteItems of both
+// contacts (neither merged since: attribute_not_exists(mergedInto)), every
+// identity (conditioned on its version) and the conversation changes with
+// their events.
+func (st *Store) Merge(ctx context.Context, m conversation.Merge) error {
+	notMerged := expression.AttributeExists(expression.Name("PK")).And(expression.AttributeNotExists(expression.Name("mergedInto")))
+	from, err := st.updateItem(contactKey(m.From.ID), expression.Set(expression.Name("mergedInto"), expression.Value(m.Into.ID)), notMerged)
+	if err != nil {
+		return err
+	}
+	into, err := st.updateItem(contactKey(m.Into.ID), expression.
+		Set(expression.Name("identities"), expression.ListAppend(expression.Name("identities"), expression.Value(m.From.Identities))).
+		Set(expression.Name("conversationIds"), expression.ListAppend(expression.Name("conversationIds"), expression.Value(nonNil(m.From.ConversationIDs)))), notMerged)
+	if err != nil {
+		return err
+	}
+	items := []types.TransactWriteItem{{Update: from}, {Update: into}}
+	for _, r := range m.Identities {
+		u := expression.Set(expression.Name("contactId"), expression.Value(r.ContactID)).
+			Set(expression.Name("version"), expression.Value(r.Route.Version+1)).
+			Set(expression.Name("named"), expression.Value(r.Named))
+		u = set(u, "conversationId", r.ConversationID, r.ConversationID == "")
+		u = set(u, "openedBy", r.OpenedBy, r.OpenedBy == "")
+		u = set(u, "blocked", true, !r.Blocked)
+		it, err := st.updateItem(identityKey(r.Route.Identity), u, expression.Name("version").Equal(expression.Value(r.Route.Version)))
+		if err != nil {
+			return err
+		}
+		items = append(items, types.TransactWriteItem{Update: it})
+	}
+	for _, ch := range m.Changes {
+		ci, _, _, err := st.changeItems(ch)
+		if err != nil {
+			return err
+		}
+		items = append(items, ci...)
+	}
+	_, err = st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	var tce *types.TransactionCanceledException
+	if errors.As(err, &tce) {
+		for _, r := range tce.CancellationReasons {
+			if aws.ToString(r.Code) == "ConditionalCheckFailed" {
+				return conversation.ErrConflict
+			}
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("merge %s into %s: %w", m.From.ID, m.Into.ID, err)
+	}
+	return nil
+}
+
+func nonNil(ids []string) []string {
+	if ids == nil {
+		return []string{}
+	}
+	return ids
+}
+
+// MoveConversations implements conversation.Store: one conditional
+// UpdateItem per conversation.
+func (st *Store) MoveConversations(ctx context.Context, from, to string, ids []string) error {
+	for _, id := range ids {
+		if _, err := st.update(ctx, convKey(id), expression.Set(expression.Name("contactId"), expression.Value(to)),
+			expression.Name("contactId").Equal(expression.Value(from))); err != nil {
+			return fmt.Errorf("move conversation %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// MoveMessage implements conversation.Store: the message's conversationId
+// and its timeline index key, conditioned on it still being on from.
+func (st *Store) MoveMessage(ctx context.Context, k, from, to string) error {
+	if _, err := st.update(ctx, msgKey(k),
+		expression.Set(expression.Name("conversationId"), expression.Value(to)).Set(expression.Name("GSI3PK"), expression.Value("CONV#"+to)),
+		expression.Name("conversationId").Equal(expression.Value(from))); err != nil {
+		return fmt.Errorf("move message %s: %w", k, err)
+	}
+	return nil
 }

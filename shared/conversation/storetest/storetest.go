@@ -108,6 +108,7 @@ func Run(t *testing.T, ns NewStore) {
 	t.Run("StatusNeverMovesBackwards", func(t *testing.T) { status(t, ns) })
 	t.Run("ListNewestFirst", func(t *testing.T) { listOrder(t, ns) })
 	RunInbox(t, ns)
+	t.Run("Merge", func(t *testing.T) { RunMerge(t, ns) })
 	t.Run("MediaAndBodyRoundTrip", func(t *testing.T) { roundTrip(t, ns) })
 	t.Run("EmailThreadScopedToSender", func(t *testing.T) { thread(t, ns) })
 	t.Run("OutboundFoundByProviderID", func(t *testing.T) { outbound(t, ns) })
@@ -264,7 +265,9 @@ func concurrentCopies(t *testing.T, ns NewStore) {
 
 func concurrentDistinct(t *testing.T, ns NewStore) {
 	h := newHarness(t, ns)
-	const n = 12
+	// As many as the summary tracks unread: projected in any order, each
+	// counts (beyond that, one overtaken by all tracked is taken as seen).
+	const n = conversation.MaxUnreadTracked
 	results := make([]conversation.Result, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
