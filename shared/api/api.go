@@ -69,6 +69,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("GET /api/contacts/{id}", h.auth(h.contact))
 	mux.Handle("PATCH /api/contacts/{id}", h.auth(h.patchContact))
 	mux.Handle("POST /api/contacts/{id}/merge", h.auth(h.merge))
+	mux.Handle("GET /api/reports", h.auth(h.reports))
 }
 
 func (h *Handler) service() *conversation.Service {

@@ -22,7 +22,7 @@ func setup(t *testing.T) (*http.ServeMux, *conversation.Service) {
 	st := memstore.New(func(m conversation.Message) { _, _ = svc.Project(context.Background(), m) })
 	svc.Store = st
 	mux := http.NewServeMux()
-	(&api.Handler{Store: st, Token: token}).Register(mux)
+	(&api.Handler{Store: st, Service: svc, Token: token}).Register(mux)
 	return mux, svc
 }
 
@@ -292,5 +292,29 @@ func TestMergeContacts(t *testing.T) {
 	_, conv := get(t, mux, "/api/conversations/"+b.Message.ConversationID, token)
 	if cv := conv["conversation"].(map[string]any); cv["status"] != "closed" || cv["contactId"] != a.Message.ContactID || cv["mergedInto"] != a.Message.ConversationID {
 		t.Errorf("the merged contact's conversation: %v", cv)
+	}
+}
+
+// TestReportsAPI: a conversation opened and closed today is in today's
+// report; bad days are a 400.
+func TestReportsAPI(t *testing.T) {
+	mux, svc := setup(t)
+	res := ingest(t, svc, "SMrep", "+14155550131", conversation.ChannelSMS, "hi")
+	if _, err := svc.Update(context.Background(), res.Message.ConversationID, "dev", conversation.Patch{Status: strp("closed")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	code, body := get(t, mux, "/api/reports", token)
+	if code != 200 {
+		t.Fatalf("report: %d %v", code, body)
+	}
+	rep := body["report"].(map[string]any)
+	if rep["opened"] != 1.0 || rep["closed"] != 1.0 || rep["volumeByChannel"].(map[string]any)["sms"] != 1.0 ||
+		rep["resolution"].(map[string]any)["count"] != 1.0 || len(rep["days"].([]any)) != 1 {
+		t.Errorf("report: %v", rep)
+	}
+	for _, path := range []string{"/api/reports?from=yesterday", "/api/reports?from=2026-12-02&to=2026-12-01", "/api/reports?from=2020-01-01&to=2026-01-01", "/api/reports?teams=x"} {
+		if code, body := get(t, mux, path, token); code != 400 || body["code"] != "invalid" {
+			t.Errorf("%s: %d %v", path, code, body)
+		}
 	}
 }

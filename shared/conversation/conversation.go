@@ -82,6 +82,8 @@ type Conversation struct {
 	Team          string    `json:"team" dynamodbav:"team,omitempty"`
 	Assignee      string    `json:"assignee,omitempty" dynamodbav:"assignee,omitempty"`
 	Channels      []Channel `json:"channels" dynamodbav:"channels,stringset,omitempty"`
+	// Channel is the channel it opened on (its reports' channel).
+	Channel Channel `json:"channel,omitempty" dynamodbav:"channel,omitempty"`
 	OpenedBy      string    `json:"-" dynamodbav:"openedBy,omitempty"`
 	CreatedAt     time.Time `json:"createdAt" dynamodbav:"createdAt"`
 	LastMessageAt time.Time `json:"lastMessageAt,omitzero" dynamodbav:"lastMessageAt,omitempty"`
@@ -106,6 +108,9 @@ type Conversation struct {
 	// closed; ReopenCount how often it was reopened since.
 	SnoozeUntil time.Time `json:"snoozeUntil,omitzero" dynamodbav:"snoozeUntil,omitempty"`
 	ClosedAt    time.Time `json:"closedAt,omitzero" dynamodbav:"closedAt,omitempty"`
+	// FirstResponseAt is when an agent first replied (an outbound message
+	// that is not automatic; a note does not count).
+	FirstResponseAt time.Time `json:"firstResponseAt,omitzero" dynamodbav:"firstResponseAt,omitempty"`
 	ClosedBy    string    `json:"closedBy,omitempty" dynamodbav:"closedBy,omitempty"`
 	ReopenCount int       `json:"reopenCount,omitempty" dynamodbav:"reopenCount,omitempty"`
 	// MergedInto is the conversation a merge of contacts closed this one
@@ -195,6 +200,10 @@ func (c *Conversation) Apply(m *Message, window time.Duration) bool {
 	case m.Direction == DirectionOutbound && m.Kind == KindAuto:
 		// The system spoke, not an agent: nothing read, nothing answered.
 	case m.Direction == DirectionOutbound:
+		if c.FirstResponseAt.IsZero() || m.CreatedAt.Before(c.FirstResponseAt) {
+			c.FirstResponseAt = m.CreatedAt // an agent's first reply (a note is no reply)
+			changed = true
+		}
 		if cur > c.ReadCursor {
 			c.ReadCursor = cur
 			if len(c.UnreadCursors) == 0 || cur > c.UnreadCursors[0] {

@@ -215,6 +215,7 @@ func (s *Service) Ingest(ctx context.Context, in Inbound) (Result, error) {
 			OpenedBy:  in.Key,
 			CreatedAt: msg.CreatedAt,
 			ActiveAt:  s.now().UTC(),
+			Channel:   in.Channel,
 		}
 		msg.ConversationID = conv.ID
 		err = s.Store.OpenConversation(ctx, Open{Route: route, Name: in.ProfileName, Language: in.Language, Conversation: conv, Message: msg})
@@ -313,10 +314,14 @@ func (s *Service) Project(ctx context.Context, m Message) (Conversation, error) 
 	if err != nil {
 		return c, fmt.Errorf("project message %s: %w", m.ID, err)
 	}
-	if c, moved, err := s.rehome(ctx, c, m); moved || err != nil {
+	c, moved, err := s.rehome(ctx, c, m)
+	if err != nil {
 		return c, err
 	}
-	return c, nil
+	if moved {
+		m.ConversationID = c.ID
+	}
+	return c, s.tally(ctx, c, m)
 }
 
 func (s *Service) now() time.Time {

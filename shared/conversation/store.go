@@ -107,6 +107,8 @@ type Store interface {
 
 	// Inbox reads the inbox index (see InboxRange): one DynamoDB call.
 	InboxReader
+	// RecordFact and Rollups keep the reports' daily rollups.
+	FactStore
 	// Secret returns the random 32-byte key named name, made on first use
 	// and the same ever after, for every caller (it signs cursors).
 	Secret(ctx context.Context, name string) ([]byte, error)

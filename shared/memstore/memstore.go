@@ -10,6 +10,7 @@ package memstore
 import (
 	"context"
 	"crypto/rand"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -42,6 +43,8 @@ type Store struct {
 	timers       map[conversation.Timer]bool
 	swept        time.Time
 	secrets      map[string][]byte
+	facts        map[string]bool
+	rollups      map[[2]string]*conversation.Rollup
 
 	onStored func(conversation.Message)
 }
@@ -665,4 +668,55 @@ func (s *Store) Secret(_ context.Context, name string) ([]byte, error) {
 	}
 	s.secrets[name] = k
 	return slices.Clone(k), nil
+}
+
+// RecordFact implements conversation.Store.
+func (s *Store) RecordFact(_ context.Context, f conversation.Fact) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.facts == nil {
+		s.facts, s.rollups = map[string]bool{}, map[[2]string]*conversation.Rollup{}
+	}
+	if s.facts[f.ID] {
+		return nil
+	}
+	s.facts[f.ID] = true
+	k := [2]string{f.Team, f.Day}
+	r := s.rollups[k]
+	if r == nil {
+		r = &conversation.Rollup{Team: f.Team, Day: f.Day, Opened: map[conversation.Channel]int{},
+			FirstResponse: make([]int, len(conversation.Buckets)+1), Resolution: make([]int, len(conversation.Buckets)+1)}
+		s.rollups[k] = r
+	}
+	ms := f.Duration.Truncate(time.Millisecond) // as DynamoDB keeps the sums
+	switch f.Kind {
+	case conversation.FactOpened:
+		r.Opened[f.Channel]++
+	case conversation.FactReopened:
+		r.Reopened++
+	case conversation.FactClosed:
+		r.Closed++
+		r.Resolution[conversation.Bucket(f.Duration)]++
+		r.ResolutionSum += ms
+	case conversation.FactFirstResponse:
+		r.FirstResponse[conversation.Bucket(f.Duration)]++
+		r.FirstResponseSum += ms
+	}
+	return nil
+}
+
+// Rollups implements conversation.Store.
+func (s *Store) Rollups(_ context.Context, team, from, to string) ([]conversation.Rollup, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []conversation.Rollup
+	for k, r := range s.rollups {
+		if k[0] == team && k[1] >= from && k[1] <= to {
+			c := *r
+			c.Opened = maps.Clone(r.Opened)
+			c.FirstResponse, c.Resolution = slices.Clone(r.FirstResponse), slices.Clone(r.Resolution)
+			out = append(out, c)
+		}
+	}
+	return out, nil
 }

@@ -9,7 +9,10 @@
 // message: twilio.message, meta.webhook, notify.deliver, …) and Outcome
 // (stored, duplicate, rejected, sent, …), with Status when the record has
 // one (403: signature failures) and Channel when it has one (inbound per
-// channel); NotificationLatency (Milliseconds) from latency_ms.
+// channel); NotificationLatency (Milliseconds) from latency_ms;
+// FirstResponseTime and ResolutionTime (Seconds) by Team and Channel, from
+// first_response_s and resolution_s (the stream's conversation.first_response
+// and conversation.closed records).
 //
 // See https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
 package metrics
@@ -39,8 +42,10 @@ func (h *Handler) WithGroup(name string) slog.Handler { return &Handler{next: h.
 
 // Handle implements slog.Handler.
 func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
-	var outcome, channel, status string
+	var outcome, channel, status, team string
 	latency := int64(-1)
+	var timings []map[string]string
+	var timingVals []slog.Attr
 	r.Attrs(func(a slog.Attr) bool {
 		switch a.Key {
 		case "outcome":
@@ -49,6 +54,11 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 			channel = a.Value.String()
 		case "status":
 			status = a.Value.String()
+		case "team":
+			team = a.Value.String()
+		case "first_response_s", "resolution_s":
+			timings = append(timings, map[string]string{"Name": timingMetrics[a.Key], "Unit": "Seconds"})
+			timingVals = append(timingVals, slog.Any(timingMetrics[a.Key], a.Value.Any()))
 		case "latency_ms":
 			if a.Value.Kind() == slog.KindInt64 {
 				latency = a.Value.Int64()
@@ -75,11 +85,19 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 		defs = append(defs, map[string]string{"Name": "NotificationLatency", "Unit": "Milliseconds"})
 		r.AddAttrs(slog.Int64("NotificationLatency", latency))
 	}
-	r.AddAttrs(slog.Any("_aws", map[string]any{
-		"Timestamp": r.Time.UnixMilli(),
-		"CloudWatchMetrics": []map[string]any{{
-			"Namespace": Namespace, "Dimensions": [][]string{dims}, "Metrics": defs,
-		}},
-	}))
+	directives := []map[string]any{{"Namespace": Namespace, "Dimensions": [][]string{dims}, "Metrics": defs}}
+	if len(timings) > 0 {
+		// First response and resolution times, per team and channel.
+		r.AddAttrs(slog.String("Team", team))
+		if channel == "" {
+			r.AddAttrs(slog.String("Channel", ""))
+		}
+		r.AddAttrs(timingVals...)
+		directives = append(directives, map[string]any{"Namespace": Namespace, "Dimensions": [][]string{{"Team", "Channel"}}, "Metrics": timings})
+	}
+	r.AddAttrs(slog.Any("_aws", map[string]any{"Timestamp": r.Time.UnixMilli(), "CloudWatchMetrics": directives}))
 	return h.next.Handle(ctx, r)
 }
+
+// timingMetrics names the metric of each timing attribute.
+var timingMetrics = map[string]string{"first_response_s": "FirstResponseTime", "resolution_s": "ResolutionTime"}

@@ -74,3 +74,29 @@ func TestEventLinesCarryMetrics(t *testing.T) {
 		t.Errorf("a line without an outcome carries metrics: %v", start)
 	}
 }
+
+// TestTimingsPerTeamAndChannel: the stream's first response and resolution
+// records carry FirstResponseTime and ResolutionTime by Team and Channel.
+func TestTimingsPerTeamAndChannel(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(metrics.New(slog.NewJSONHandler(&buf, nil)))
+	log.Info("conversation.first_response", "outcome", "measured", "team", "support", "channel", "whatsapp", "first_response_s", 180.5)
+	log.Info("conversation.closed", "outcome", "measured", "team", "sales", "channel", "sms", "resolution_s", 3600.0)
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("lines = %d", len(lines))
+	}
+	for i, want := range []struct {
+		metric, team, channel string
+		value                 float64
+	}{{"FirstResponseTime", "support", "whatsapp", 180.5}, {"ResolutionTime", "sales", "sms", 3600}} {
+		m := emf(t, lines[i])
+		if m[want.metric] != want.value || m["Team"] != want.team || m["Channel"] != want.channel {
+			t.Errorf("line %d: %s", i, lines[i])
+		}
+		ds := m["_aws"].(map[string]any)["CloudWatchMetrics"].([]any)
+		if len(ds) != 2 || !strings.Contains(lines[i], `"Dimensions":[["Team","Channel"]]`) {
+			t.Errorf("line %d directives: %v", i, ds)
+		}
+	}
+}

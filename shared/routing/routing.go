@@ -398,3 +398,14 @@ func (c *Config) Greeting(lang string) (text, sayLanguage string) {
 	}
 	return DefaultGreeting, "en"
 }
+
+// TeamIDs lists every team of the document, the default one included, once.
+func (c *Config) TeamIDs() []string {
+	ids := []string{c.DefaultTeam}
+	for _, t := range c.Teams {
+		if !slices.Contains(ids, t.ID) {
+			ids = append(ids, t.ID)
+		}
+	}
+	return ids
+}

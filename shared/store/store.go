@@ -24,6 +24,10 @@
 //	failure (failure)            FAILURE#<source>        <ref>      source, ref, reason, at: an inbound event that could not
 //	                                                                be ingested
 //	secret (secret)              SECRET#<name>           SECRET     value (32 random bytes, made on first use: Store.Secret)
+//	fact (fact)                  FACT#<message key>      FACT       expiresAt (TTL, FactRetention): a report fact counted
+//	rollup (rollup)              ROLLUP#<team>           <day>      the team's day: opened_<channel>, closed, reopened,
+//	                                                                fr_<bucket>, res_<bucket> (histograms over
+//	                                                                conversation.Buckets), frSumMs, resSumMs
 //	delivery (delivery)          DELIV#<job id>          DELIV      state, leaseUntil, attempts, finishedAt, reason;
 //	                                                                expiresAt (TTL, delivery.Retention): a notification
 //	                                                                job's claim (delivery.go)
@@ -65,6 +69,11 @@
 //     FAILURE#<source>; rare, sorted in memory.
 //  9. one message by its key (the media copier, edits): GetItem MSG#<key>,
 //     strongly consistent.
+// 10. reports: the stream records each fact (a conversation opened, first
+//     answered, closed, reopened) in one TransactWriteItems of its marker
+//     (attribute_not_exists: counted once) and an ADD to its team's day;
+//     a report of a range is one Query per team of ROLLUP#<team> between
+//     the days.
 //
 // Every item has a "type" attribute so that the stream's event filter can pick
 // new messages (type = message, eventName INSERT). The summary is maintained
@@ -79,6 +88,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -257,7 +267,7 @@ func conversationItem(c conversation.Conversation) (map[string]types.AttributeVa
 	}
 	item["type"] = s(TypeConversation)
 	item["GSI1PK"], item["GSI1SK"] = s(inboxPK(c.Status)), s(c.ActivityKey())
-	for _, name := range []string{"snoozeUntil", "closedAt", "lastMessageAt"} { // omitempty keeps zero times
+	for _, name := range []string{"snoozeUntil", "closedAt", "lastMessageAt", "firstResponseAt"} { // omitempty keeps zero times
 		if v, ok := item[name].(*types.AttributeValueMemberS); ok && v.Value == zeroTime {
 			delete(item, name)
 		}
@@ -399,6 +409,7 @@ func (st *Store) projectSummary(ctx context.Context, m conversation.Message, win
 				Set(expression.Name("lastMessageAt"), expression.Value(c.LastMessageAt))
 		}
 		upd = set(upd, "lastPreview", c.LastPreview, c.LastPreview == "")
+		upd = set(upd, "firstResponseAt", c.FirstResponseAt, c.FirstResponseAt.IsZero())
 		if c.ReadCursor != "" {
 			upd = upd.Set(expression.Name("readCursor"), expression.Value(c.ReadCursor))
 		}
@@ -699,7 +710,7 @@ const zeroTime = "0001-01-01T00:00:00Z"
 // list view, so that a page is one Query. The unread cursors, the
 // notification window and the version stay out, which keeps an index entry
 // well under 1 KB (one write unit each time it moves).
-var InboxAttributes = []string{"conversationId", "contactId", "status", "team", "assignee", "channels", "createdAt", "activeAt",
+var InboxAttributes = []string{"conversationId", "contactId", "status", "team", "assignee", "channels", "channel", "createdAt", "activeAt",
 	"lastMessageAt", "lastPreview", "unreadCount", "snoozeUntil", "closedAt", "labels", "priority", "reopenCount", "firstResponseAt"}
 
 // Inbox implements conversation.Store: one Query of GSI1 on INBOX#<status>,
@@ -1235,4 +1246,116 @@ func (st *Store) MoveMessage(ctx context.Context, k, from, to string) error {
 		return fmt.Errorf("move message %s: %w", k, err)
 	}
 	return nil
+}
+
+// FactRetention is how long a recorded fact's marker is kept (TTL): longer
+// than the stream keeps a record (24 hours), so a redelivery finds it.
+const FactRetention = 72 * time.Hour
+
+func rollupKey(team, day string) map[string]types.AttributeValue { return key("ROLLUP#"+team, day) }
+
+// RecordFact implements conversation.Store: one TransactWriteItems of the
+// fact's marker (FACT#<id>, attribute_not_exists: a fact counts once) and
+// the ADD of its counters to the team's day (ROLLUP#<team>, <day>).
+func (st *Store) RecordFact(ctx context.Context, f conversation.Fact) error {
+	marker := key("FACT#"+f.ID, "FACT")
+	marker["type"], marker[TTLAttribute] = s("fact"), n(time.Now().Add(FactRetention).Unix())
+	var add expression.UpdateBuilder
+	one := expression.Value(1)
+	switch f.Kind {
+	case conversation.FactOpened:
+		add = add.Add(expression.Name("opened_"+string(f.Channel)), one)
+	case conversation.FactReopened:
+		add = add.Add(expression.Name("reopened"), one)
+	case conversation.FactClosed, conversation.FactFirstResponse:
+		p := "res"
+		if f.Kind == conversation.FactFirstResponse {
+			p = "fr"
+		} else {
+			add = add.Add(expression.Name("closed"), one)
+		}
+		add = add.Add(expression.Name(fmt.Sprintf("%s_%d", p, conversation.Bucket(f.Duration))), one).
+			Add(expression.Name(p+"SumMs"), expression.Value(f.Duration.Milliseconds()))
+	default:
+		return fmt.Errorf("unknown fact %q", f.Kind)
+	}
+	add = add.Set(expression.Name("type"), expression.Value("rollup"))
+	e, err := expression.NewBuilder().WithUpdate(add).Build()
+	if err != nil {
+		return fmt.Errorf("build rollup update: %w", err)
+	}
+	up := &types.Update{TableName: &st.table, Key: rollupKey(f.Team, f.Day), UpdateExpression: e.Update(),
+		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values()}
+	_, err = st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Put: &types.Put{TableName: &st.table, Item: marker, ConditionExpression: notExists}},
+		{Update: up},
+	}})
+	var tce *types.TransactionCanceledException
+	if errors.As(err, &tce) && len(tce.CancellationReasons) > 0 && aws.ToString(tce.CancellationReasons[0].Code) == "ConditionalCheckFailed" {
+		return nil // counted before
+	}
+	if err != nil {
+		return fmt.Errorf("record fact %s: %w", f.ID, err)
+	}
+	return nil
+}
+
+// Rollups implements conversation.Store: one Query of ROLLUP#<team>
+// between the days.
+func (st *Store) Rollups(ctx context.Context, team, from, to string) ([]conversation.Rollup, error) {
+	var out []conversation.Rollup
+	p := dynamodb.NewQueryPaginator(st.db, &dynamodb.QueryInput{
+		TableName: &st.table, KeyConditionExpression: aws.String("PK = :pk AND SK BETWEEN :from AND :to"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": s("ROLLUP#" + team), ":from": s(from), ":to": s(to)},
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("query rollups: %w", err)
+		}
+		for _, it := range page.Items {
+			var raw map[string]any
+			if err := attributevalue.UnmarshalMap(it, &raw); err != nil {
+				return nil, fmt.Errorf("decode rollup: %w", err)
+			}
+			out = append(out, decodeRollup(team, raw))
+		}
+	}
+	return out, nil
+}
+
+func decodeRollup(team string, raw map[string]any) conversation.Rollup {
+	r := conversation.Rollup{Team: team, Opened: map[conversation.Channel]int{},
+		FirstResponse: make([]int, len(conversation.Buckets)+1), Resolution: make([]int, len(conversation.Buckets)+1)}
+	r.Day, _ = raw["SK"].(string)
+	for k, v := range raw {
+		f, ok := v.(float64)
+		if !ok {
+			continue
+		}
+		n := int(f)
+		var i int
+		switch {
+		case strings.HasPrefix(k, "opened_"):
+			r.Opened[conversation.Channel(strings.TrimPrefix(k, "opened_"))] += n
+		case k == "closed":
+			r.Closed = n
+		case k == "reopened":
+			r.Reopened = n
+		case k == "frSumMs":
+			r.FirstResponseSum = time.Duration(f) * time.Millisecond
+		case k == "resSumMs":
+			r.ResolutionSum = time.Duration(f) * time.Millisecond
+		case scan(k, "fr_%d", &i) && i < len(r.FirstResponse):
+			r.FirstResponse[i] = n
+		case scan(k, "res_%d", &i) && i < len(r.Resolution):
+			r.Resolution[i] = n
+		}
+	}
+	return r
+}
+
+func scan(s, format string, i *int) bool {
+	_, err := fmt.Sscanf(s, format, i)
+	return err == nil
 }

@@ -89,12 +89,33 @@ func (h *Handler) Apply(ctx context.Context, m conversation.Message) error {
 	if err != nil {
 		return err
 	}
+	h.logTimings(ctx, conv, m)
 	if h.Dispatch != nil && m.Direction == conversation.DirectionInbound && conv.NotifyKey == m.Key {
 		if err := h.Dispatch.Dispatch(ctx, conv, m); err != nil {
 			return fmt.Errorf("dispatch notifications for %s: %w", m.ID, err)
 		}
 	}
 	return h.queueMedia(ctx, m)
+}
+
+// logTimings writes the first response and resolution times a message
+// tells (conversation.FactsOf) as records the metrics handler turns into
+// FirstResponseTime and ResolutionTime by team and channel. A redelivered
+// record logs them again (the reports' rollups count each once).
+func (h *Handler) logTimings(ctx context.Context, conv conversation.Conversation, m conversation.Message) {
+	log := h.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	for _, f := range conversation.FactsOf(conv, m) {
+		key := map[string]string{conversation.FactFirstResponse: "first_response_s", conversation.FactClosed: "resolution_s"}[f.Kind]
+		if key == "" {
+			continue
+		}
+		log.LogAttrs(ctx, slog.LevelInfo, "conversation."+f.Kind, slog.String("outcome", "measured"),
+			slog.String("conversation", conv.ID), slog.String("team", f.Team), slog.String("channel", string(f.Channel)),
+			slog.Float64(key, f.Duration.Seconds()))
+	}
 }
 
 func (h *Handler) queueMedia(ctx context.Context, m conversation.Message) error {

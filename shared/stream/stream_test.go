@@ -1,10 +1,12 @@
 package stream_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -22,6 +24,7 @@ import (
 	"github.com/switchboard/switchboard/shared/api"
 	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/localaws"
+	"github.com/switchboard/switchboard/shared/memstore"
 	"github.com/switchboard/switchboard/shared/store"
 	"github.com/switchboard/switchboard/shared/stream"
 	"github.com/switchboard/switchboard/shared/twilio"
@@ -292,5 +295,43 @@ func TestPollerRecoversFromATrimmedIterator(t *testing.T) {
 		}
 	case <-ctx.Done():
 		t.Fatalf("the poller never got past the trimmed iterator (iterators asked: %v)", f.asked)
+	}
+}
+
+// TestTimingsAreLogged: the projection of an agent's first reply and of a
+// close logs the first response and resolution times the metrics handler
+// turns into CloudWatch metrics.
+func TestTimingsAreLogged(t *testing.T) {
+	var buf bytes.Buffer
+	h := &stream.Handler{Log: slog.New(slog.NewJSONHandler(&buf, nil))}
+	clock := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	svc := &conversation.Service{Team: "support", Now: func() time.Time { return clock }}
+	svc.Store = memstore.New(func(m conversation.Message) {
+		if err := h.Apply(context.Background(), m); err != nil {
+			t.Error(err)
+		}
+	})
+	h.Service = svc
+	id, _ := conversation.Normalizer{}.Phone("+14155550161")
+	in := conversation.Inbound{Key: "twilio:SMt1", Channel: conversation.ChannelSMS, From: id, FromAddress: "+14155550161", To: "+18005550100", Body: "hi", Provider: "twilio", ProviderMessageID: "SMt1"}
+	res, err := svc.Ingest(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock = clock.Add(2 * time.Minute)
+	in.Key, in.ProviderMessageID, in.Direction = "twilio:SMt2", "SMt2", conversation.DirectionOutbound
+	if _, err := svc.Ingest(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	clock = clock.Add(8 * time.Minute)
+	closed := conversation.StatusClosed
+	if _, err := svc.Update(context.Background(), res.Message.ConversationID, "ana", conversation.Patch{Status: &closed}, nil); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{`"msg":"conversation.first_response"`, `"first_response_s":120`, `"msg":"conversation.closed"`, `"resolution_s":600`, `"team":"support"`, `"channel":"sms"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %s:\n%s", want, out)
+		}
 	}
 }
