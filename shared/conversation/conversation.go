@@ -76,14 +76,14 @@ type IdentityState struct {
 // Conversation is one thread of contact between a customer and the business,
 // across every channel. A contact has at most one open conversation.
 type Conversation struct {
-	ID            string    `json:"id" dynamodbav:"conversationId"`
-	ContactID     string    `json:"contactId" dynamodbav:"contactId"`
-	Status        string    `json:"status" dynamodbav:"status,omitempty"`
-	Team          string    `json:"team" dynamodbav:"team,omitempty"`
-	Assignee      string    `json:"assignee,omitempty" dynamodbav:"assignee,omitempty"`
-	Channels      []Channel `json:"channels" dynamodbav:"channels,stringset,omitempty"`
+	ID        string    `json:"id" dynamodbav:"conversationId"`
+	ContactID string    `json:"contactId" dynamodbav:"contactId"`
+	Status    string    `json:"status" dynamodbav:"status,omitempty"`
+	Team      string    `json:"team" dynamodbav:"team,omitempty"`
+	Assignee  string    `json:"assignee,omitempty" dynamodbav:"assignee,omitempty"`
+	Channels  []Channel `json:"channels" dynamodbav:"channels,stringset,omitempty"`
 	// Channel is the channel it opened on (its reports' channel).
-	Channel Channel `json:"channel,omitempty" dynamodbav:"channel,omitempty"`
+	Channel       Channel   `json:"channel,omitempty" dynamodbav:"channel,omitempty"`
 	OpenedBy      string    `json:"-" dynamodbav:"openedBy,omitempty"`
 	CreatedAt     time.Time `json:"createdAt" dynamodbav:"createdAt"`
 	LastMessageAt time.Time `json:"lastMessageAt,omitzero" dynamodbav:"lastMessageAt,omitempty"`
@@ -111,8 +111,8 @@ type Conversation struct {
 	// FirstResponseAt is when an agent first replied (an outbound message
 	// that is not automatic; a note does not count).
 	FirstResponseAt time.Time `json:"firstResponseAt,omitzero" dynamodbav:"firstResponseAt,omitempty"`
-	ClosedBy    string    `json:"closedBy,omitempty" dynamodbav:"closedBy,omitempty"`
-	ReopenCount int       `json:"reopenCount,omitempty" dynamodbav:"reopenCount,omitempty"`
+	ClosedBy        string    `json:"closedBy,omitempty" dynamodbav:"closedBy,omitempty"`
+	ReopenCount     int       `json:"reopenCount,omitempty" dynamodbav:"reopenCount,omitempty"`
 	// MergedInto is the conversation a merge of contacts closed this one
 	// into; a message that still lands here moves there.
 	MergedInto string `json:"mergedInto,omitempty" dynamodbav:"mergedInto,omitempty"`

@@ -69,7 +69,7 @@
 //     FAILURE#<source>; rare, sorted in memory.
 //  9. one message by its key (the media copier, edits): GetItem MSG#<key>,
 //     strongly consistent.
-// 10. reports: the stream records each fact (a conversation opened, first
+//  10. reports: the stream records each fact (a conversation opened, first
 //     answered, closed, reopened) in one TransactWriteItems of its marker
 //     (attribute_not_exists: counted once) and an ADD to its team's day;
 //     a report of a range is one Query per team of ROLLUP#<team> between
