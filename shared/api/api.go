@@ -35,10 +35,19 @@ import (
 	"github.com/switchboard/switchboard/shared/routing"
 )
 
+// Store is what the API reads; its changes go through Service.
+type Store interface {
+	conversation.Reader
+	conversation.InboxReader
+	conversation.RollupReader
+	conversation.Secrets
+}
+
 // Handler serves /api/*.
 type Handler struct {
-	Store conversation.Store
-	// Service makes the changes; nil: one on Store.
+	Store Store
+	// Service makes the changes; nil: one on Store (which must then be a
+	// whole conversation.Store).
 	Service *conversation.Service
 	// Token is the bearer token of the agent "dev"; Tokens maps more tokens
 	// to agent ids. With neither set and JWT false, the check is off (only
@@ -61,6 +70,13 @@ const DevAgent = "dev"
 
 // Register mounts the routes on mux.
 func (h *Handler) Register(mux *http.ServeMux) {
+	if h.Service == nil {
+		st, ok := h.Store.(conversation.Store)
+		if !ok {
+			panic("api: Handler.Service is required unless Store is a whole conversation.Store")
+		}
+		h.Service = &conversation.Service{Store: st}
+	}
 	mux.Handle("GET /api/conversations", h.auth(h.list))
 	mux.Handle("GET /api/conversations/{id}", h.auth(h.conversation))
 	mux.Handle("PATCH /api/conversations/{id}", h.auth(h.patch))
@@ -72,12 +88,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("GET /api/reports", h.auth(h.reports))
 }
 
-func (h *Handler) service() *conversation.Service {
-	if h.Service != nil {
-		return h.Service
-	}
-	return &conversation.Service{Store: h.Store}
-}
+func (h *Handler) service() *conversation.Service { return h.Service }
 
 func (h *Handler) log() *slog.Logger {
 	if h.Log == nil {

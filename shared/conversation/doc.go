@@ -12,7 +12,19 @@
 // in-process hook in memory). That keeps the acknowledgement path to one read
 // and one write and means an outage of anything downstream loses nothing.
 //
-// The package imports no AWS code: storage is the [Store] interface, with a
+// Agents give it a life: [Service.Update] (open, snoozed until a time or
+// the customer writes, closed; assignee, team, labels, priority), notes,
+// [Service.MarkSeen], [Service.Merge] of contacts; every action an event on
+// the timeline. [Service.Inbox] pages the inbox by activity (inbox.go says
+// how a listing reaches what moves while it pages); the timers of
+// [Service.Sweep] wake snoozed conversations; [FactsOf] feeds the reports'
+// daily rollups ([BuildReport]).
+//
+// The package imports no AWS code and no store: storage is a set of small
+// interfaces, one per consumer ([IngestStore], [ProjectionStore],
+// [LifecycleStore], [MergeStore], [Reader], [MessageStore], [FailureStore],
+// [InboxReader], [RollupReader], [Secrets]; [Store] is all of them), with a
 // DynamoDB implementation in shared/store and an in-memory one in
-// shared/memstore, both held to the contract suite in conversation/storetest.
+// shared/memstore, both held to the contract suite in conversation/storetest
+// (shared/backends wires them up for the channels' tests).
 package conversation

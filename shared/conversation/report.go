@@ -100,11 +100,15 @@ type Rollup struct {
 	ResolutionSum             time.Duration
 }
 
-// FactStore keeps the facts' rollups.
-type FactStore interface {
+// FactRecorder keeps the facts' rollups (the stream).
+type FactRecorder interface {
 	// RecordFact adds f to its team's day, once per f.ID however often it
 	// is recorded.
 	RecordFact(ctx context.Context, f Fact) error
+}
+
+// RollupReader reads them (reports).
+type RollupReader interface {
 	// Rollups returns team's days from from to to (YYYY-MM-DD, inclusive),
 	// the days without any fact left out.
 	Rollups(ctx context.Context, team, from, to string) ([]Rollup, error)
@@ -148,7 +152,7 @@ type DayFigures struct {
 const MaxReportDays = 366
 
 // BuildReport sums teams' rollups over the days from to to.
-func BuildReport(ctx context.Context, st FactStore, teams []string, from, to string) (Report, error) {
+func BuildReport(ctx context.Context, st RollupReader, teams []string, from, to string) (Report, error) {
 	f, err1 := time.Parse(time.DateOnly, from)
 	t, err2 := time.Parse(time.DateOnly, to)
 	if err1 != nil || err2 != nil || t.Before(f) {

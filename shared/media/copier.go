@@ -26,12 +26,19 @@ type ObjectAPI interface {
 	PutObject(context.Context, *s3.PutObjectInput, ...func(*s3.Options)) (*s3.PutObjectOutput, error)
 }
 
+// Store is what the copier needs of the store: the message, and where its
+// media went.
+type Store interface {
+	Message(ctx context.Context, conversationID, key string) (conversation.Message, error)
+	AmendMessage(ctx context.Context, conversationID, key string, a conversation.Amend) error
+}
+
 // Copier copies one message's media into Bucket and records on the message
 // where each file went (key, size, SHA-256) or why it failed. Copying is
 // idempotent: an object's key is its conversation and checksum, and stored
 // media are skipped, so a redelivered job finishes what a failed one began.
 type Copier struct {
-	Store   conversation.Store
+	Store   Store
 	S3      ObjectAPI
 	Bucket  string
 	Fetcher *Fetcher

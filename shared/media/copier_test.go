@@ -20,8 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/switchboard/switchboard/shared/backends"
 	"github.com/switchboard/switchboard/shared/conversation"
-	"github.com/switchboard/switchboard/shared/conversation/storetest"
 	"github.com/switchboard/switchboard/shared/email"
 	"github.com/switchboard/switchboard/shared/localaws"
 	"github.com/switchboard/switchboard/shared/media"
@@ -31,7 +31,7 @@ import (
 // media from a Twilio stand-in, one refused URL, a provider outage that is
 // retried, and an email's attachment read back from the raw message.
 func TestCopierOnMotoS3(t *testing.T) {
-	for name, ns := range storetest.Stores() {
+	for name, ns := range backends.Stores() {
 		t.Run(name, func(t *testing.T) { copier(t, ns(t)) })
 	}
 }

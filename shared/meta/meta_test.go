@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard/switchboard/shared/backends"
 	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/conversation/storetest"
 	"github.com/switchboard/switchboard/shared/meta"
@@ -39,7 +40,7 @@ type world struct {
 func newWorld(t *testing.T, ns storetest.NewStore) *world {
 	w := &world{t: t}
 	w.svc = &conversation.Service{Team: "support"}
-	w.store = storetest.Streamed{Store: ns(t), OnStored: func(m conversation.Message) {
+	w.store = backends.Streamed{Store: ns(t), OnStored: func(m conversation.Message) {
 		conv, err := w.svc.Project(context.Background(), m)
 		if err != nil {
 			t.Errorf("project: %v", err)
@@ -307,7 +308,7 @@ func testBadInput(t *testing.T, ns storetest.NewStore) {
 }
 
 func TestHandshake(t *testing.T) {
-	w := newWorld(t, storetest.Stores()["memstore"])
+	w := newWorld(t, backends.Stores()["memstore"])
 	for _, tt := range []struct {
 		query string
 		code  int
@@ -345,7 +346,7 @@ func TestOnEveryStore(t *testing.T) {
 		"BatchStrictness":                                testBatchStrictness,
 		"BatchKeepsItsOrder":                             testBatchKeepsItsOrder,
 	}
-	for store, ns := range storetest.Stores() {
+	for store, ns := range backends.Stores() {
 		for name, run := range cases {
 			t.Run(store+"/"+name, func(t *testing.T) { run(t, ns) })
 		}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/switchboard/switchboard/shared/backends"
 	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/conversation/storetest"
 )
@@ -85,7 +86,7 @@ func testEveryMessageType(t *testing.T, ns storetest.NewStore) {
 						t.Fatalf("%d %s", rec.Code, rec.Body)
 					}
 				}
-				storetest.CheckEntry(t, w.messages(), storetest.Entry{Body: c.body, Kind: c.kind, ProviderType: c.ptype,
+				backends.CheckEntry(t, w.messages(), backends.Entry{Body: c.body, Kind: c.kind, ProviderType: c.ptype,
 					MediaType: c.media, ReplyTo: c.replyTo, ReactsTo: c.reactsTo})
 				if c.kind == conversation.KindReaction {
 					w.mu.Lock()

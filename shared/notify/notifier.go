@@ -66,9 +66,16 @@ type PermanentError struct{ Reason string }
 
 func (e *PermanentError) Error() string { return e.Reason }
 
+// Store is what the notifier reads of a conversation (and writes: an
+// acknowledgement on the timeline).
+type Store interface {
+	conversation.Reader
+	PutMessage(ctx context.Context, m conversation.Message) error
+}
+
 // Notifier consumes jobs.
 type Notifier struct {
-	Store      conversation.Store
+	Store      Store
 	Deliveries delivery.Records
 	// Senders by sink type (routing.SinkSMS, …).
 	Senders map[string]Sender

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard/switchboard/shared/backends"
 	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/conversation/storetest"
 	"github.com/switchboard/switchboard/shared/telegram"
@@ -30,7 +31,7 @@ type world struct {
 
 func newWorld(t *testing.T, ns storetest.NewStore) *world {
 	svc := &conversation.Service{Team: "support"}
-	st := storetest.Streamed{Store: ns(t), OnStored: func(m conversation.Message) { _, _ = svc.Project(context.Background(), m) }}
+	st := backends.Streamed{Store: ns(t), OnStored: func(m conversation.Message) { _, _ = svc.Project(context.Background(), m) }}
 	svc.Store = st
 	mux := http.NewServeMux()
 	h, err := telegram.NewHandler(telegram.Config{SecretToken: secret, Service: svc, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
@@ -229,7 +230,7 @@ func TestOnEveryStore(t *testing.T) {
 		"EveryMessageType":           testEveryMessageType,
 		"BurstKeepsItsOrder":         testBurstKeepsItsOrder,
 	}
-	for store, ns := range storetest.Stores() {
+	for store, ns := range backends.Stores() {
 		for name, run := range cases {
 			t.Run(store+"/"+name, func(t *testing.T) { run(t, ns) })
 		}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/switchboard/switchboard/shared/backends"
 	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/conversation/storetest"
 )
@@ -68,7 +69,7 @@ func testEveryMessageType(t *testing.T, ns storetest.NewStore) {
 						t.Fatalf("%d %s", rec.Code, rec.Body)
 					}
 				}
-				storetest.CheckEntry(t, w.messages(t), storetest.Entry{Body: c.body, Kind: c.kind, ProviderType: c.ptype,
+				backends.CheckEntry(t, w.messages(t), backends.Entry{Body: c.body, Kind: c.kind, ProviderType: c.ptype,
 					MediaType: c.mediaType, ReplyTo: c.replyTo, ReactsTo: c.reactsTo})
 			})
 		}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard/switchboard/shared/backends"
 	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/conversation/storetest"
 	"github.com/switchboard/switchboard/shared/memstore"
@@ -56,7 +57,7 @@ func newVoiceWorld(t *testing.T, ns storetest.NewStore, open bool) *voiceWorld {
 	}
 	w := &voiceWorld{t: t, svc: &conversation.Service{Team: "support"}}
 	d := &notify.Dispatcher{Routing: rt, Queue: w, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	w.store = storetest.Streamed{Store: ns(t), OnStored: func(m conversation.Message) {
+	w.store = backends.Streamed{Store: ns(t), OnStored: func(m conversation.Message) {
 		conv, err := w.svc.Project(context.Background(), m)
 		if err != nil {
 			t.Errorf("project: %v", err)
@@ -300,7 +301,7 @@ func TestVoiceOnEveryStore(t *testing.T) {
 		"OutsideHoursGoesToVoicemail":        testOutsideHoursGoesToVoicemailInTheirLanguage,
 		"CallersOfEveryKind":                 testCallersOfEveryKind,
 	}
-	for store, ns := range storetest.Stores() {
+	for store, ns := range backends.Stores() {
 		for name, run := range cases {
 			t.Run(store+"/"+name, func(t *testing.T) { run(t, ns) })
 		}
@@ -308,7 +309,7 @@ func TestVoiceOnEveryStore(t *testing.T) {
 }
 
 func TestVoiceBadInput(t *testing.T) {
-	w := newVoiceWorld(t, storetest.Stores()["memstore"], true)
+	w := newVoiceWorld(t, backends.Stores()["memstore"], true)
 	post := func(path string, f url.Values, key string) int {
 		req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(f.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -389,7 +390,7 @@ func parseTwiML(t *testing.T, doc string) []verb {
 // TestBlockedContactsCallIsRejected: once an agent blocks the contact, their
 // next call is answered <Reject> and kept on the timeline quietly.
 func TestBlockedContactsCallIsRejected(t *testing.T) {
-	w := newVoiceWorld(t, storetest.Stores()["memstore"], true)
+	w := newVoiceWorld(t, backends.Stores()["memstore"], true)
 	w.post(twilio.VoicePath, callForm())
 	id, _ := conversation.Normalizer{}.Phone(caller)
 	route, err := w.svc.Store.Route(context.Background(), id)

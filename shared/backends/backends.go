@@ -1,20 +1,26 @@
-package storetest
+// Package backends is what a channel's tests run on: every store
+// implementation (memstore always, DynamoDB Local when it runs, which the
+// README's test command makes a requirement), a wrapper that hands stored
+// messages on as the table's stream would, and the check of a stored
+// timeline entry. It lives outside shared/conversation so that the domain
+// and its contract suite import no store.
+package backends
 
 import (
 	"context"
 	"testing"
 
 	"github.com/switchboard/switchboard/shared/conversation"
+	"github.com/switchboard/switchboard/shared/conversation/storetest"
 	"github.com/switchboard/switchboard/shared/localaws"
 	"github.com/switchboard/switchboard/shared/memstore"
 	"github.com/switchboard/switchboard/shared/store"
 )
 
 // Stores are the backends a channel's tests run on: memstore always, and
-// DynamoDB Local (a fresh table each) when it is running — which the
-// README's test command makes a requirement.
-func Stores() map[string]NewStore {
-	return map[string]NewStore{
+// DynamoDB Local (a fresh table each) when it is running.
+func Stores() map[string]storetest.NewStore {
+	return map[string]storetest.NewStore{
 		"memstore": func(t *testing.T) conversation.Store { return memstore.New(nil) },
 		"dynamodb": func(t *testing.T) conversation.Store {
 			db := localaws.DynamoDB(t)
