@@ -411,6 +411,9 @@ func (h *Handler) patch(w http.ResponseWriter, r *http.Request) {
 	if h.Agents != nil {
 		known = h.Agents.Known
 	}
+	if p.Key, ok = idempotencyKey(w, r); !ok {
+		return
+	}
 	c, err := h.service().Update(r.Context(), r.PathValue("id"), agent(r), p, known)
 	if err != nil {
 		h.fail(w, r, "api.patch", err)
@@ -431,12 +434,35 @@ func (h *Handler) note(w http.ResponseWriter, r *http.Request) {
 	if _, ok := field(w, fields, "body", &body); !ok {
 		return
 	}
-	m, err := h.service().Note(r.Context(), r.PathValue("id"), agent(r), body)
+	idem, ok := idempotencyKey(w, r)
+	if !ok {
+		return
+	}
+	m, added, err := h.service().NoteOnce(r.Context(), r.PathValue("id"), agent(r), body, idem)
 	if err != nil {
 		h.fail(w, r, "api.note", err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"message": viewMessage(m)})
+	status := http.StatusCreated
+	if !added {
+		status = http.StatusOK // the same key again: the first note
+	}
+	writeJSON(w, status, map[string]any{"message": viewMessage(m)})
+}
+
+// MaxIdempotencyKey bounds an Idempotency-Key header.
+const MaxIdempotencyKey = 200
+
+// idempotencyKey reads the optional Idempotency-Key header: a request sent
+// again with the same key (a retry after a lost answer) changes nothing
+// twice and answers as the first did.
+func idempotencyKey(w http.ResponseWriter, r *http.Request) (string, bool) {
+	k := r.Header.Get("Idempotency-Key")
+	if len(k) > MaxIdempotencyKey || conversation.CheckText(k) != nil || strings.ContainsAny(k, ":\r\n") {
+		writeError(w, http.StatusBadRequest, "invalid", fmt.Sprintf("Idempotency-Key must be at most %d characters of text without ':'", MaxIdempotencyKey))
+		return "", false
+	}
+	return k, true
 }
 
 // read clears the conversation's unread count.

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/switchboard/switchboard/shared/api"
 	"github.com/switchboard/switchboard/shared/conversation"
@@ -316,5 +317,53 @@ func TestReportsAPI(t *testing.T) {
 		if code, body := get(t, mux, path, token); code != 400 || body["code"] != "invalid" {
 			t.Errorf("%s: %d %v", path, code, body)
 		}
+	}
+}
+
+// TestIdempotencyKey: a note or a PATCH sent again with its Idempotency-Key
+// answers as the first did and writes nothing twice.
+func TestIdempotencyKey(t *testing.T) {
+	mux, svc := setup(t)
+	res := ingest(t, svc, "SMidem", "+14155550141", conversation.ChannelSMS, "hi")
+	path := "/api/conversations/" + res.Message.ConversationID
+	do := func(method, p, key, body string) (int, map[string]any) {
+		req := httptest.NewRequest(method, p, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		if key != "" {
+			req.Header.Set("Idempotency-Key", key)
+		}
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, req)
+		var out map[string]any
+		_ = json.Unmarshal(rec.Body.Bytes(), &out)
+		return rec.Code, out
+	}
+	c1, b1 := do("POST", path+"/notes", "n-1", `{"body":"called back"}`)
+	c2, b2 := do("POST", path+"/notes", "n-1", `{"body":"called back"}`)
+	if c1 != 201 || c2 != 200 || b1["message"].(map[string]any)["id"] != b2["message"].(map[string]any)["id"] {
+		t.Errorf("note twice: %d %v / %d %v", c1, b1, c2, b2)
+	}
+	until := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	for range 2 {
+		if code, body := do("PATCH", path, "p-1", `{"status":"snoozed","snoozeUntil":"`+until+`"}`); code != 200 {
+			t.Fatalf("snooze: %d %v", code, body)
+		}
+	}
+	if code, body := do("PATCH", path, "a:b", `{"priority":"high"}`); code != 400 || body["code"] != "invalid" {
+		t.Errorf("a key with ':': %d %v", code, body)
+	}
+	_, conv := get(t, mux, path, token)
+	var notes, snoozes int
+	for _, m := range conv["messages"].([]any) {
+		m := m.(map[string]any)
+		if m["kind"] == "note" {
+			notes++
+		}
+		if m["event"] == "snoozed" {
+			snoozes++
+		}
+	}
+	if notes != 1 || snoozes != 1 {
+		t.Errorf("%d notes, %d snoozed events; want 1 each", notes, snoozes)
 	}
 }

@@ -106,6 +106,9 @@ type Patch struct {
 	Team        *string
 	Labels      *[]string
 	Priority    *string
+	// Key is the request's idempotency key ("" for none): the events of a
+	// patch sent again with the same key are not written twice.
+	Key string
 }
 
 // AgentCheck reports whether an agent id is known (the routing document);
@@ -137,7 +140,11 @@ func (s *Service) Update(ctx context.Context, id, agent string, p Patch, known A
 		now := s.now().UTC()
 		ch := Change{Before: before, After: before}
 		ev := func(event, detail string) {
-			ch.Events = append(ch.Events, s.event(before, agent, event, detail, now, len(ch.Events)))
+			e := s.event(before, agent, event, detail, now, len(ch.Events))
+			if p.Key != "" {
+				e.Key = fmt.Sprintf("agent:%s:%s:%d", id, p.Key, len(ch.Events))
+			}
+			ch.Events = append(ch.Events, e)
 		}
 		a := &ch.After
 		if p.Status != nil && *p.Status != before.Status {
@@ -156,7 +163,11 @@ func (s *Service) Update(ctx context.Context, id, agent string, p Patch, known A
 				ev(EventWoke, "")
 			}
 		}
-		if p.Status != nil && *p.Status == StatusSnoozed {
+		resnooze := before.Status == StatusSnoozed && (p.SnoozeUntil == nil && before.SnoozeUntil.IsZero() ||
+			p.SnoozeUntil != nil && p.SnoozeUntil.Equal(before.SnoozeUntil))
+		if p.Status != nil && *p.Status == StatusSnoozed && resnooze {
+			// snoozed as asked already: nothing to do
+		} else if p.Status != nil && *p.Status == StatusSnoozed {
 			a.Status, a.SnoozeUntil = StatusSnoozed, time.Time{}
 			if p.SnoozeUntil != nil {
 				if !p.SnoozeUntil.After(now) {
@@ -246,6 +257,11 @@ func (s *Service) change(ctx context.Context, id string, build func(before Conve
 		if errors.Is(err, ErrConflict) {
 			continue // a message was projected meanwhile: read again
 		}
+		if errors.Is(err, ErrDuplicate) && ch.Message == nil {
+			// Its events are stored: the same request (idempotency key)
+			// succeeded before. Answer as it is now.
+			return s.Store.Summary(ctx, id)
+		}
 		if err != nil {
 			return Conversation{}, err
 		}
@@ -277,23 +293,38 @@ func (s *Service) event(c Conversation, agent, event, detail string, at time.Tim
 // Note adds an agent's private note to the timeline: never sent to the
 // customer, never a notification.
 func (s *Service) Note(ctx context.Context, conversationID, agent, body string) (Message, error) {
+	m, _, err := s.NoteOnce(ctx, conversationID, agent, body, "")
+	return m, err
+}
+
+// NoteOnce is Note with an idempotency key: a note sent again with the same
+// key ("" for none) is the first one, not a second (added is false then).
+func (s *Service) NoteOnce(ctx context.Context, conversationID, agent, body, idem string) (m Message, added bool, err error) {
 	if strings.TrimSpace(body) == "" {
-		return Message{}, fmt.Errorf("%w: a note needs a body", ErrInvalid)
+		return Message{}, false, fmt.Errorf("%w: a note needs a body", ErrInvalid)
 	}
 	if err := CheckText(body); err != nil {
-		return Message{}, fmt.Errorf("%w: body %v", ErrInvalid, err)
+		return Message{}, false, fmt.Errorf("%w: body %v", ErrInvalid, err)
 	}
 	c, err := s.Store.Summary(ctx, conversationID)
 	if err != nil {
-		return Message{}, err
+		return Message{}, false, err
 	}
 	now := s.now().UTC()
-	m := Message{ID: s.newID("msg"), Key: s.newID("note"), ConversationID: c.ID, ContactID: c.ContactID,
+	m = Message{ID: s.newID("msg"), Key: s.newID("note"), ConversationID: c.ID, ContactID: c.ContactID,
 		Kind: KindNote, Agent: agent, Body: body, CreatedAt: now, ReceivedAt: now, Seq: now.UnixNano()}
-	if err := s.Store.PutMessage(ctx, m); err != nil {
-		return Message{}, fmt.Errorf("put note: %w", err)
+	if idem != "" {
+		m.Key = "note:" + c.ID + ":" + idem
 	}
-	return m, nil
+	err = s.Store.PutMessage(ctx, m)
+	if errors.Is(err, ErrDuplicate) && idem != "" {
+		m, err = s.Store.Message(ctx, c.ID, m.Key)
+		return m, false, err
+	}
+	if err != nil {
+		return Message{}, false, fmt.Errorf("put note: %w", err)
+	}
+	return m, true, nil
 }
 
 // MarkSeen clears a conversation's unread count for everyone (POST

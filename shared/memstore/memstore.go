@@ -466,6 +466,11 @@ func (s *Store) checkChangeLocked(ch conversation.Change) ([]*identity, error) {
 	if ch.Message != nil && s.keys[ch.Message.Key] {
 		return nil, conversation.ErrDuplicate
 	}
+	for _, e := range ch.Events {
+		if s.keys[e.Key] {
+			return nil, conversation.ErrDuplicate
+		}
+	}
 	return recs, nil
 }
 

@@ -877,7 +877,7 @@ func (st *Store) IdentityState(ctx context.Context, id conversation.Identity) (c
 // of the summary (conditioned on the version read), each identity's pointer,
 // the timeline events and the customer's message.
 func (st *Store) ChangeConversation(ctx context.Context, ch conversation.Change) error {
-	items, firstEvent, msgAt, err := st.changeItems(ch)
+	items, firstEvent, _, err := st.changeItems(ch)
 	if err != nil {
 		return err
 	}
@@ -895,7 +895,7 @@ func (st *Store) ChangeConversation(ctx context.Context, ch conversation.Change)
 				return conversation.ErrNewerOpen
 			case i < firstEvent:
 				return conversation.ErrConflict
-			case i == msgAt:
+			default: // an event stored before (a request sent again), or the customer's message
 				return conversation.ErrDuplicate
 			}
 		}

@@ -26,6 +26,7 @@ func RunLifecycle(t *testing.T, ns NewStore) {
 	t.Run("TimelinePages", func(t *testing.T) { timelinePages(t, ns) })
 	t.Run("SnoozeTimerWakesOnce", func(t *testing.T) { snoozeTimer(t, ns) })
 	t.Run("BlockedContactIsQuiet", func(t *testing.T) { blockedContact(t, ns) })
+	t.Run("RequestsSentTwiceWriteOnce", func(t *testing.T) { requestsSentTwice(t, ns) })
 }
 
 func (h *harness) update(id string, p conversation.Patch) conversation.Conversation {
@@ -430,5 +431,49 @@ func blockedContact(t *testing.T, ns NewStore) {
 	}
 	if _, err := h.svc.UpdateContact(ctx, "ct_missing", conversation.ContactPatch{Blocked: &yes}); !errors.Is(err, conversation.ErrNotFound) {
 		t.Errorf("unknown contact: %v", err)
+	}
+}
+
+// requestsSentTwice: a PATCH or note sent again with its idempotency key
+// (a retry after a lost answer) writes nothing a second time, even when
+// the conversation changed in between.
+func requestsSentTwice(t *testing.T, ns NewStore) {
+	h := newHarness(t, ns)
+	ctx := context.Background()
+	id := h.ingest(h.sms("SMi1", "+14155550501", "hello")).Message.ConversationID
+	p := conversation.Patch{Assignee: str("ana"), Labels: &[]string{"vip"}, Key: "req-1"}
+	if _, err := h.svc.Update(ctx, id, "ana", p, nil); err != nil {
+		t.Fatal(err)
+	}
+	h.update(id, conversation.Patch{Assignee: str("")}) // someone unassigns meanwhile
+	again, err := h.svc.Update(ctx, id, "ana", p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Assignee != "" {
+		t.Errorf("the retry applied again: assignee %q", again.Assignee)
+	}
+	until := h.clock.Add(time.Hour)
+	snooze := conversation.Patch{Status: str(conversation.StatusSnoozed), SnoozeUntil: &until, Key: "req-2"}
+	for range 2 {
+		if _, err := h.svc.Update(ctx, id, "ana", snooze, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n1, added1, err1 := h.svc.NoteOnce(ctx, id, "ana", "called, no answer", "req-3")
+	n2, added2, err2 := h.svc.NoteOnce(ctx, id, "ana", "called, no answer", "req-3")
+	if err1 != nil || err2 != nil || !added1 || added2 || n1.ID != n2.ID {
+		t.Errorf("note twice: %v %v added %v %v ids %s %s", err1, err2, added1, added2, n1.ID, n2.ID)
+	}
+	_, msgs := h.conversation(id)
+	count := map[string]int{}
+	for _, m := range msgs {
+		count[m.Kind+"/"+m.Event]++
+	}
+	want := map[string]int{"/": 1, "event/assigned": 1, "event/labelled": 1, "event/unassigned": 1, "event/snoozed": 1, "note/": 1}
+	for k, n := range want {
+		if count[k] != n {
+			t.Errorf("%s: %d entries, want %d (timeline %v)", k, count[k], n, count)
+		}
 	}
 }
