@@ -187,9 +187,13 @@ func TestCloseThenNextSMSOpensANewConversation(t *testing.T) {
 		}
 		return out
 	}
-	sms := func(sid, body string) {
+	sms := func(sid, body string, from ...string) {
 		t.Helper()
-		form := url.Values{"MessageSid": {sid}, "From": {"+14155550177"}, "To": {"+18005550100"}, "Body": {body}}
+		sender := "+14155550177"
+		if len(from) > 0 {
+			sender = from[0]
+		}
+		form := url.Values{"MessageSid": {sid}, "From": {sender}, "To": {"+18005550100"}, "Body": {body}}
 		req, _ := http.NewRequest(http.MethodPost, target+twilio.MessagingPath, strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("X-Twilio-Signature", twilio.Sign(devenv.TwilioAuthToken, devenv.PublicBaseURL+twilio.MessagingPath, form))
@@ -222,5 +226,27 @@ func TestCloseThenNextSMSOpensANewConversation(t *testing.T) {
 	next := openIDs()
 	if len(next) != 1 || next[0] == first[0] {
 		t.Fatalf("open after the next SMS: %v (the closed one was %s)", next, first[0])
+	}
+
+	// The README goes on: the same customer from another phone, merged
+	// into one contact; the inbox pages by its cursor; today's report.
+	sms("SMdevother", "it's me, from my work phone", "+14155550178")
+	both := api("GET", "/api/conversations?limit=1", "")
+	page2 := api("GET", "/api/conversations?limit=1&cursor="+url.QueryEscape(both["next"].(string)), "")
+	a := both["conversations"].([]any)[0].(map[string]any)
+	b := page2["conversations"].([]any)[0].(map[string]any)
+	if a["id"] == b["id"] {
+		t.Fatalf("two pages of one: %v", a["id"])
+	}
+	merged := api("POST", "/api/contacts/"+b["contactId"].(string)+"/merge", `{"from":"`+a["contactId"].(string)+`"}`)
+	if ids := merged["identities"].([]any); len(ids) != 2 {
+		t.Errorf("merged contact: %v", merged)
+	}
+	if ids := openIDs(); len(ids) != 1 || ids[0] != b["id"] {
+		t.Errorf("open after the merge: %v, want %v", ids, b["id"])
+	}
+	rep := api("GET", "/api/reports", "")["report"].(map[string]any)
+	if rep["opened"] != 3.0 || rep["closed"] != 2.0 {
+		t.Errorf("today's report: %v", rep)
 	}
 }
