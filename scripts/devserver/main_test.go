@@ -245,8 +245,15 @@ func TestCloseThenNextSMSOpensANewConversation(t *testing.T) {
 	if ids := openIDs(); len(ids) != 1 || ids[0] != b["id"] {
 		t.Errorf("open after the merge: %v, want %v", ids, b["id"])
 	}
-	rep := api("GET", "/api/reports", "")["report"].(map[string]any)
-	if rep["opened"] != 3.0 || rep["closed"] != 2.0 {
-		t.Errorf("today's report: %v", rep)
+	// The stream tallies the report as it projects, a moment after each
+	// answer: wait for it.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		rep := api("GET", "/api/reports", "")["report"].(map[string]any)
+		if rep["opened"] == 3.0 && rep["closed"] == 2.0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("today's report, 10 s on: %v", rep)
+		}
 	}
 }
