@@ -39,8 +39,25 @@ func setup(ctx context.Context, log *slog.Logger) (http.Handler, error) {
 		return nil, err
 	}
 	st := store.New(config.DynamoDB(awsCfg, cfg), cfg.TableName)
-	h.Store, h.Service = st, &conversation.Service{Store: st, Team: h.Agents.DefaultTeam, ReopenWindow: cfg.ReopenWindow}
+	h.Store, h.Service = st, &conversation.Service{Store: st, Team: h.Agents.DefaultTeam, ReopenWindow: cfg.ReopenWindow,
+		CanSend: replyChannels(os.Getenv("TWILIO_ACCOUNT_SID") != "", os.Getenv("TELEGRAM_BOT_TOKEN_PARAM") != "")}
 	mux := http.NewServeMux()
 	h.Register(mux)
 	return mux, nil
+}
+
+// replyChannels says which channels the notifier has a reply sender for
+// (notify.NewReplies): a reply on another is refused before it is queued.
+func replyChannels(twilio, telegram bool) func(conversation.Channel) bool {
+	return func(ch conversation.Channel) bool {
+		switch ch {
+		case conversation.ChannelSMS, conversation.ChannelWhatsApp:
+			return twilio
+		case conversation.ChannelTelegram:
+			return telegram
+		case conversation.ChannelEmail:
+			return true
+		}
+		return false
+	}
 }

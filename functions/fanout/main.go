@@ -48,7 +48,7 @@ func handler(ctx context.Context, log *slog.Logger) (*stream.Handler, error) {
 	svc := &conversation.Service{Store: store.New(config.DynamoDB(awsCfg, cfg.Common), cfg.TableName), Team: rt.DefaultTeam, Window: rt.Window()}
 	queue := &notify.SQSQueue{API: notify.SQSClient(awsCfg, cfg.Common), URL: cfg.NotifyQueueURL}
 	d := &notify.Dispatcher{Routing: rt, Queue: queue, Webhook: cfg.NotifyWebhookURL, Log: log}
-	h := &stream.Handler{Service: svc, Dispatch: d, Log: log}
+	h := &stream.Handler{Service: svc, Dispatch: d, Outbox: d, Log: log}
 	if cfg.MediaBucket != "" {
 		h.Media = d // media jobs ride the notify queue to the notifier's copier
 	}

@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/switchboard/switchboard/shared/config"
+	"github.com/switchboard/switchboard/shared/conversation"
+	"github.com/switchboard/switchboard/shared/email/thread"
 	"github.com/switchboard/switchboard/shared/launch"
 	"github.com/switchboard/switchboard/shared/media"
 	"github.com/switchboard/switchboard/shared/notify"
@@ -69,15 +71,27 @@ func setup(ctx context.Context, log *slog.Logger, httpClient *http.Client) (*not
 	}
 	st := store.New(config.DynamoDB(awsCfg, cfg.Common), cfg.TableName)
 	n := &notify.Notifier{Store: st, Deliveries: st, Senders: senders, Texter: texter, Mailer: mailer, Log: log}
+	// Agents' replies: Twilio (SMS, WhatsApp), Telegram, SES; each rechecked
+	// against its channel's rules at send time.
+	base, err := params.Get(ctx, "PUBLIC_BASE_URL", false)
+	if err != nil {
+		return nil, err
+	}
+	botToken, err := params.Get(ctx, "TELEGRAM_BOT_TOKEN", false)
+	if err != nil {
+		return nil, err
+	}
+	n.Replies = notify.NewReplies(notify.ReplyConfig{
+		TwilioAccountSID: cfg.TwilioAccountSID, TwilioAuthToken: twilioToken, TwilioAPIURL: cfg.TwilioAPIURL, PublicBaseURL: base,
+		TelegramBotToken: botToken, TelegramURL: cfg.TelegramAPIURL, Mailer: mailer, ReplyTo: thread.Address,
+	}, httpClient)
+	n.Service = &conversation.Service{Store: st}
 	if cfg.MediaBucket != "" {
 		metaToken, err := params.Get(ctx, "META_ACCESS_TOKEN", false)
 		if err != nil {
 			return nil, err
 		}
-		tgToken, err := params.Get(ctx, "TELEGRAM_BOT_TOKEN", false)
-		if err != nil {
-			return nil, err
-		}
+		tgToken := botToken
 		sources := map[string]media.Source{"meta": media.Meta(metaToken)}
 		if cfg.TwilioAccountSID != "" {
 			sources["twilio"] = media.Twilio(cfg.TwilioAccountSID, twilioToken)

@@ -138,6 +138,16 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
 		return fmt.Errorf("QUEUE=%s: want memory or sqs", q)
 	}
 	sh.Dispatch = &notify.Dispatcher{Routing: rt, Queue: queue, Webhook: webhookURL, Log: log}
+	sh.Outbox = sh.Dispatch.(*notify.Dispatcher)
+	// Agents' replies go nowhere but GET /dev/outbox, unless a provider's
+	// API URL points a real sender somewhere (a stand-in).
+	outbox := &notify.DevOutbox{}
+	notifier.Replies = notify.NewReplies(notify.ReplyConfig{
+		TwilioAccountSID: env("TWILIO_ACCOUNT_SID", devenv.TwilioAccountSID), TwilioAuthToken: twilioToken,
+		TwilioAPIURL: os.Getenv("TWILIO_API_URL"), PublicBaseURL: base,
+		TelegramBotToken: env("TELEGRAM_BOT_TOKEN", devenv.TelegramBotToken), TelegramURL: os.Getenv("TELEGRAM_API_URL"), Dev: outbox,
+	}, httpClient)
+	notifier.Service = svc
 
 	wt, err := twilio.NewHandler(twilio.Config{
 		Verifier: twilio.NewVerifier(twilioToken), Service: svc,
@@ -160,6 +170,10 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
 	}
 	tg.Register(mux)
 	(&api.Handler{Store: svc.Store, Service: svc, Token: agentToken, Tokens: agentTokens, Agents: rt, Log: log}).Register(mux)
+	mux.HandleFunc("GET /dev/outbox", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"sends": outbox.Sends()})
+	})
 	mail := &email.DevHandler{Intake: &email.Intake{Service: svc, Normalizer: norm, Address: rt.Email.Address, Log: log}}
 	mail.Register(mux)
 
@@ -180,6 +194,7 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
   POST /webhooks/meta                   Messenger, Instagram, WhatsApp Cloud API (META_APP_SECRET)
   POST /webhooks/telegram               Telegram bot updates (TELEGRAM_SECRET_TOKEN)
   POST /dev/email                       a raw RFC 5322 message, as SES stores it in S3
+  GET  /dev/outbox                      every reply the dev senders recorded (TWILIO_API_URL, TELEGRAM_API_URL send for real)
   GET  /api/conversations?status=open   agents' inbox
   GET  /api/conversations/{id}          a timeline
   PATCH /api/conversations/{id}         {"status":"closed"}, assignee, team, labels, priority, snooze

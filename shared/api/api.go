@@ -82,6 +82,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("PATCH /api/conversations/{id}", h.auth(h.patch))
 	mux.Handle("POST /api/conversations/{id}/notes", h.auth(h.note))
 	mux.Handle("POST /api/conversations/{id}/read", h.auth(h.read))
+	mux.Handle("POST /api/conversations/{id}/messages", h.auth(h.reply))
 	mux.Handle("GET /api/contacts/{id}", h.auth(h.contact))
 	mux.Handle("PATCH /api/contacts/{id}", h.auth(h.patchContact))
 	mux.Handle("POST /api/contacts/{id}/merge", h.auth(h.merge))

@@ -186,6 +186,10 @@ type Notify struct {
 	Common
 	NotifyQueueURL string `envconfig:"NOTIFY_QUEUE_URL"`
 	SESEndpoint    string `envconfig:"SES_ENDPOINT"`
+	// Provider API bases for replies (DESIGN.md section 5b): the provider's
+	// documented path is appended; empty: the provider's own host.
+	TwilioAPIURL   string `envconfig:"TWILIO_API_URL"`
+	TelegramAPIURL string `envconfig:"TELEGRAM_API_URL"`
 	// NotifyWebhookURL, if set, receives every agent notification.
 	NotifyWebhookURL string `envconfig:"NOTIFY_WEBHOOK_URL"`
 	TwilioAccountSID string `envconfig:"TWILIO_ACCOUNT_SID"`

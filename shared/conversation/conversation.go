@@ -319,9 +319,15 @@ type Message struct {
 	ProviderMessageID string    `json:"providerMessageId" dynamodbav:"providerMessageId,omitempty"`
 	Status            string    `json:"status" dynamodbav:"status,omitempty"`
 	ErrorCode         string    `json:"errorCode,omitempty" dynamodbav:"errorCode,omitempty"`
-	OptOut            OptOut    `json:"optOut,omitempty" dynamodbav:"optOut,omitempty"`
-	CreatedAt         time.Time `json:"createdAt" dynamodbav:"createdAt"`
-	UpdatedAt         time.Time `json:"updatedAt,omitzero" dynamodbav:"updatedAt,omitempty"`
+	// StatusHistory is every status an outbound message went through, in
+	// order (queued, sent, delivered, read; or failed).
+	StatusHistory []StatusChange `json:"statusHistory,omitempty" dynamodbav:"statusHistory,omitempty"`
+	// Tag is the Meta message tag an agent's late reply goes with
+	// (TagHumanAgent).
+	Tag       string    `json:"tag,omitempty" dynamodbav:"tag,omitempty"`
+	OptOut    OptOut    `json:"optOut,omitempty" dynamodbav:"optOut,omitempty"`
+	CreatedAt time.Time `json:"createdAt" dynamodbav:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt,omitzero" dynamodbav:"updatedAt,omitempty"`
 	// Kind is "" for a message, or one of the Kind constants (a call, a
 	// voicemail, automated mail, a reaction, something unsupported, …).
 	Kind string `json:"kind,omitempty" dynamodbav:"kind,omitempty"`

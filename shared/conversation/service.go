@@ -147,8 +147,11 @@ type Service struct {
 	// reopens the closed conversation instead of starting a new one
 	// (REOPEN_WINDOW; 0: always a new one).
 	ReopenWindow time.Duration
-	Now          func() time.Time
-	NewID        func(prefix string) string
+	// CanSend reports whether replies can be sent on a channel (a sender is
+	// configured); nil: every channel.
+	CanSend func(Channel) bool
+	Now     func() time.Time
+	NewID   func(prefix string) string
 }
 
 // maxAttempts bounds how often Ingest re-reads a route that changed under it

@@ -191,6 +191,7 @@ type Store interface {
 	InboxReader
 	RollupReader
 	Secrets
+	OutboxStore
 }
 
 // OldestFirst sorts failures by time, then reference, and keeps at most limit

@@ -20,6 +20,11 @@ const (
 	MetaVerifyToken = "local-dev-meta-verify-token"
 	// TelegramSecretToken is the dev server's setWebhook secret_token.
 	TelegramSecretToken = "local-dev-telegram-secret"
+	// TwilioAccountSID and TelegramBotToken are what the dev server's reply
+	// senders use when TWILIO_API_URL or TELEGRAM_API_URL points them at a
+	// stand-in (by default replies go only to GET /dev/outbox).
+	TwilioAccountSID = "AC00000000000000000000000000000000"
+	TelegramBotToken = "123456:local-dev-telegram-bot-token"
 	// TableName is the table the dev server creates in DynamoDB Local.
 	TableName = "switchboard-dev"
 	// NotifyWebhookSecret signs the dev server's webhook notifications

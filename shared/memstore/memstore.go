@@ -191,6 +191,27 @@ func (s *Store) UpdateStatus(_ context.Context, provider, providerMessageID stri
 		return false, nil
 	}
 	m.Status, m.ErrorCode, m.UpdatedAt = u.Status, u.ErrorCode, u.At.UTC()
+	m.StatusHistory = append(slices.Clone(m.StatusHistory), conversation.StatusChange{Status: u.Status, At: u.At.UTC()})
+	return true, nil
+}
+
+// RecordSend implements conversation.Store.
+func (s *Store) RecordSend(_ context.Context, conversationID, key string, r conversation.SendResult) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, ok := s.messages[conversationID][key]
+	if !ok {
+		return false, conversation.ErrNotFound
+	}
+	if conversation.StatusRank(r.Status) <= conversation.StatusRank(m.Status) {
+		return false, nil
+	}
+	m.Status, m.ErrorCode, m.Reason, m.UpdatedAt = r.Status, r.ErrorCode, r.Reason, r.At.UTC()
+	m.StatusHistory = append(slices.Clone(m.StatusHistory), conversation.StatusChange{Status: r.Status, At: r.At.UTC()})
+	if r.ProviderMessageID != "" {
+		m.ProviderMessageID = r.ProviderMessageID
+		s.byProviderID[m.Provider+":"+r.ProviderMessageID] = msgRef{conversationID, key}
+	}
 	return true, nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strings"
 
 	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/routing"
@@ -56,21 +55,10 @@ func (d *Dispatcher) Jobs(conv conversation.Conversation, m conversation.Message
 		jobs = append(jobs, Job{
 			ID: JobID(conv.ID, m.Key, "", s), Kind: KindEmailAck, ConversationID: conv.ID, ContactID: conv.ContactID,
 			Channel: string(conversation.ChannelEmail), WindowKey: m.Key, Sink: s, Text: e.Ack, From: e.Address,
-			Subject: replySubject(m.Subject), InReplyTo: m.ProviderMessageID, NotBefore: m.CreatedAt, MessageAt: m.ArrivedAt(),
+			Subject: conversation.ReplySubject(m.Subject), InReplyTo: m.ProviderMessageID, NotBefore: m.CreatedAt, MessageAt: m.ArrivedAt(),
 		})
 	}
 	return jobs
-}
-
-// replySubject is "Re: " and the subject, unless it already starts so.
-func replySubject(s string) string {
-	if s == "" {
-		return "Re: your message"
-	}
-	if len(s) >= 3 && strings.EqualFold(s[:3], "re:") {
-		return s
-	}
-	return "Re: " + s
 }
 
 // QueueMedia queues the copy of m's media (stream.MediaQueue). The job id

@@ -47,6 +47,8 @@ type Job struct {
 	From      string `json:"from,omitempty"`
 	Subject   string `json:"subject,omitempty"`
 	InReplyTo string `json:"inReplyTo,omitempty"`
+	// MessageID is a KindReply job's message (its id is SendJobID of it).
+	MessageID string `json:"messageId,omitempty"`
 }
 
 // Kinds of customer-facing job.
@@ -92,6 +94,8 @@ func ParseJob(body string) (Job, error) {
 	case KindEmailAck:
 		required["text"], required["from"] = j.Text, j.From
 	case KindMedia:
+	case KindReply:
+		required["messageId"] = j.MessageID
 	default:
 		return j, fmt.Errorf("%w: unknown kind %q", ErrMalformed, j.Kind)
 	}
@@ -103,7 +107,7 @@ func ParseJob(body string) (Job, error) {
 	if len(missing) > 0 {
 		return j, fmt.Errorf("%w: missing %s", ErrMalformed, strings.Join(missing, ", "))
 	}
-	if j.ID != JobID(j.ConversationID, j.WindowKey, j.Agent, j.Sink) {
+	if j.Kind == KindReply && j.ID != SendJobID(j.MessageID) || j.Kind != KindReply && j.ID != JobID(j.ConversationID, j.WindowKey, j.Agent, j.Sink) {
 		return j, fmt.Errorf("%w: id does not match its content", ErrMalformed)
 	}
 	return j, nil

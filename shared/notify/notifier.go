@@ -62,7 +62,7 @@ type Sender interface {
 
 // PermanentError is a sink's refusal that no retry will change (an HTTP 4xx,
 // an invalid number): the delivery is recorded as failed with the reason.
-type PermanentError struct{ Reason string }
+type PermanentError struct{ Code, Reason string }
 
 func (e *PermanentError) Error() string { return e.Reason }
 
@@ -71,6 +71,7 @@ func (e *PermanentError) Error() string { return e.Reason }
 type Store interface {
 	conversation.Reader
 	PutMessage(ctx context.Context, m conversation.Message) error
+	conversation.OutboxStore
 }
 
 // Notifier consumes jobs.
@@ -79,6 +80,12 @@ type Notifier struct {
 	Deliveries delivery.Records
 	// Senders by sink type (routing.SinkSMS, …).
 	Senders map[string]Sender
+	// Replies send agents' replies, by channel; a channel without one fails
+	// its replies as channel_not_configured.
+	Replies map[conversation.Channel]ReplySender
+	// Service, if set, holds each reply to its channel's rules again at
+	// send time.
+	Service *conversation.Service
 	// Texter sends follow-up texts to customers; nil: follow-ups fail
 	// (recorded) as not configured.
 	Texter Texter
@@ -164,6 +171,8 @@ func (n *Notifier) Deliver(ctx context.Context, job Job) error {
 		return nil
 	}
 	switch job.Kind {
+	case KindReply:
+		return n.sendReply(ctx, job, attrs)
 	case KindFollowUp:
 		return n.followUp(ctx, job, attrs)
 	case KindEmailAck:

@@ -502,6 +502,7 @@ func (st *Store) UpdateStatus(ctx context.Context, provider, providerMessageID s
 	if u.ErrorCode != "" {
 		upd = upd.Set(expression.Name("errorCode"), expression.Value(u.ErrorCode))
 	}
+	upd = appendStatus(upd, u.Status, u.At)
 	cond := expression.AttributeExists(expression.Name("PK")).And(expression.Name("statusRank").LessThan(expression.Value(rank)))
 	ok, err := st.update(ctx, k, upd, cond)
 	if err != nil {
@@ -1358,4 +1359,54 @@ func decodeRollup(team string, raw map[string]any) conversation.Rollup {
 func scan(s, format string, i *int) bool {
 	_, err := fmt.Sscanf(s, format, i)
 	return err == nil
+}
+
+// appendStatus adds a statusHistory entry.
+func appendStatus(u expression.UpdateBuilder, status string, at time.Time) expression.UpdateBuilder {
+	h := expression.Name("statusHistory")
+	return u.Set(h, expression.ListAppend(expression.IfNotExists(h, expression.Value([]conversation.StatusChange{})),
+		expression.Value([]conversation.StatusChange{{Status: status, At: at.UTC()}})))
+}
+
+// RecordSend implements conversation.Store: one UpdateItem of the message,
+// conditioned on its status ranking below r's (a status callback that came
+// first is not overwritten), which also indexes the provider id (GSI2) for
+// the callbacks to come.
+func (st *Store) RecordSend(ctx context.Context, conversationID, k string, r conversation.SendResult) (bool, error) {
+	rank := int64(conversation.StatusRank(r.Status))
+	upd := expression.Set(expression.Name("status"), expression.Value(r.Status)).
+		Set(expression.Name("statusRank"), expression.Value(rank)).
+		Set(expression.Name("updatedAt"), expression.Value(r.At.UTC()))
+	upd = appendStatus(upd, r.Status, r.At)
+	if r.ProviderMessageID != "" {
+		upd = upd.Set(expression.Name("providerMessageId"), expression.Value(r.ProviderMessageID))
+	}
+	upd = set(upd, "errorCode", r.ErrorCode, r.ErrorCode == "")
+	upd = set(upd, "reason", r.Reason, r.Reason == "")
+	cond := expression.Name("conversationId").Equal(expression.Value(conversationID)).
+		And(expression.Name("statusRank").LessThan(expression.Value(rank)))
+	if r.ProviderMessageID != "" {
+		// the provider id is indexed from the item's provider
+		out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.table, Key: msgKey(k), ProjectionExpression: aws.String("provider")})
+		if err != nil {
+			return false, fmt.Errorf("read message: %w", err)
+		}
+		if out.Item == nil {
+			return false, conversation.ErrNotFound
+		}
+		p, _ := out.Item["provider"].(*types.AttributeValueMemberS)
+		if p != nil {
+			upd = upd.Set(expression.Name("GSI2PK"), expression.Value(providerKey(p.Value, r.ProviderMessageID)))
+		}
+	}
+	ok, err := st.update(ctx, msgKey(k), upd, cond)
+	if err != nil {
+		return false, fmt.Errorf("record send: %w", err)
+	}
+	if !ok {
+		if _, err := st.Message(ctx, conversationID, k); err != nil {
+			return false, err
+		}
+	}
+	return ok, nil
 }

@@ -35,8 +35,16 @@ type MediaQueue interface {
 	QueueMedia(ctx context.Context, m conversation.Message) error
 }
 
+// Outbox hears of each agent's reply written queued: the send job (the
+// one outbox of outbound messages). It must be idempotent too.
+type Outbox interface {
+	QueueSend(ctx context.Context, m conversation.Message) error
+}
+
 // Handler is the fan-out function's handler for DynamoDB stream batches.
 type Handler struct {
+	// Outbox, if set, queues the send of each agent's reply.
+	Outbox  Outbox
 	Service *conversation.Service
 	// Dispatch, if set, is called after the projection of every inbound
 	// message that opened a notification window.
@@ -90,6 +98,11 @@ func (h *Handler) Apply(ctx context.Context, m conversation.Message) error {
 		return err
 	}
 	h.logTimings(ctx, conv, m)
+	if h.Outbox != nil && m.Direction == conversation.DirectionOutbound && m.Status == conversation.StatusQueued && m.Agent != "" && m.Kind == "" {
+		if err := h.Outbox.QueueSend(ctx, m); err != nil {
+			return err
+		}
+	}
 	if h.Dispatch != nil && m.Direction == conversation.DirectionInbound && conv.NotifyKey == m.Key {
 		if err := h.Dispatch.Dispatch(ctx, conv, m); err != nil {
 			return fmt.Errorf("dispatch notifications for %s: %w", m.ID, err)

@@ -110,6 +110,7 @@ func Run(t *testing.T, ns NewStore) {
 	RunInbox(t, ns)
 	t.Run("Merge", func(t *testing.T) { RunMerge(t, ns) })
 	RunReports(t, ns)
+	RunReplies(t, ns)
 	t.Run("MediaAndBodyRoundTrip", func(t *testing.T) { roundTrip(t, ns) })
 	t.Run("EmailThreadScopedToSender", func(t *testing.T) { thread(t, ns) })
 	t.Run("OutboundFoundByProviderID", func(t *testing.T) { outbound(t, ns) })

@@ -1,0 +1,51 @@
+package api
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/switchboard/switchboard/shared/conversation"
+)
+
+// reply serves POST /api/conversations/{id}/messages: an agent's reply,
+// queued for the outbox (202 with the message, status queued). The
+// Idempotency-Key header is required: the same key again answers 200 with
+// the same message and sends nothing; with a different reply, 422.
+func (h *Handler) reply(w http.ResponseWriter, r *http.Request) {
+	fields, ok := decode(w, r, "body", "channel")
+	if !ok {
+		return
+	}
+	var req conversation.ReplyRequest
+	if _, ok := field(w, fields, "body", &req.Body); !ok {
+		return
+	}
+	if _, ok := field(w, fields, "channel", &req.Channel); !ok {
+		return
+	}
+	if req.Key, ok = idempotencyKey(w, r); !ok {
+		return
+	}
+	if req.Key == "" {
+		writeError(w, http.StatusBadRequest, "invalid", "the Idempotency-Key header is required: the same key again never sends twice")
+		return
+	}
+	req.Agent = agent(r)
+	m, queued, err := h.service().Reply(r.Context(), r.PathValue("id"), req)
+	if errors.Is(err, conversation.ErrKeyReused) {
+		writeError(w, http.StatusUnprocessableEntity, "idempotency_key_reused", "this Idempotency-Key was sent with a different reply")
+		return
+	}
+	if err != nil {
+		h.fail(w, r, "api.reply", err)
+		return
+	}
+	status := http.StatusAccepted
+	if !queued {
+		status = http.StatusOK
+	}
+	h.log().LogAttrs(r.Context(), slog.LevelInfo, "api.reply", slog.String("outcome", map[bool]string{true: "queued", false: "repeat"}[queued]),
+		slog.String("conversation", m.ConversationID), slog.String("message", m.ID), slog.String("agent", req.Agent), slog.String("channel", string(m.Channel)))
+	writeJSON(w, status, map[string]any{"message": viewMessage(m)})
+}

@@ -1,0 +1,234 @@
+package conversation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Replies: an agent answers through the customer's channel. A reply is
+// written first — an outbound message, status queued, keyed by the
+// request's idempotency key so that a retried POST never sends twice — and
+// the stream turns it into a send job (the one outbox: see notify). Channel
+// rules are checked here, before queueing, and again by the sender at send
+// time (a window may close while a reply waits).
+
+// Reply refusals (409 at the API, the rule's name as the code).
+var (
+	ErrOptedOut       = &RuleError{Code: "opted_out", Reason: "the customer opted out of messages on this number (STOP; START lifts it)"}
+	ErrBlocked        = &RuleError{Code: "blocked", Reason: "the contact is blocked"}
+	ErrWhatsAppWindow = &RuleError{Code: "whatsapp_window", Reason: "WhatsApp allows free-form replies only within 24 hours of the customer's last message; a template is needed"}
+	ErrMetaWindow     = &RuleError{Code: "meta_window", Reason: "Messenger and Instagram allow replies only within 7 days of the customer's last message (after 24 hours as a human agent)"}
+	ErrNotConfigured  = &RuleError{Code: "channel_not_configured", Reason: "replies on this channel are not configured"}
+	ErrNoAddress      = &RuleError{Code: "no_address", Reason: "the customer has not written on this channel in this conversation"}
+	// ErrKeyReused: the idempotency key was used for a different reply.
+	ErrKeyReused = errors.New("idempotency key reused with a different reply")
+)
+
+// Windows of Meta's messaging policy.
+const (
+	ServiceWindow  = 24 * time.Hour
+	HumanAgentSpan = 7 * 24 * time.Hour
+)
+
+// TagHumanAgent is Meta's message tag for an agent's answer 24 hours to 7
+// days after the customer's last message.
+const TagHumanAgent = "HUMAN_AGENT"
+
+// ReplyRequest is POST /api/conversations/{id}/messages.
+type ReplyRequest struct {
+	Body    string
+	Channel Channel // "": the channel of the customer's latest message
+	// Key is the request's Idempotency-Key (required).
+	Key   string
+	Agent string
+}
+
+// replyScan is how far back the timeline is read for the customer's latest
+// message on a channel.
+const replyScan = 100
+
+// Reply queues an agent's reply. It returns the message and whether it was
+// queued now (false: the same key was sent before, and this is that reply).
+// ErrKeyReused if the key named another reply; a RuleError when a channel
+// rule refuses it.
+func (s *Service) Reply(ctx context.Context, conversationID string, r ReplyRequest) (Message, bool, error) {
+	if r.Key == "" {
+		return Message{}, false, fmt.Errorf("%w: an Idempotency-Key is required", ErrInvalid)
+	}
+	if strings.TrimSpace(r.Body) == "" {
+		return Message{}, false, fmt.Errorf("%w: a reply needs a body", ErrInvalid)
+	}
+	if err := CheckText(r.Body); err != nil {
+		return Message{}, false, fmt.Errorf("%w: body %v", ErrInvalid, err)
+	}
+	c, err := s.Store.Summary(ctx, conversationID)
+	if err != nil {
+		return Message{}, false, err
+	}
+	key := "reply:" + c.ID + ":" + r.Key
+	if prev, err := s.Store.Message(ctx, c.ID, key); err == nil {
+		return sameReply(prev, r)
+	} else if !errors.Is(err, ErrNotFound) {
+		return Message{}, false, fmt.Errorf("read reply: %w", err)
+	}
+	in, err := s.latestInbound(ctx, c.ID, r.Channel)
+	if err != nil {
+		return Message{}, false, err
+	}
+	now := s.now().UTC()
+	m := Message{
+		ID: s.newID("msg"), Key: key, ConversationID: c.ID, ContactID: c.ContactID, Channel: in.Channel,
+		Direction: DirectionOutbound, From: in.To, To: in.From, Body: r.Body, Provider: in.Provider,
+		Status: StatusQueued, Agent: r.Agent, Identity: in.Identity, CreatedAt: now, ReceivedAt: now, Seq: now.UnixNano(),
+		StatusHistory: []StatusChange{{Status: StatusQueued, At: now}},
+	}
+	if in.Channel == ChannelTelegram { // to the chat the customer wrote in (theirs, in a private chat)
+		m.From, m.To = "", in.To
+	}
+	if in.Channel == ChannelEmail {
+		m.Subject = ReplySubject(in.Subject)
+		m.ReplyToRef = in.ProviderMessageID // In-Reply-To
+	}
+	contact, err := s.Store.Contact(ctx, c.ContactID)
+	if err != nil {
+		return Message{}, false, fmt.Errorf("read contact: %w", err)
+	}
+	state, err := s.Store.IdentityState(ctx, in.Identity)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return Message{}, false, fmt.Errorf("read consent: %w", err)
+	}
+	if m.Tag, err = s.CheckReply(m, in.CreatedAt, contact.Blocked, state.OptedOut, now); err != nil {
+		return Message{}, false, err
+	}
+	err = s.Store.PutMessage(ctx, m)
+	if errors.Is(err, ErrDuplicate) { // the same key, concurrently
+		prev, err := s.Store.Message(ctx, c.ID, key)
+		if err != nil {
+			return Message{}, false, fmt.Errorf("read reply: %w", err)
+		}
+		return sameReply(prev, r)
+	}
+	if err != nil {
+		return Message{}, false, fmt.Errorf("put reply: %w", err)
+	}
+	return m, true, nil
+}
+
+// sameReply answers a repeated key: the reply it queued, if it asked the
+// same.
+func sameReply(prev Message, r ReplyRequest) (Message, bool, error) {
+	if prev.Body != r.Body || r.Channel != "" && prev.Channel != r.Channel {
+		return Message{}, false, ErrKeyReused
+	}
+	return prev, false, nil
+}
+
+// latestInbound is the customer's latest message on the conversation, on
+// channel (any when ""): where a reply goes and from which address.
+func (s *Service) latestInbound(ctx context.Context, id string, ch Channel) (Message, error) {
+	msgs, _, err := s.Store.Timeline(ctx, id, "", replyScan)
+	if err != nil {
+		return Message{}, err
+	}
+	for i := len(msgs) - 1; i >= 0; i-- {
+		m := msgs[i]
+		if m.Direction == DirectionInbound && m.Kind == "" && (ch == "" || m.Channel == ch) && m.From != "" {
+			return m, nil
+		}
+	}
+	return Message{}, ErrNoAddress
+}
+
+// Recheck holds a queued reply to its channel's rules again, at send time:
+// the contact may have been blocked, the number opted out, the window
+// closed while it waited (nil if it may go; the tag it goes with).
+func (s *Service) Recheck(ctx context.Context, m Message) (string, error) {
+	contact, err := s.Store.Contact(ctx, m.ContactID)
+	if err != nil {
+		return "", fmt.Errorf("read contact: %w", err)
+	}
+	state, err := s.Store.IdentityState(ctx, m.Identity)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return "", fmt.Errorf("read consent: %w", err)
+	}
+	in, err := s.latestInbound(ctx, m.ConversationID, m.Channel)
+	if err != nil {
+		return "", err
+	}
+	return s.CheckReply(m, in.CreatedAt, contact.Blocked, state.OptedOut, s.now())
+}
+
+// CheckReply holds a reply to its channel's rules at time now, given the
+// customer's last message on that channel at lastInbound: the contact not
+// blocked, the number not opted out, a sender configured, WhatsApp within
+// 24 hours, Messenger and Instagram within 7 days (after 24 hours with the
+// HUMAN_AGENT tag, which it returns). The sender checks again at send time.
+func (s *Service) CheckReply(m Message, lastInbound time.Time, blocked, optedOut bool, now time.Time) (tag string, err error) {
+	switch {
+	case blocked:
+		return "", ErrBlocked
+	case optedOut && (m.Channel == ChannelSMS || m.Channel == ChannelWhatsApp):
+		return "", ErrOptedOut
+	case s.CanSend != nil && !s.CanSend(m.Channel):
+		return "", ErrNotConfigured
+	}
+	age := now.Sub(lastInbound)
+	switch m.Channel {
+	case ChannelWhatsApp:
+		if age > ServiceWindow {
+			return "", ErrWhatsAppWindow
+		}
+	case ChannelMessenger, ChannelInstagram:
+		if age > HumanAgentSpan {
+			return "", ErrMetaWindow
+		}
+		if age > ServiceWindow {
+			return TagHumanAgent, nil
+		}
+	}
+	return "", nil
+}
+
+// ReplySubject is "Re: " and the customer's subject, once.
+func ReplySubject(s string) string {
+	if s == "" {
+		return "Re: your message"
+	}
+	if len(s) >= 3 && strings.EqualFold(s[:3], "re:") {
+		return s
+	}
+	return "Re: " + s
+}
+
+// Statuses of an outbound message the outbox sets.
+const (
+	StatusQueued = "queued"
+	StatusSent   = "sent"
+	StatusFailed = "failed"
+)
+
+// StatusChange is one entry of a message's statusHistory.
+type StatusChange struct {
+	Status string    `json:"status" dynamodbav:"status"`
+	At     time.Time `json:"at" dynamodbav:"at"`
+}
+
+// SendResult is what a send did: StatusSent with the provider's id, or
+// StatusFailed with its error code and a readable reason.
+type SendResult struct {
+	Status            string
+	ProviderMessageID string
+	ErrorCode, Reason string
+	At                time.Time
+}
+
+// OutboxStore is what the sender writes: a send's outcome on its message.
+type OutboxStore interface {
+	// RecordSend records r on the outbound message key (status, provider id,
+	// error), unless its status already ranks at or above r's; false then.
+	// ErrNotFound if there is no such message.
+	RecordSend(ctx context.Context, conversationID, key string, r SendResult) (bool, error)
+}

@@ -1,0 +1,341 @@
+package notify
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/google/uuid"
+	twilioclient "github.com/twilio/twilio-go/client"
+	twilioapi "github.com/twilio/twilio-go/rest/api/v2010"
+
+	"github.com/switchboard/switchboard/shared/conversation"
+	"github.com/switchboard/switchboard/shared/delivery"
+	"github.com/switchboard/switchboard/shared/routing"
+)
+
+// The outbox: an agent's reply is an outbound message the stream hands to
+// Dispatcher.QueueSend; the send job goes through the same queue, claim and
+// retries as every other job, and the notifier sends it with the channel's
+// ReplySender, recording sent (with the provider's id) or failed (with its
+// error code and reason) on the message. A provider's 429 or 5xx is retried
+// through SQS with its backoff, ending in the dead-letter queue; a 4xx is
+// final.
+
+// KindReply is the job of sending an agent's reply (WindowKey is the
+// message's key).
+const KindReply = "reply"
+
+// ReplySink names a reply job's destination (the customer's address).
+func ReplySink(to string) routing.Sink { return routing.Sink{Type: KindReply, To: to} }
+
+// replyNamespace makes send job ids: UUIDv5 of the message id (DESIGN.md
+// section 6), usable as a provider's retry key.
+var replyNamespace = uuid.MustParse("6f1c1b4e-2b8c-4d53-9a0e-5b0c6f7a3d21")
+
+// SendJobID is the send job's id for message id.
+func SendJobID(messageID string) string {
+	return uuid.NewSHA1(replyNamespace, []byte(messageID)).String()
+}
+
+// QueueSend queues the send of an agent's reply (stream.Outbox).
+func (d *Dispatcher) QueueSend(ctx context.Context, m conversation.Message) error {
+	job := Job{
+		ID: SendJobID(m.ID), Kind: KindReply, ConversationID: m.ConversationID, ContactID: m.ContactID,
+		Channel: string(m.Channel), WindowKey: m.Key, Sink: ReplySink(m.To), MessageAt: m.CreatedAt, Agent: m.Agent,
+		MessageID: m.ID,
+	}
+	if err := d.Queue.Send(ctx, []Job{job}); err != nil {
+		return fmt.Errorf("queue send of %s: %w", m.ID, err)
+	}
+	return nil
+}
+
+// ReplySender sends an agent's reply on one channel and returns the
+// provider's message id. A refusal no retry will change is a
+// *PermanentError (with the provider's code).
+type ReplySender interface {
+	SendReply(ctx context.Context, m conversation.Message) (string, error)
+}
+
+// sendReply sends the reply a job names, once.
+func (n *Notifier) sendReply(ctx context.Context, job Job, attrs []slog.Attr) error {
+	m, err := n.Store.Message(ctx, job.ConversationID, job.WindowKey)
+	if errors.Is(err, conversation.ErrNotFound) {
+		return n.finish(ctx, job, attrs, delivery.Skipped, "the reply is not stored")
+	}
+	if err != nil {
+		return n.release(ctx, job, attrs, fmt.Errorf("read reply: %w", err))
+	}
+	attrs = append(attrs, slog.String("message", m.ID), slog.String("channel", string(m.Channel)))
+	if m.Status != conversation.StatusQueued {
+		return n.finish(ctx, job, attrs, delivery.Skipped, "already "+m.Status)
+	}
+	if n.Service != nil {
+		tag, err := n.Service.Recheck(ctx, m)
+		var rule *conversation.RuleError
+		if errors.As(err, &rule) {
+			return n.failed(ctx, job, attrs, m, rule.Code, rule.Reason)
+		}
+		if err != nil {
+			return n.release(ctx, job, attrs, fmt.Errorf("recheck: %w", err))
+		}
+		m.Tag = tag
+	}
+	sender := n.Replies[m.Channel]
+	if sender == nil {
+		return n.failed(ctx, job, attrs, m, conversation.ErrNotConfigured.Code, conversation.ErrNotConfigured.Reason)
+	}
+	sctx, cancel := context.WithTimeout(ctx, n.sinkTimeout())
+	id, err := sender.SendReply(sctx, m)
+	cancel()
+	var perm *PermanentError
+	if errors.As(err, &perm) {
+		return n.failed(ctx, job, attrs, m, perm.Code, perm.Reason)
+	}
+	if err != nil {
+		return n.release(ctx, job, attrs, fmt.Errorf("send reply: %w", err))
+	}
+	ctx, cancelAfter := afterSend(ctx)
+	defer cancelAfter()
+	if _, err := n.Store.RecordSend(ctx, m.ConversationID, m.Key, conversation.SendResult{Status: conversation.StatusSent, ProviderMessageID: id, At: n.now()}); err != nil {
+		attrs = append(attrs, slog.String("timeline_error", err.Error())) // sent: never again (the claim says so)
+	}
+	attrs = append(attrs, slog.String("provider_message_id", id))
+	return n.finish(ctx, job, attrs, delivery.Sent, "")
+}
+
+// failed records a reply's final failure on the message and the delivery.
+func (n *Notifier) failed(ctx context.Context, job Job, attrs []slog.Attr, m conversation.Message, code, reason string) error {
+	ctx, cancel := afterSend(ctx)
+	defer cancel()
+	if _, err := n.Store.RecordSend(ctx, m.ConversationID, m.Key, conversation.SendResult{Status: conversation.StatusFailed, ErrorCode: code, Reason: reason, At: n.now()}); err != nil {
+		return n.release(ctx, job, attrs, fmt.Errorf("record failure: %w", err))
+	}
+	return n.finish(ctx, job, append(attrs, slog.String("error_code", code)), delivery.Failed, reason)
+}
+
+// TwilioReplies sends SMS, MMS and WhatsApp replies through twilio-go's REST
+// client, from the number the customer wrote to, with StatusCallback set so
+// that delivery statuses come back to the status webhook.
+type TwilioReplies struct {
+	API            TwilioMessages
+	StatusCallback string
+}
+
+// SendReply implements ReplySender.
+func (t *TwilioReplies) SendReply(_ context.Context, m conversation.Message) (string, error) {
+	p := &twilioapi.CreateMessageParams{}
+	p.SetTo(m.To)
+	p.SetFrom(m.From)
+	p.SetBody(m.Body)
+	if t.StatusCallback != "" {
+		p.SetStatusCallback(t.StatusCallback)
+	}
+	out, err := t.API.CreateMessage(p)
+	var te *twilioclient.TwilioRestError
+	if errors.As(err, &te) && te.Status >= 400 && te.Status < 500 && te.Status != http.StatusTooManyRequests {
+		return "", &PermanentError{Code: strconv.Itoa(te.Code), Reason: fmt.Sprintf("Twilio %d (code %d): %s", te.Status, te.Code, te.Message)}
+	}
+	if err != nil {
+		return "", err
+	}
+	if out == nil || out.Sid == nil {
+		return "", errors.New("twilio answered without a message SID")
+	}
+	return *out.Sid, nil
+}
+
+// TelegramReplies sends Telegram replies with the Bot API's sendMessage
+// ($TELEGRAM_API_URL/bot<token>/sendMessage).
+type TelegramReplies struct {
+	BaseURL, Token string
+	Client         *http.Client
+}
+
+// SendReply implements ReplySender.
+func (t *TelegramReplies) SendReply(ctx context.Context, m conversation.Message) (string, error) {
+	chat, err := strconv.ParseInt(m.To, 10, 64)
+	if err != nil {
+		return "", &PermanentError{Code: "bad_chat", Reason: "not a Telegram chat id: " + m.To}
+	}
+	body, _ := json.Marshal(map[string]any{"chat_id": chat, "text": m.Body})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(t.BaseURL, "/")+"/bot"+t.Token+"/sendMessage", bytes.NewReader(body))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := t.Client.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("telegram sendMessage: %w", redactToken(err, t.Token))
+	}
+	defer resp.Body.Close()
+	var out struct {
+		OK          bool   `json:"ok"`
+		ErrorCode   int    `json:"error_code"`
+		Description string `json:"description"`
+		Result      struct {
+			MessageID int64 `json:"message_id"`
+		} `json:"result"`
+	}
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	_ = json.Unmarshal(raw, &out)
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
+		return "", fmt.Errorf("telegram sendMessage: %d %s", resp.StatusCode, out.Description)
+	case resp.StatusCode >= 400 || !out.OK:
+		return "", &PermanentError{Code: strconv.Itoa(max(out.ErrorCode, resp.StatusCode)), Reason: "Telegram: " + out.Description}
+	}
+	return strconv.FormatInt(out.Result.MessageID, 10), nil
+}
+
+// redactToken keeps the bot token (in the URL) out of an error.
+func redactToken(err error, token string) error {
+	if token == "" {
+		return err
+	}
+	return errors.New(strings.ReplaceAll(err.Error(), token, "<token>"))
+}
+
+// EmailReplies sends email replies through the Mailer (SES v2): the
+// customer's subject as "Re: …", In-Reply-To their last mail, Reply-To the
+// conversation's reply-token address.
+type EmailReplies struct {
+	Mailer Mailer
+	// ReplyTo makes the conversation's reply address.
+	ReplyTo func(from, conversationID string) string
+}
+
+// SendReply implements ReplySender.
+func (e *EmailReplies) SendReply(ctx context.Context, m conversation.Message) (string, error) {
+	r := Reply{From: m.From, To: m.To, Subject: m.Subject, Text: m.Body, InReplyTo: m.ReplyToRef}
+	if e.ReplyTo != nil {
+		r.ReplyTo = e.ReplyTo(m.From, m.ConversationID)
+	}
+	return e.Mailer.Reply(ctx, r)
+}
+
+// ReplyConfig is what the reply senders need. A channel whose settings are
+// missing gets no sender (its replies fail as channel_not_configured), or,
+// with Dev, the recording DevOutbox.
+type ReplyConfig struct {
+	TwilioAccountSID, TwilioAuthToken string
+	// TwilioAPIURL replaces https://api.twilio.com (a stand-in in tests).
+	TwilioAPIURL string
+	// PublicBaseURL makes Twilio's StatusCallback.
+	PublicBaseURL                 string
+	TelegramBotToken, TelegramURL string
+	// Mailer sends email replies (SES v2); nil: none.
+	Mailer  Mailer
+	ReplyTo func(from, conversationID string) string
+	// Dev sends nowhere: every channel without a provider URL set records
+	// its sends in Dev and marks them sent with a dev- id.
+	Dev *DevOutbox
+}
+
+// NewReplies makes the reply senders by channel.
+func NewReplies(c ReplyConfig, httpClient *http.Client) map[conversation.Channel]ReplySender {
+	out := map[conversation.Channel]ReplySender{}
+	if c.TwilioAccountSID != "" && (c.Dev == nil || c.TwilioAPIURL != "") {
+		client := httpClient
+		if c.TwilioAPIURL != "" {
+			client = &http.Client{Timeout: httpClient.Timeout, Transport: &Rebase{Base: c.TwilioAPIURL, Host: "api.twilio.com", Next: httpClient.Transport}}
+		}
+		tw := &TwilioReplies{API: NewTwilioAPI(c.TwilioAccountSID, c.TwilioAuthToken, client)}
+		if c.PublicBaseURL != "" {
+			tw.StatusCallback = strings.TrimSuffix(c.PublicBaseURL, "/") + "/webhooks/twilio/messaging/status"
+		}
+		out[conversation.ChannelSMS], out[conversation.ChannelWhatsApp] = tw, tw
+	}
+	if c.TelegramBotToken != "" && (c.Dev == nil || c.TelegramURL != "") {
+		base := c.TelegramURL
+		if base == "" {
+			base = "https://api.telegram.org"
+		}
+		out[conversation.ChannelTelegram] = &TelegramReplies{BaseURL: base, Token: c.TelegramBotToken, Client: httpClient}
+	}
+	if c.Mailer != nil && c.Dev == nil {
+		out[conversation.ChannelEmail] = &EmailReplies{Mailer: c.Mailer, ReplyTo: c.ReplyTo}
+	}
+	if c.Dev != nil {
+		for _, ch := range []conversation.Channel{conversation.ChannelSMS, conversation.ChannelWhatsApp, conversation.ChannelTelegram,
+			conversation.ChannelEmail, conversation.ChannelMessenger, conversation.ChannelInstagram} {
+			if out[ch] == nil {
+				out[ch] = c.Dev
+			}
+		}
+	}
+	return out
+}
+
+// Rebase is an http.RoundTripper that sends requests for Host to Base
+// instead (scheme, host and a path prefix): twilio-go's REST client, which
+// knows only api.twilio.com, talks to TWILIO_API_URL.
+type Rebase struct {
+	Base, Host string
+	Next       http.RoundTripper
+}
+
+// RoundTrip implements http.RoundTripper.
+func (b *Rebase) RoundTrip(r *http.Request) (*http.Response, error) {
+	next := b.Next
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	if r.URL.Host != b.Host {
+		return next.RoundTrip(r)
+	}
+	base, err := url.Parse(b.Base)
+	if err != nil {
+		return nil, fmt.Errorf("provider API URL: %w", err)
+	}
+	r = r.Clone(r.Context())
+	r.URL.Scheme, r.URL.Host = base.Scheme, base.Host
+	r.URL.Path = strings.TrimSuffix(base.Path, "/") + r.URL.Path
+	r.Host = base.Host
+	return next.RoundTrip(r)
+}
+
+// DevOutbox is the dev server's sender: it records every send and marks it
+// sent with a dev- id (GET /dev/outbox lists them).
+type DevOutbox struct {
+	mu    sync.Mutex
+	sends []DevSend
+}
+
+// DevSend is one recorded send.
+type DevSend struct {
+	ID             string               `json:"id"`
+	Channel        conversation.Channel `json:"channel"`
+	ConversationID string               `json:"conversationId"`
+	From           string               `json:"from,omitempty"`
+	To             string               `json:"to"`
+	Body           string               `json:"body"`
+	Tag            string               `json:"tag,omitempty"`
+}
+
+// SendReply implements ReplySender.
+func (d *DevOutbox) SendReply(_ context.Context, m conversation.Message) (string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s := DevSend{ID: fmt.Sprintf("dev-%d", len(d.sends)+1), Channel: m.Channel, ConversationID: m.ConversationID,
+		From: m.From, To: m.To, Body: m.Body, Tag: m.Tag}
+	d.sends = append(d.sends, s)
+	return s.ID, nil
+}
+
+// Sends lists the recorded sends, oldest first.
+func (d *DevOutbox) Sends() []DevSend {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]DevSend{}, d.sends...)
+}

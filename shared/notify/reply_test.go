@@ -1,0 +1,484 @@
+package notify_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/switchboard/switchboard/shared/api"
+	"github.com/switchboard/switchboard/shared/conversation"
+	"github.com/switchboard/switchboard/shared/memstore"
+	"github.com/switchboard/switchboard/shared/notify"
+	"github.com/switchboard/switchboard/shared/routing"
+	"github.com/switchboard/switchboard/shared/stream"
+)
+
+const (
+	twilioSID   = "AC0123456789abcdef0123456789abcdef"
+	twilioToken = "0123456789abcdef0123456789abcdef" // twilio-go takes alphanumeric tokens only, as Twilio issues
+	botToken    = "424242:reply-test-bot-token"
+	agentToken  = "reply-test-agent"
+	publicBase  = "https://switchboard.example.com"
+)
+
+// twilioAPI checks each request as Twilio documents the Messages
+// resource (POST /2010-04-01/Accounts/{AccountSid}/Messages.json, HTTP
+// Basic auth of the account SID and auth token, form To, From, Body and
+// StatusCallback) and answers as Twilio does: 201 with the message's SID,
+// or the configured failure.
+type twilioAPI struct {
+	t      *testing.T
+	mu     sync.Mutex
+	forms  []url.Values
+	answer atomic.Int32 // 0: 201; else that status
+}
+
+func (s *twilioAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	user, pass, ok := r.BasicAuth()
+	if r.Method != http.MethodPost || r.URL.Path != "/2010-04-01/Accounts/"+twilioSID+"/Messages.json" || !ok || user != twilioSID || pass != twilioToken {
+		s.t.Errorf("twilio stand-in: %s %s auth %v %q", r.Method, r.URL.Path, ok, user)
+		http.Error(w, `{"code":20003,"message":"Authenticate","status":401}`, http.StatusUnauthorized)
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		s.t.Error(err)
+	}
+	for _, f := range []string{"To", "From", "Body", "StatusCallback"} {
+		if r.PostForm.Get(f) == "" {
+			s.t.Errorf("twilio stand-in: no %s in %v", f, r.PostForm)
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	switch code := int(s.answer.Load()); code {
+	case 0:
+	case http.StatusBadRequest:
+		w.WriteHeader(code)
+		fmt.Fprint(w, `{"code":21211,"message":"The 'To' number is not a valid phone number.","more_info":"https://www.twilio.com/docs/errors/21211","status":400}`)
+		return
+	default:
+		w.WriteHeader(code)
+		fmt.Fprintf(w, `{"code":20500,"message":"Internal Server Error","status":%d}`, code)
+		return
+	}
+	s.mu.Lock()
+	s.forms = append(s.forms, r.PostForm)
+	n := len(s.forms)
+	s.mu.Unlock()
+	w.WriteHeader(http.StatusCreated)
+	fmt.Fprintf(w, `{"sid":"SM%032d","status":"queued","to":%q,"from":%q,"body":%q}`, n, r.PostForm.Get("To"), r.PostForm.Get("From"), r.PostForm.Get("Body"))
+}
+
+func (s *twilioAPI) sent() []url.Values {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]url.Values{}, s.forms...)
+}
+
+// telegramAPI checks sendMessage as the Bot API documents it (POST
+// /bot<token>/sendMessage, JSON chat_id and text) and answers ok with a
+// message_id.
+type telegramAPI struct {
+	t     *testing.T
+	mu    sync.Mutex
+	calls []map[string]any
+}
+
+func (s *telegramAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var body map[string]any
+	raw, _ := io.ReadAll(r.Body)
+	if r.Method != http.MethodPost || r.URL.Path != "/bot"+botToken+"/sendMessage" || r.Header.Get("Content-Type") != "application/json" || json.Unmarshal(raw, &body) != nil {
+		s.t.Errorf("telegram stand-in: %s %s %s", r.Method, r.URL.Path, raw)
+		http.Error(w, `{"ok":false,"error_code":404,"description":"Not Found"}`, http.StatusNotFound)
+		return
+	}
+	s.mu.Lock()
+	s.calls = append(s.calls, body)
+	n := len(s.calls)
+	s.mu.Unlock()
+	fmt.Fprintf(w, `{"ok":true,"result":{"message_id":%d,"chat":{"id":%v},"text":%q}}`, 100+n, body["chat_id"], body["text"])
+}
+
+// fakeMailer records email replies (SES itself is exercised on moto by the
+// acknowledgement's tests).
+type fakeMailer struct {
+	mu      sync.Mutex
+	replies []notify.Reply
+}
+
+func (f *fakeMailer) Reply(_ context.Context, r notify.Reply) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.replies = append(f.replies, r)
+	return fmt.Sprintf("0100018f-ses-%d", len(f.replies)), nil
+}
+
+// jobQueue keeps the jobs for the test to deliver, as SQS would hand them
+// to the notifier (again, after a failure).
+type jobQueue struct {
+	mu   sync.Mutex
+	jobs []notify.Job
+}
+
+func (q *jobQueue) Send(_ context.Context, jobs []notify.Job) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.jobs = append(q.jobs, jobs...)
+	return nil
+}
+
+type outbox struct {
+	t        *testing.T
+	svc      *conversation.Service
+	store    *memstore.Store
+	queue    *jobQueue
+	notifier *notify.Notifier
+	mux      *http.ServeMux
+	twilio   *twilioAPI
+	telegram *telegramAPI
+	mail     *fakeMailer
+	clock    time.Time
+}
+
+func newOutbox(t *testing.T) *outbox {
+	o := &outbox{t: t, queue: &jobQueue{}, twilio: &twilioAPI{t: t}, telegram: &telegramAPI{t: t}, mail: &fakeMailer{},
+		clock: time.Now().UTC()}
+	tw, tg := httptest.NewServer(o.twilio), httptest.NewServer(o.telegram)
+	t.Cleanup(tw.Close)
+	t.Cleanup(tg.Close)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	o.svc = &conversation.Service{Team: "support", Now: func() time.Time { return o.clock }}
+	rt, err := routing.Parse([]byte(`{"defaultTeam":"support","teams":[{"id":"support","timeZone":"UTC"}],"agents":[{"id":"ana","name":"Ana","teams":["support"]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &notify.Dispatcher{Routing: rt, Queue: o.queue, Log: log}
+	sh := &stream.Handler{Service: o.svc, Outbox: d, Log: log}
+	o.store = memstore.New(func(m conversation.Message) {
+		if err := sh.Apply(context.Background(), m); err != nil {
+			t.Error(err)
+		}
+	})
+	o.svc.Store = o.store
+	o.notifier = &notify.Notifier{Store: o.store, Deliveries: memstore.NewDeliveries(), Log: log, Service: o.svc,
+		Replies: notify.NewReplies(notify.ReplyConfig{
+			TwilioAccountSID: twilioSID, TwilioAuthToken: twilioToken, TwilioAPIURL: tw.URL, PublicBaseURL: publicBase,
+			TelegramBotToken: botToken, TelegramURL: tg.URL, Mailer: o.mail,
+			ReplyTo: func(from, id string) string { return "support+" + id + "@example.com" },
+		}, &http.Client{Timeout: 5 * time.Second})}
+	o.mux = http.NewServeMux()
+	(&api.Handler{Store: o.store, Service: o.svc, Token: agentToken, Log: log}).Register(o.mux)
+	return o
+}
+
+// customer stores an inbound message.
+func (o *outbox) customer(key string, ch conversation.Channel, from conversation.Identity, fromAddr, to, body string, sent time.Time) conversation.Message {
+	o.t.Helper()
+	res, err := o.svc.Ingest(context.Background(), conversation.Inbound{Key: key, Channel: ch, From: from, FromAddress: fromAddr, To: to,
+		Body: body, Provider: map[conversation.Channel]string{conversation.ChannelTelegram: "telegram", conversation.ChannelEmail: "ses",
+			conversation.ChannelSMS: "twilio", conversation.ChannelWhatsApp: "twilio", conversation.ChannelMessenger: "meta"}[ch],
+		ProviderMessageID: key, SentAt: sent, Subject: map[bool]string{true: "My order"}[ch == conversation.ChannelEmail]})
+	if err != nil {
+		o.t.Fatal(err)
+	}
+	return res.Message
+}
+
+func (o *outbox) phone(raw string) conversation.Identity {
+	id, err := conversation.Normalizer{}.Phone(raw)
+	if err != nil {
+		o.t.Fatal(err)
+	}
+	return id
+}
+
+// post sends an agent's reply through the API.
+func (o *outbox) post(conv, key, body string) (int, map[string]any) {
+	req := httptest.NewRequest(http.MethodPost, "/api/conversations/"+conv+"/messages", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+agentToken)
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
+	}
+	rec := httptest.NewRecorder()
+	o.mux.ServeHTTP(rec, req)
+	var out map[string]any
+	_ = json.Unmarshal(rec.Body.Bytes(), &out)
+	return rec.Code, out
+}
+
+// deliver hands every queued job to the notifier once, as SQS would, and
+// keeps those that failed for another round.
+func (o *outbox) deliver() (failed int) {
+	o.queue.mu.Lock()
+	jobs := o.queue.jobs
+	o.queue.jobs = nil
+	o.queue.mu.Unlock()
+	var keep []notify.Job
+	for _, j := range jobs {
+		raw, _ := json.Marshal(j)
+		job, err := notify.ParseJob(string(raw)) // the SQS body, as the notifier reads it
+		if err != nil {
+			o.t.Fatalf("job: %v", err)
+		}
+		if o.notifier.Deliver(context.Background(), job) != nil {
+			keep = append(keep, job)
+		}
+	}
+	o.queue.mu.Lock()
+	o.queue.jobs = append(o.queue.jobs, keep...)
+	o.queue.mu.Unlock()
+	return len(keep)
+}
+
+func (o *outbox) message(conv, id string) conversation.Message {
+	o.t.Helper()
+	_, msgs, err := o.store.Conversation(context.Background(), conv)
+	if err != nil {
+		o.t.Fatal(err)
+	}
+	for _, m := range msgs {
+		if m.ID == id {
+			return m
+		}
+	}
+	o.t.Fatalf("no message %s", id)
+	return conversation.Message{}
+}
+
+func statuses(m conversation.Message) string {
+	var s []string
+	for _, h := range m.StatusHistory {
+		s = append(s, h.Status)
+	}
+	return strings.Join(s, " → ")
+}
+
+// TestReplyOnEveryChannel: a customer writes on SMS, WhatsApp, Telegram and
+// email; an agent replies on each; each provider stand-in gets exactly one
+// correct request, and Twilio's status callback moves the SMS to delivered.
+func TestReplyOnEveryChannel(t *testing.T) {
+	o := newOutbox(t)
+	now := o.clock
+	sms := o.customer("twilio:SMc1", conversation.ChannelSMS, o.phone("+14155550171"), "+14155550171", "+18005550100", "where is my order?", now)
+	wa := o.customer("twilio:SMc2", conversation.ChannelWhatsApp, o.phone("+14155550172"), "whatsapp:+14155550172", "whatsapp:+14155238886", "hola", now)
+	tgID, _ := conversation.Normalizer{}.Platform(conversation.KindTelegram, "777")
+	tg := o.customer("telegram:1001", conversation.ChannelTelegram, tgID, "777", "777", "hi from telegram", now)
+	mailID, _ := conversation.Normalizer{}.Email("ana@example.net")
+	mail := o.customer("email:<abc@example.net>", conversation.ChannelEmail, mailID, "ana@example.net", "support@example.com", "about my order", now)
+
+	replies := map[string]string{}
+	for i, m := range []conversation.Message{sms, wa, tg, mail} {
+		code, body := o.post(m.ConversationID, fmt.Sprint("k", i), `{"body":"On its way!"}`)
+		if code != http.StatusAccepted || body["message"].(map[string]any)["status"] != "queued" {
+			t.Fatalf("reply on %s: %d %v", m.Channel, code, body)
+		}
+		replies[m.ConversationID] = body["message"].(map[string]any)["id"].(string)
+	}
+	if failed := o.deliver(); failed != 0 {
+		t.Fatalf("%d sends failed", failed)
+	}
+	forms := o.twilio.sent()
+	if len(forms) != 2 {
+		t.Fatalf("twilio got %d requests, want 2", len(forms))
+	}
+	byTo := map[string]url.Values{forms[0].Get("To"): forms[0], forms[1].Get("To"): forms[1]}
+	if f := byTo["+14155550171"]; f.Get("From") != "+18005550100" || f.Get("Body") != "On its way!" || f.Get("StatusCallback") != publicBase+"/webhooks/twilio/messaging/status" {
+		t.Errorf("SMS request: %v", f)
+	}
+	if f := byTo["whatsapp:+14155550172"]; f.Get("From") != "whatsapp:+14155238886" {
+		t.Errorf("WhatsApp request: %v (have %v)", f, byTo)
+	}
+	if len(o.telegram.calls) != 1 || o.telegram.calls[0]["chat_id"] != 777.0 || o.telegram.calls[0]["text"] != "On its way!" {
+		t.Errorf("telegram: %v", o.telegram.calls)
+	}
+	if len(o.mail.replies) != 1 {
+		t.Fatalf("email replies: %v", o.mail.replies)
+	}
+	if r := o.mail.replies[0]; r.To != "ana@example.net" || r.From != "support@example.com" || r.Subject != "Re: My order" ||
+		r.InReplyTo != "email:<abc@example.net>" || r.ReplyTo != "support+"+mail.ConversationID+"@example.com" {
+		t.Errorf("email reply: %+v", r)
+	}
+	for _, m := range []conversation.Message{sms, wa, tg, mail} {
+		got := o.message(m.ConversationID, replies[m.ConversationID])
+		if got.Status != "sent" || got.ProviderMessageID == "" || got.Agent != "dev" {
+			t.Errorf("%s reply: %s %q by %q", m.Channel, got.Status, got.ProviderMessageID, got.Agent)
+		}
+	}
+	// Twilio's status callback comes back: delivered.
+	smsReply := o.message(sms.ConversationID, replies[sms.ConversationID])
+	if _, err := o.svc.RecordStatus(context.Background(), "twilio", smsReply.ProviderMessageID, conversation.StatusUpdate{Status: "delivered"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := o.message(sms.ConversationID, smsReply.ID); statuses(got) != "queued → sent → delivered" {
+		t.Errorf("timeline status: %s", statuses(got))
+	}
+	c, _ := o.store.Summary(context.Background(), sms.ConversationID)
+	if c.Unread != 0 || c.FirstResponseAt.IsZero() {
+		t.Errorf("after the reply: unread %d firstResponseAt %v", c.Unread, c.FirstResponseAt)
+	}
+	if o.deliver(); len(o.twilio.sent()) != 2 {
+		t.Errorf("a redelivery sent again")
+	}
+}
+
+// TestReplyStorms: one key POSTed 10 times at once sends once; 100 replies
+// while Twilio answers 503 are all sent once it recovers, none twice; a 400
+// fails the reply with Twilio's code and is not retried.
+func TestReplyStorms(t *testing.T) {
+	o := newOutbox(t)
+	m := o.customer("twilio:SMs1", conversation.ChannelSMS, o.phone("+14155550181"), "+14155550181", "+18005550100", "hello?", o.clock)
+	var wg sync.WaitGroup
+	codes := make([]int, 10)
+	for i := range codes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes[i], _ = o.post(m.ConversationID, "same-key", `{"body":"one answer"}`)
+		}()
+	}
+	wg.Wait()
+	accepted := 0
+	for _, c := range codes {
+		switch c {
+		case http.StatusAccepted:
+			accepted++
+		case http.StatusOK:
+		default:
+			t.Errorf("a concurrent repeat answered %d", c)
+		}
+	}
+	o.deliver()
+	if accepted != 1 || len(o.twilio.sent()) != 1 {
+		t.Fatalf("10 concurrent POSTs of one key: %d accepted, %d sent", accepted, len(o.twilio.sent()))
+	}
+
+	o.twilio.answer.Store(http.StatusServiceUnavailable)
+	for i := range 100 {
+		if code, body := o.post(m.ConversationID, fmt.Sprint("storm-", i), fmt.Sprintf(`{"body":"reply %d"}`, i)); code != http.StatusAccepted {
+			t.Fatalf("reply %d: %d %v", i, code, body)
+		}
+	}
+	for round := range 3 { // Twilio down for three rounds of redelivery
+		if failed := o.deliver(); failed != 100 {
+			t.Fatalf("round %d while Twilio answers 503: %d failed, want 100", round, failed)
+		}
+	}
+	o.twilio.answer.Store(0)
+	if failed := o.deliver(); failed != 0 {
+		t.Fatalf("after recovery: %d failed", failed)
+	}
+	o.deliver()
+	bodies := map[string]int{}
+	for _, f := range o.twilio.sent() {
+		bodies[f.Get("Body")]++
+	}
+	for i := range 100 {
+		if n := bodies[fmt.Sprintf("reply %d", i)]; n != 1 {
+			t.Errorf("reply %d sent %d times", i, n)
+		}
+	}
+	t.Logf("100 replies through 3 rounds of 503: %d sends in all (one each)", len(o.twilio.sent())-1)
+
+	o.twilio.answer.Store(http.StatusBadRequest)
+	_, body := o.post(m.ConversationID, "bad", `{"body":"to a bad number"}`)
+	id := body["message"].(map[string]any)["id"].(string)
+	if failed := o.deliver(); failed != 0 {
+		t.Errorf("a 400 was retried (%d jobs back in the queue)", failed)
+	}
+	got := o.message(m.ConversationID, id)
+	if got.Status != "failed" || got.ErrorCode != "21211" || !strings.Contains(got.Reason, "not a valid phone number") {
+		t.Errorf("after Twilio's 400: %s %q %q", got.Status, got.ErrorCode, got.Reason)
+	}
+}
+
+// TestReplyRules: each channel rule refuses with its name before queueing,
+// and a rule that starts to apply while a reply waits fails it at send
+// time; bad requests are 4xx and queue nothing.
+func TestReplyRules(t *testing.T) {
+	o := newOutbox(t)
+	ctx := context.Background()
+	old := o.clock.Add(-25 * time.Hour)
+	wa := o.customer("twilio:SMr1", conversation.ChannelWhatsApp, o.phone("+14155550191"), "whatsapp:+14155550191", "whatsapp:+14155238886", "yesterday", old)
+	if code, body := o.post(wa.ConversationID, "w", `{"body":"late"}`); code != 409 || body["code"] != "whatsapp_window" {
+		t.Errorf("WhatsApp after 25 h: %d %v", code, body)
+	}
+	msID, _ := conversation.Normalizer{}.Platform(conversation.KindMessenger, "psid-1")
+	ms := o.customer("meta:m1", conversation.ChannelMessenger, msID, "psid-1", "page-1", "hi", o.clock.Add(-8*24*time.Hour))
+	if code, body := o.post(ms.ConversationID, "m", `{"body":"a week late"}`); code != 409 || body["code"] != "meta_window" {
+		t.Errorf("Messenger after 8 days: %d %v", code, body)
+	}
+	stop := o.customer("twilio:SMr2", conversation.ChannelSMS, o.phone("+14155550192"), "+14155550192", "+18005550100", "STOP", o.clock)
+	if _, err := o.store.Project(ctx, func() conversation.Message { m := stop; m.OptOut = conversation.OptOutStop; return m }(), 0, o.clock); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := o.post(stop.ConversationID, "s", `{"body":"please come back"}`); code != 409 || body["code"] != "opted_out" {
+		t.Errorf("opted out: %d %v", code, body)
+	}
+	sms := o.customer("twilio:SMr3", conversation.ChannelSMS, o.phone("+14155550193"), "+14155550193", "+18005550100", "hi", o.clock)
+	code, _ := o.post(sms.ConversationID, "before-block", `{"body":"queued, then blocked"}`)
+	if code != 202 {
+		t.Fatalf("reply: %d", code)
+	}
+	blocked := true
+	if _, err := o.svc.UpdateContact(ctx, sms.ContactID, conversation.ContactPatch{Blocked: &blocked}); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := o.post(sms.ConversationID, "after-block", `{"body":"to a blocked contact"}`); code != 409 || body["code"] != "blocked" {
+		t.Errorf("blocked: %d %v", code, body)
+	}
+	o.deliver()
+	if n := len(o.twilio.sent()); n != 0 {
+		t.Errorf("%d sends to a blocked contact", n)
+	}
+	_, msgs, _ := o.store.Conversation(ctx, sms.ConversationID)
+	var replies []conversation.Message
+	for _, m := range msgs {
+		if m.Direction == conversation.DirectionOutbound {
+			replies = append(replies, m)
+		}
+	}
+	if len(replies) != 1 || replies[0].Status != "failed" || replies[0].ErrorCode != "blocked" {
+		t.Errorf("the reply queued before the block: %+v", replies)
+	}
+
+	fresh := o.customer("twilio:SMr4", conversation.ChannelSMS, o.phone("+14155550194"), "+14155550194", "+18005550100", "hi", o.clock)
+	for name, tt := range map[string]struct {
+		conv, key, body string
+		code            int
+		errCode         string
+	}{
+		"no key":          {fresh.ConversationID, "", `{"body":"x"}`, 400, "invalid"},
+		"empty body":      {fresh.ConversationID, "e", `{"body":"  "}`, 400, "invalid"},
+		"unknown field":   {fresh.ConversationID, "u", `{"body":"x","urgent":true}`, 400, "invalid"},
+		"unknown conv":    {"cv_nope", "n", `{"body":"x"}`, 404, "not_found"},
+		"no such channel": {fresh.ConversationID, "c", `{"body":"x","channel":"telegram"}`, 409, "no_address"},
+	} {
+		if code, body := o.post(tt.conv, tt.key, tt.body); code != tt.code || body["code"] != tt.errCode {
+			t.Errorf("%s: %d %v, want %d %s", name, code, body, tt.code, tt.errCode)
+		}
+	}
+	if code, _ := o.post(fresh.ConversationID, "k", `{"body":"first"}`); code != 202 {
+		t.Fatalf("first: %d", code)
+	}
+	if code, body := o.post(fresh.ConversationID, "k", `{"body":"second, other text"}`); code != 422 || body["code"] != "idempotency_key_reused" {
+		t.Errorf("same key, other body: %d %v", code, body)
+	}
+	if code, _ := o.post(fresh.ConversationID, "k", `{"body":"first"}`); code != 200 {
+		t.Errorf("same key, same body: %d, want 200", code)
+	}
+	o.queue.mu.Lock()
+	queued := len(o.queue.jobs)
+	o.queue.mu.Unlock()
+	if queued != 1 {
+		t.Errorf("%d send jobs queued, want the one accepted reply's", queued)
+	}
+}
