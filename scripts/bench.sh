@@ -15,6 +15,8 @@ GOMAXPROCS=1 go test -run '^$' -bench 'InboundSMS|Floor|NormalizePhone' -benchme
 counts=$(mktemp)
 echo "== DynamoDB per message and per notification (DynamoDB Local; capacity as it reports it)"
 go test -run '^$' -bench DynamoDBPerMessage -benchtime 200x ./shared/store/ | grep -E '^Benchmark' | tee -a "$counts" | tr '\t' '\n' | sed 's/^ *//' | grep -v '^$'
+echo "== DynamoDB per agent reply (queued by the API, projected, sent by the notifier; DynamoDB Local)"
+go test -run '^$' -bench DynamoDBPerReply -benchtime 100x ./shared/store/ | grep -E '^Benchmark' | tr '\t' '\n' | sed 's/^ *//' | grep -v '^$'
 echo "== Webhook to agent sink (DynamoDB Local stream + moto SQS, local pollers)"
 go test -run '^$' -bench WebhookToSink -benchtime 200x ./shared/e2e | grep -E '^Benchmark' | tee -a "$counts" | tr '\t' '\n' | sed 's/^ *//' | grep -v '^$'
 echo "== Cost per million inbound messages, from the counts above (us-east-1 list prices; see scripts/cost)"

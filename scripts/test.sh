@@ -53,7 +53,7 @@ if $full; then
 fi
 step "benchmarks (one pass each, as a smoke check; scripts/bench.sh measures)"
 # (not ColdStart: it cross-compiles arm64; TestBinariesAsDeployed runs the same harness)
-go test -run '^$' -bench 'InboundSMS|Floor|NormalizePhone|DynamoDBPerMessage|WebhookToSink' -benchtime 1x -timeout 5m ./... >/dev/null
+go test -run '^$' -bench 'InboundSMS|Floor|NormalizePhone|DynamoDBPerMessage|DynamoDBPerReply|WebhookToSink' -benchtime 1x -timeout 5m ./... >/dev/null
 step "cfn-lint"
 if ! command -v cfn-lint >/dev/null; then python3 -m pip install --quiet cfn-lint; fi
 cfn-lint template.yaml infra/*.yaml

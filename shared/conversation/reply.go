@@ -46,9 +46,13 @@ type ReplyRequest struct {
 	Agent string
 }
 
-// replyScan is how far back the timeline is read for the customer's latest
-// message on a channel.
-const replyScan = 100
+// replyPage and replyScan: the timeline is read back for the customer's
+// latest message on a channel a page of 10 at a time (it is nearly always
+// on the first), 100 entries at most.
+const (
+	replyPage = 10
+	replyScan = 100
+)
 
 // Reply queues an agent's reply. It returns the message and whether it was
 // queued now (false: the same key was sent before, and this is that reply).
@@ -129,15 +133,22 @@ func sameReply(prev Message, r ReplyRequest) (Message, bool, error) {
 // latestInbound is the customer's latest message on the conversation, on
 // channel (any when ""): where a reply goes and from which address.
 func (s *Service) latestInbound(ctx context.Context, id string, ch Channel) (Message, error) {
-	msgs, _, err := s.Store.Timeline(ctx, id, "", replyScan)
-	if err != nil {
-		return Message{}, err
-	}
-	for i := len(msgs) - 1; i >= 0; i-- {
-		m := msgs[i]
-		if m.Direction == DirectionInbound && m.Kind == "" && (ch == "" || m.Channel == ch) && m.From != "" {
-			return m, nil
+	before := ""
+	for read := 0; read < replyScan; read += replyPage {
+		msgs, next, err := s.Store.Timeline(ctx, id, before, replyPage)
+		if err != nil {
+			return Message{}, err
 		}
+		for i := len(msgs) - 1; i >= 0; i-- {
+			m := msgs[i]
+			if m.Direction == DirectionInbound && m.Kind == "" && (ch == "" || m.Channel == ch) && m.From != "" {
+				return m, nil
+			}
+		}
+		if next == "" {
+			break
+		}
+		before = next
 	}
 	return Message{}, ErrNoAddress
 }

@@ -6,6 +6,11 @@
 // the sink: SMS through Twilio, email through SES, Slack, or a webhook signed
 // the Standard Webhooks way.
 //
+// The same queue is Switchboard's one outbox to customers: an agent's reply
+// (reply.go: Dispatcher.QueueSend, then a ReplySender per channel —
+// twilio-go for SMS and WhatsApp, Telegram's sendMessage, SES), the text
+// after a missed call, the acknowledgement of a first email.
+//
 // Every job has a deterministic id, and the notifier records each delivery
 // with a conditional write before sending, so a redelivered stream record or
 // SQS message is never sent twice.

@@ -196,3 +196,77 @@ func BenchmarkDynamoDBPerMessage(b *testing.B) {
 	b.ReportMetric(dupCalls/N, "dup-calls")
 	b.ReportMetric(dupWCU/N, "dup-WCU")
 }
+
+type idSender struct{ n int }
+
+func (s *idSender) SendReply(context.Context, conversation.Message) (string, error) {
+	s.n++
+	return fmt.Sprintf("SM%032d", s.n), nil
+}
+
+// BenchmarkDynamoDBPerReply measures, against DynamoDB Local, what an
+// agent's reply to the customer's latest message costs: the API's part (rules read, the queued message
+// written), its projection, and the notifier's send (claim, rules read
+// again, sent recorded, delivery finished). The SQS part is one send job:
+// SendMessage, ReceiveMessage, DeleteMessage.
+func BenchmarkDynamoDBPerReply(b *testing.B) {
+	m := &meter{}
+	m.reset()
+	db := localaws.DynamoDB(b, m.option)
+	st := store.New(db, localaws.Table(b, db))
+	svc := &conversation.Service{Store: st, Team: "support"}
+	n := conversation.Normalizer{DefaultRegion: "US"}
+	ctx := context.Background()
+	first, err := svc.Ingest(ctx, sms(n, "SMfirst"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := svc.Project(ctx, first.Message); err != nil {
+		b.Fatal(err)
+	}
+	notifier := &notify.Notifier{Store: st, Deliveries: st, Service: svc, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Replies: map[conversation.Channel]notify.ReplySender{conversation.ChannelSMS: &idSender{}}}
+	var apiCalls, apiWCU, apiRCU, projCalls, projWCU, projRCU, sendCalls, sendWCU, sendRCU float64
+	b.ResetTimer()
+	for i := range b.N {
+		// The customer writes (not measured), then the agent answers.
+		in, err := svc.Ingest(ctx, sms(n, fmt.Sprintf("SMq%031d", i)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := svc.Project(ctx, in.Message); err != nil {
+			b.Fatal(err)
+		}
+		m.reset()
+		r, queued, err := svc.Reply(ctx, first.Message.ConversationID, conversation.ReplyRequest{Body: "It ships today, here is the tracking link.", Key: fmt.Sprint("k", i), Agent: "ana"})
+		if err != nil || !queued {
+			b.Fatalf("reply: %v %v", err, queued)
+		}
+		apiCalls, apiWCU, apiRCU = apiCalls+float64(m.total()), apiWCU+m.wcu, apiRCU+m.rcu
+
+		m.reset()
+		if _, err := svc.Project(ctx, r); err != nil {
+			b.Fatal(err)
+		}
+		projCalls, projWCU, projRCU = projCalls+float64(m.total()), projWCU+m.wcu, projRCU+m.rcu
+
+		m.reset()
+		job := notify.Job{ID: notify.SendJobID(r.ID), Kind: notify.KindReply, ConversationID: r.ConversationID, ContactID: r.ContactID,
+			Channel: string(r.Channel), WindowKey: r.Key, Sink: notify.ReplySink(r.To), MessageAt: r.CreatedAt, Agent: r.Agent, MessageID: r.ID}
+		if err := notifier.Deliver(ctx, job); err != nil {
+			b.Fatal(err)
+		}
+		sendCalls, sendWCU, sendRCU = sendCalls+float64(m.total()), sendWCU+m.wcu, sendRCU+m.rcu
+	}
+	N := float64(b.N)
+	b.ReportMetric(apiCalls/N, "api-calls/reply")
+	b.ReportMetric(apiRCU/N, "api-RCU/reply")
+	b.ReportMetric(apiWCU/N, "api-WCU/reply")
+	b.ReportMetric(projCalls/N, "stream-calls/reply")
+	b.ReportMetric(projWCU/N, "stream-WCU/reply")
+	b.ReportMetric(sendCalls/N, "send-calls/reply")
+	b.ReportMetric(sendRCU/N, "send-RCU/reply")
+	b.ReportMetric(sendWCU/N, "send-WCU/reply")
+	b.ReportMetric((apiWCU+projWCU+sendWCU)/N, "total-WCU/reply")
+	b.ReportMetric((apiCalls+projCalls+sendCalls)/N, "total-calls/reply")
+}
