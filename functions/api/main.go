@@ -40,7 +40,7 @@ func setup(ctx context.Context, log *slog.Logger) (http.Handler, error) {
 	}
 	st := store.New(config.DynamoDB(awsCfg, cfg), cfg.TableName)
 	h.Store, h.Service = st, &conversation.Service{Store: st, Team: h.Agents.DefaultTeam, ReopenWindow: cfg.ReopenWindow,
-		CanSend: replyChannels(os.Getenv("TWILIO_ACCOUNT_SID") != "", os.Getenv("TELEGRAM_BOT_TOKEN_PARAM") != "")}
+		CanSend: replyChannels(os.Getenv("TWILIO_ACCOUNT_SID") != "", os.Getenv("TELEGRAM_BOT_TOKEN_PARAM") != "", os.Getenv("META_ACCESS_TOKEN_PARAM") != "")}
 	mux := http.NewServeMux()
 	h.Register(mux)
 	return mux, nil
@@ -48,13 +48,16 @@ func setup(ctx context.Context, log *slog.Logger) (http.Handler, error) {
 
 // replyChannels says which channels the notifier has a reply sender for
 // (notify.NewReplies): a reply on another is refused before it is queued.
-func replyChannels(twilio, telegram bool) func(conversation.Channel) bool {
+// WhatsApp through the Cloud API has none yet (RouteWhatsAppCloud).
+func replyChannels(twilio, telegram, meta bool) func(conversation.Channel) bool {
 	return func(ch conversation.Channel) bool {
 		switch ch {
 		case conversation.ChannelSMS, conversation.ChannelWhatsApp:
 			return twilio
 		case conversation.ChannelTelegram:
 			return telegram
+		case conversation.ChannelMessenger, conversation.ChannelInstagram:
+			return meta
 		case conversation.ChannelEmail:
 			return true
 		}

@@ -81,16 +81,17 @@ func setup(ctx context.Context, log *slog.Logger, httpClient *http.Client) (*not
 	if err != nil {
 		return nil, err
 	}
+	metaToken, err := params.Get(ctx, "META_ACCESS_TOKEN", false)
+	if err != nil {
+		return nil, err
+	}
 	n.Replies = notify.NewReplies(notify.ReplyConfig{
 		TwilioAccountSID: cfg.TwilioAccountSID, TwilioAuthToken: twilioToken, TwilioAPIURL: cfg.TwilioAPIURL, PublicBaseURL: base,
 		TelegramBotToken: botToken, TelegramURL: cfg.TelegramAPIURL, Mailer: mailer, ReplyTo: thread.Address,
+		MetaAccessToken: metaToken, MetaGraphURL: cfg.MetaGraphURL,
 	}, httpClient)
 	n.Service = &conversation.Service{Store: st}
 	if cfg.MediaBucket != "" {
-		metaToken, err := params.Get(ctx, "META_ACCESS_TOKEN", false)
-		if err != nil {
-			return nil, err
-		}
 		tgToken := botToken
 		sources := map[string]media.Source{"meta": media.Meta(metaToken)}
 		if cfg.TwilioAccountSID != "" {

@@ -145,7 +145,8 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
 	notifier.Replies = notify.NewReplies(notify.ReplyConfig{
 		TwilioAccountSID: env("TWILIO_ACCOUNT_SID", devenv.TwilioAccountSID), TwilioAuthToken: twilioToken,
 		TwilioAPIURL: os.Getenv("TWILIO_API_URL"), PublicBaseURL: base,
-		TelegramBotToken: env("TELEGRAM_BOT_TOKEN", devenv.TelegramBotToken), TelegramURL: os.Getenv("TELEGRAM_API_URL"), Dev: outbox,
+		TelegramBotToken: env("TELEGRAM_BOT_TOKEN", devenv.TelegramBotToken), TelegramURL: os.Getenv("TELEGRAM_API_URL"),
+		MetaAccessToken: env("META_ACCESS_TOKEN", devenv.MetaAccessToken), MetaGraphURL: os.Getenv("META_GRAPH_URL"), Dev: outbox,
 	}, httpClient)
 	notifier.Service = svc
 
@@ -194,7 +195,7 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
   POST /webhooks/meta                   Messenger, Instagram, WhatsApp Cloud API (META_APP_SECRET)
   POST /webhooks/telegram               Telegram bot updates (TELEGRAM_SECRET_TOKEN)
   POST /dev/email                       a raw RFC 5322 message, as SES stores it in S3
-  GET  /dev/outbox                      every reply the dev senders recorded (TWILIO_API_URL, TELEGRAM_API_URL send for real)
+  GET  /dev/outbox                      every reply the dev senders recorded (TWILIO_API_URL, TELEGRAM_API_URL, META_GRAPH_URL send for real)
   GET  /api/conversations?status=open   agents' inbox
   GET  /api/conversations/{id}          a timeline
   PATCH /api/conversations/{id}         {"status":"closed"}, assignee, team, labels, priority, snooze

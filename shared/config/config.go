@@ -190,6 +190,7 @@ type Notify struct {
 	// documented path is appended; empty: the provider's own host.
 	TwilioAPIURL   string `envconfig:"TWILIO_API_URL"`
 	TelegramAPIURL string `envconfig:"TELEGRAM_API_URL"`
+	MetaGraphURL   string `envconfig:"META_GRAPH_URL"`
 	// NotifyWebhookURL, if set, receives every agent notification.
 	NotifyWebhookURL string `envconfig:"NOTIFY_WEBHOOK_URL"`
 	TwilioAccountSID string `envconfig:"TWILIO_ACCOUNT_SID"`

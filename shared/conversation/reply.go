@@ -89,6 +89,12 @@ func (s *Service) Reply(ctx context.Context, conversationID string, r ReplyReque
 		Status: StatusQueued, Agent: r.Agent, Identity: in.Identity, CreatedAt: now, ReceivedAt: now, Seq: now.UnixNano(),
 		StatusHistory: []StatusChange{{Status: StatusQueued, At: now}},
 	}
+	if !m.CreatedAt.After(in.CreatedAt) {
+		// The answer sorts after the message it answers, whatever the
+		// clocks (a provider's timestamp ahead of ours, two in one tick).
+		m.CreatedAt = in.CreatedAt
+		m.Seq = max(m.Seq, in.Seq+1)
+	}
 	if in.Channel == ChannelTelegram { // to the chat the customer wrote in (theirs, in a private chat)
 		m.From, m.To = "", in.To
 	}
@@ -134,6 +140,7 @@ func sameReply(prev Message, r ReplyRequest) (Message, bool, error) {
 // channel (any when ""): where a reply goes and from which address.
 func (s *Service) latestInbound(ctx context.Context, id string, ch Channel) (Message, error) {
 	before := ""
+	var answered *Message // the newest agent reply seen on the way
 	for read := 0; read < replyScan; read += replyPage {
 		msgs, next, err := s.Store.Timeline(ctx, id, before, replyPage)
 		if err != nil {
@@ -141,8 +148,14 @@ func (s *Service) latestInbound(ctx context.Context, id string, ch Channel) (Mes
 		}
 		for i := len(msgs) - 1; i >= 0; i-- {
 			m := msgs[i]
-			if m.Direction == DirectionInbound && m.Kind == "" && (ch == "" || m.Channel == ch) && m.From != "" {
+			if m.Kind != "" || ch != "" && m.Channel != ch {
+				continue
+			}
+			if m.Direction == DirectionInbound && m.From != "" {
 				return m, nil
+			}
+			if m.Direction == DirectionOutbound && m.Agent != "" && answered == nil {
+				answered = &m
 			}
 		}
 		if next == "" {
@@ -150,7 +163,19 @@ func (s *Service) latestInbound(ctx context.Context, id string, ch Channel) (Mes
 		}
 		before = next
 	}
-	return Message{}, ErrNoAddress
+	if answered == nil {
+		return Message{}, ErrNoAddress
+	}
+	// The customer's message is further back than the scan: address the
+	// reply as the agent's last one was. Its time unknown, the 24-hour and
+	// 7-day rules take it as long past.
+	r := *answered
+	in := Message{Channel: r.Channel, Provider: r.Provider, Identity: r.Identity, From: r.To, To: r.From,
+		Subject: r.Subject, ProviderMessageID: r.ReplyToRef, Seq: r.Seq}
+	if r.Channel == ChannelTelegram {
+		in.To = r.To
+	}
+	return in, nil
 }
 
 // Recheck holds a queued reply to its channel's rules again, at send time:
@@ -183,7 +208,7 @@ func (s *Service) CheckReply(m Message, lastInbound time.Time, blocked, optedOut
 		return "", ErrBlocked
 	case optedOut && (m.Channel == ChannelSMS || m.Channel == ChannelWhatsApp):
 		return "", ErrOptedOut
-	case s.CanSend != nil && !s.CanSend(m.Channel):
+	case s.CanSend != nil && !s.CanSend(ReplyRoute(m)):
 		return "", ErrNotConfigured
 	}
 	age := now.Sub(lastInbound)
@@ -242,4 +267,17 @@ type OutboxStore interface {
 	// error), unless its status already ranks at or above r's; false then.
 	// ErrNotFound if there is no such message.
 	RecordSend(ctx context.Context, conversationID, key string, r SendResult) (bool, error)
+}
+
+// RouteWhatsAppCloud is the reply route of a WhatsApp conversation that came
+// through Meta's WhatsApp Cloud API rather than Twilio.
+const RouteWhatsAppCloud Channel = "whatsapp_cloud"
+
+// ReplyRoute is which sender a reply needs: its channel, but WhatsApp by
+// the provider the customer wrote through (Twilio, or the Cloud API).
+func ReplyRoute(m Message) Channel {
+	if m.Channel == ChannelWhatsApp && m.Provider == "meta" {
+		return RouteWhatsAppCloud
+	}
+	return m.Channel
 }

@@ -25,6 +25,7 @@ const (
 	// stand-in (by default replies go only to GET /dev/outbox).
 	TwilioAccountSID = "AC00000000000000000000000000000000"
 	TelegramBotToken = "123456:local-dev-telegram-bot-token"
+	MetaAccessToken  = "local-dev-meta-page-token"
 	// TableName is the table the dev server creates in DynamoDB Local.
 	TableName = "switchboard-dev"
 	// NotifyWebhookSecret signs the dev server's webhook notifications

@@ -91,7 +91,7 @@ func (n *Notifier) sendReply(ctx context.Context, job Job, attrs []slog.Attr) er
 		}
 		m.Tag = tag
 	}
-	sender := n.Replies[m.Channel]
+	sender := n.Replies[conversation.ReplyRoute(m)]
 	if sender == nil {
 		return n.failed(ctx, job, attrs, m, conversation.ErrNotConfigured.Code, conversation.ErrNotConfigured.Reason)
 	}
@@ -234,6 +234,9 @@ type ReplyConfig struct {
 	// PublicBaseURL makes Twilio's StatusCallback.
 	PublicBaseURL                 string
 	TelegramBotToken, TelegramURL string
+	// MetaAccessToken (the page's) sends Messenger and Instagram replies,
+	// MetaGraphURL replaces https://graph.facebook.com.
+	MetaAccessToken, MetaGraphURL string
 	// Mailer sends email replies (SES v2); nil: none.
 	Mailer  Mailer
 	ReplyTo func(from, conversationID string) string
@@ -263,12 +266,20 @@ func NewReplies(c ReplyConfig, httpClient *http.Client) map[conversation.Channel
 		}
 		out[conversation.ChannelTelegram] = &TelegramReplies{BaseURL: base, Token: c.TelegramBotToken, Client: httpClient}
 	}
+	if c.MetaAccessToken != "" && (c.Dev == nil || c.MetaGraphURL != "") {
+		base := c.MetaGraphURL
+		if base == "" {
+			base = "https://graph.facebook.com"
+		}
+		g := &MetaReplies{BaseURL: base, Token: c.MetaAccessToken, Client: httpClient}
+		out[conversation.ChannelMessenger], out[conversation.ChannelInstagram] = g, g
+	}
 	if c.Mailer != nil && c.Dev == nil {
 		out[conversation.ChannelEmail] = &EmailReplies{Mailer: c.Mailer, ReplyTo: c.ReplyTo}
 	}
 	if c.Dev != nil {
 		for _, ch := range []conversation.Channel{conversation.ChannelSMS, conversation.ChannelWhatsApp, conversation.ChannelTelegram,
-			conversation.ChannelEmail, conversation.ChannelMessenger, conversation.ChannelInstagram} {
+			conversation.ChannelEmail, conversation.ChannelMessenger, conversation.ChannelInstagram, conversation.RouteWhatsAppCloud} {
 			if out[ch] == nil {
 				out[ch] = c.Dev
 			}
@@ -338,4 +349,60 @@ func (d *DevOutbox) Sends() []DevSend {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return append([]DevSend{}, d.sends...)
+}
+
+// GraphVersion is the Graph API version the Meta senders call.
+const GraphVersion = "v21.0"
+
+// MetaReplies sends Messenger and Instagram replies with the Send API
+// (POST $META_GRAPH_URL/<version>/me/messages, the page token as the
+// bearer): messaging_type RESPONSE within 24 hours of the customer's last
+// message, MESSAGE_TAG with the HUMAN_AGENT tag up to 7 days (the rules
+// decide which: Message.Tag).
+type MetaReplies struct {
+	BaseURL, Token string
+	Client         *http.Client
+}
+
+// SendReply implements ReplySender.
+func (g *MetaReplies) SendReply(ctx context.Context, m conversation.Message) (string, error) {
+	payload := map[string]any{"recipient": map[string]string{"id": m.To}, "messaging_type": "RESPONSE", "message": map[string]string{"text": m.Body}}
+	if m.Tag != "" {
+		payload["messaging_type"], payload["tag"] = "MESSAGE_TAG", m.Tag
+	}
+	body, _ := json.Marshal(payload)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(g.BaseURL, "/")+"/"+GraphVersion+"/me/messages", bytes.NewReader(body))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+g.Token)
+	resp, err := g.Client.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("graph send: %w", err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		MessageID string `json:"message_id"`
+		Error     struct {
+			Message string `json:"message"`
+			Code    int    `json:"code"`
+			Subcode int    `json:"error_subcode"`
+		} `json:"error"`
+	}
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	_ = json.Unmarshal(raw, &out)
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
+		return "", fmt.Errorf("graph send: %d %s", resp.StatusCode, out.Error.Message)
+	case resp.StatusCode >= 400:
+		code := strconv.Itoa(out.Error.Code)
+		if out.Error.Subcode != 0 {
+			code += "/" + strconv.Itoa(out.Error.Subcode)
+		}
+		return "", &PermanentError{Code: code, Reason: "Graph API: " + out.Error.Message}
+	case out.MessageID == "":
+		return "", errors.New("graph send: no message_id in the answer")
+	}
+	return out.MessageID, nil
 }

@@ -108,6 +108,41 @@ func (s *telegramAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(w, `{"ok":true,"result":{"message_id":%d,"chat":{"id":%v},"text":%q}}`, 100+n, body["chat_id"], body["text"])
 }
 
+// graphAPI checks the Send API as Meta documents it (POST
+// /<version>/me/messages, the page token as the bearer, JSON recipient.id,
+// messaging_type, message.text; the tag with MESSAGE_TAG) and answers with
+// a message_id.
+type graphAPI struct {
+	t     *testing.T
+	mu    sync.Mutex
+	calls []map[string]any
+}
+
+const pageToken = "reply-test-page-token"
+
+func (s *graphAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var body map[string]any
+	raw, _ := io.ReadAll(r.Body)
+	if r.Method != http.MethodPost || r.URL.Path != "/"+notify.GraphVersion+"/me/messages" || r.Header.Get("Authorization") != "Bearer "+pageToken ||
+		json.Unmarshal(raw, &body) != nil {
+		s.t.Errorf("graph stand-in: %s %s %q %s", r.Method, r.URL.Path, r.Header.Get("Authorization"), raw)
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprint(w, `{"error":{"message":"Invalid OAuth access token.","type":"OAuthException","code":190}}`)
+		return
+	}
+	recipient, _ := body["recipient"].(map[string]any)
+	message, _ := body["message"].(map[string]any)
+	mt := body["messaging_type"]
+	if recipient["id"] == nil || message["text"] == nil || (mt != "RESPONSE" && !(mt == "MESSAGE_TAG" && body["tag"] == "HUMAN_AGENT")) {
+		s.t.Errorf("graph stand-in: %s", raw)
+	}
+	s.mu.Lock()
+	s.calls = append(s.calls, body)
+	n := len(s.calls)
+	s.mu.Unlock()
+	fmt.Fprintf(w, `{"recipient_id":%q,"message_id":"m_reply%d"}`, recipient["id"], n)
+}
+
 // fakeMailer records email replies (SES itself is exercised on moto by the
 // acknowledgement's tests).
 type fakeMailer struct {
@@ -145,16 +180,18 @@ type outbox struct {
 	mux      *http.ServeMux
 	twilio   *twilioAPI
 	telegram *telegramAPI
+	graph    *graphAPI
 	mail     *fakeMailer
 	clock    time.Time
 }
 
 func newOutbox(t *testing.T) *outbox {
-	o := &outbox{t: t, queue: &jobQueue{}, twilio: &twilioAPI{t: t}, telegram: &telegramAPI{t: t}, mail: &fakeMailer{},
+	o := &outbox{t: t, queue: &jobQueue{}, twilio: &twilioAPI{t: t}, telegram: &telegramAPI{t: t}, graph: &graphAPI{t: t}, mail: &fakeMailer{},
 		clock: time.Now().UTC()}
-	tw, tg := httptest.NewServer(o.twilio), httptest.NewServer(o.telegram)
+	tw, tg, gr := httptest.NewServer(o.twilio), httptest.NewServer(o.telegram), httptest.NewServer(o.graph)
 	t.Cleanup(tw.Close)
 	t.Cleanup(tg.Close)
+	t.Cleanup(gr.Close)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	o.svc = &conversation.Service{Team: "support", Now: func() time.Time { return o.clock }}
 	rt, err := routing.Parse([]byte(`{"defaultTeam":"support","teams":[{"id":"support","timeZone":"UTC"}],"agents":[{"id":"ana","name":"Ana","teams":["support"]}]}`))
@@ -172,7 +209,7 @@ func newOutbox(t *testing.T) *outbox {
 	o.notifier = &notify.Notifier{Store: o.store, Deliveries: memstore.NewDeliveries(), Log: log, Service: o.svc,
 		Replies: notify.NewReplies(notify.ReplyConfig{
 			TwilioAccountSID: twilioSID, TwilioAuthToken: twilioToken, TwilioAPIURL: tw.URL, PublicBaseURL: publicBase,
-			TelegramBotToken: botToken, TelegramURL: tg.URL, Mailer: o.mail,
+			TelegramBotToken: botToken, TelegramURL: tg.URL, Mailer: o.mail, MetaAccessToken: pageToken, MetaGraphURL: gr.URL,
 			ReplyTo: func(from, id string) string { return "support+" + id + "@example.com" },
 		}, &http.Client{Timeout: 5 * time.Second})}
 	o.mux = http.NewServeMux()
@@ -184,13 +221,22 @@ func newOutbox(t *testing.T) *outbox {
 func (o *outbox) customer(key string, ch conversation.Channel, from conversation.Identity, fromAddr, to, body string, sent time.Time) conversation.Message {
 	o.t.Helper()
 	res, err := o.svc.Ingest(context.Background(), conversation.Inbound{Key: key, Channel: ch, From: from, FromAddress: fromAddr, To: to,
-		Body: body, Provider: map[conversation.Channel]string{conversation.ChannelTelegram: "telegram", conversation.ChannelEmail: "ses",
-			conversation.ChannelSMS: "twilio", conversation.ChannelWhatsApp: "twilio", conversation.ChannelMessenger: "meta"}[ch],
+		Body: body, Provider: provider(key),
 		ProviderMessageID: key, SentAt: sent, Subject: map[bool]string{true: "My order"}[ch == conversation.ChannelEmail]})
 	if err != nil {
 		o.t.Fatal(err)
 	}
 	return res.Message
+}
+
+// provider is the provider a test key names ("twilio:SM1" → twilio;
+// email through SES).
+func provider(key string) string {
+	p, _, _ := strings.Cut(key, ":")
+	if p == "email" {
+		return "ses"
+	}
+	return p
 }
 
 func (o *outbox) phone(raw string) conversation.Identity {
@@ -275,8 +321,14 @@ func TestReplyOnEveryChannel(t *testing.T) {
 	mailID, _ := conversation.Normalizer{}.Email("ana@example.net")
 	mail := o.customer("email:<abc@example.net>", conversation.ChannelEmail, mailID, "ana@example.net", "support@example.com", "about my order", now)
 
+	msID, _ := conversation.Normalizer{}.Platform(conversation.KindMessenger, "psid-71")
+	ms := o.customer("meta:m_71", conversation.ChannelMessenger, msID, "psid-71", "page-1", "hi on messenger", now)
+	igID, _ := conversation.Normalizer{}.Platform(conversation.KindInstagram, "igsid-72")
+	ig := o.customer("meta:m_72", conversation.ChannelInstagram, igID, "igsid-72", "ig-1", "hi on instagram, 3 days ago", now.Add(-72*time.Hour))
+	waCloud := o.customer("meta:wamid.73", conversation.ChannelWhatsApp, o.phone("+14155550173"), "whatsapp:+14155550173", "+15550001111", "via the Cloud API", now)
+
 	replies := map[string]string{}
-	for i, m := range []conversation.Message{sms, wa, tg, mail} {
+	for i, m := range []conversation.Message{sms, wa, tg, mail, ms, ig, waCloud} {
 		code, body := o.post(m.ConversationID, fmt.Sprint("k", i), `{"body":"On its way!"}`)
 		if code != http.StatusAccepted || body["message"].(map[string]any)["status"] != "queued" {
 			t.Fatalf("reply on %s: %d %v", m.Channel, code, body)
@@ -307,7 +359,19 @@ func TestReplyOnEveryChannel(t *testing.T) {
 		r.InReplyTo != "email:<abc@example.net>" || r.ReplyTo != "support+"+mail.ConversationID+"@example.com" {
 		t.Errorf("email reply: %+v", r)
 	}
-	for _, m := range []conversation.Message{sms, wa, tg, mail} {
+	if len(o.graph.calls) != 2 {
+		t.Fatalf("graph calls: %v", o.graph.calls)
+	}
+	for _, c := range o.graph.calls {
+		id := c["recipient"].(map[string]any)["id"]
+		if want := map[any]string{"psid-71": "RESPONSE", "igsid-72": "MESSAGE_TAG"}[id]; c["messaging_type"] != want {
+			t.Errorf("graph call to %v: %v, want %s", id, c, want)
+		}
+	}
+	if got := o.message(waCloud.ConversationID, replies[waCloud.ConversationID]); got.Status != "failed" || got.ErrorCode != "channel_not_configured" {
+		t.Errorf("WhatsApp Cloud reply: %s %q (no sender yet: it must fail visibly, never go through Twilio)", got.Status, got.ErrorCode)
+	}
+	for _, m := range []conversation.Message{sms, wa, tg, mail, ms, ig} {
 		got := o.message(m.ConversationID, replies[m.ConversationID])
 		if got.Status != "sent" || got.ProviderMessageID == "" || got.Agent != "dev" {
 			t.Errorf("%s reply: %s %q by %q", m.Channel, got.Status, got.ProviderMessageID, got.Agent)
