@@ -18,6 +18,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/switchboard/switchboard/shared/devenv"
+	"github.com/switchboard/switchboard/shared/notify"
 	"github.com/switchboard/switchboard/shared/twilio"
 )
 
@@ -226,6 +227,39 @@ func TestCloseThenNextSMSOpensANewConversation(t *testing.T) {
 	next := openIDs()
 	if len(next) != 1 || next[0] == first[0] {
 		t.Fatalf("open after the next SMS: %v (the closed one was %s)", next, first[0])
+	}
+
+	// The agent answers: the dev sender records it in /dev/outbox, once
+	// however often the POST is repeated.
+	for range 2 {
+		req, _ := http.NewRequest(http.MethodPost, target+"/api/conversations/"+next[0]+"/messages", strings.NewReader(`{"body":"Glad it came!"}`))
+		req.Header.Set("Authorization", "Bearer "+devenv.AgentAPIToken)
+		req.Header.Set("Idempotency-Key", "reply-1")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusAccepted && resp.StatusCode != http.StatusOK {
+			t.Fatalf("reply: %d", resp.StatusCode)
+		}
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		resp, err := http.Get(target + "/dev/outbox")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out struct {
+			Sends []notify.DevSend `json:"sends"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		resp.Body.Close()
+		if len(out.Sends) == 1 && out.Sends[0].To == "+14155550177" && out.Sends[0].Body == "Glad it came!" && out.Sends[0].Channel == "sms" {
+			break
+		}
+		if len(out.Sends) > 1 || time.Now().After(deadline) {
+			t.Fatalf("dev outbox: %+v", out.Sends)
+		}
 	}
 
 	// The README goes on: the same customer from another phone, merged
