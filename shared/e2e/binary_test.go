@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -34,6 +35,13 @@ var functions = []string{"./functions/messaging", "./functions/voice", "./functi
 
 // emailBucket is the bucket events/email names.
 const emailBucket = "switchboard-email-example"
+
+// The Twilio account the notifier binary replies through (a stand-in);
+// twilio-go takes alphanumeric tokens only, as Twilio issues them.
+const (
+	binaryTwilioSID   = "AC11111111111111111111111111111111"
+	binaryTwilioToken = "22222222222222222222222222222222"
+)
 
 const binaryRouting = `{"defaultTeam":"support","teams":[{"id":"support"}],"agents":[{"id":"ana","teams":["support"],"phone":"+14155550001","sinks":[]}]}`
 
@@ -204,8 +212,27 @@ func TestBinariesAsDeployed(t *testing.T) {
 
 	// The notifier binary delivers the job the fanout binary queued.
 	mediaBucket := localaws.Bucket(t, s3c)
+	// Twilio's Messages API stand-in, for the agent's reply below.
+	twilioSends := make(chan string, 10)
+	twilioAPI := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, pass, _ := r.BasicAuth()
+		_ = r.ParseForm()
+		if r.URL.Path != "/2010-04-01/Accounts/"+binaryTwilioSID+"/Messages.json" || user != binaryTwilioSID || pass != binaryTwilioToken ||
+			r.PostForm.Get("StatusCallback") != devenv.PublicBaseURL+"/webhooks/twilio/messaging/status" {
+			t.Errorf("twilio stand-in: %s %q %v", r.URL.Path, user, r.PostForm)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		twilioSends <- r.PostForm.Encode()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		fmt.Fprint(w, `{"sid":"SMbinaryreply00000000000000000001","status":"queued"}`)
+	}))
+	defer twilioAPI.Close()
 	notifier := lambdatest.Start(t, bins["notifier"], audited("NotifierFunction", env("NOTIFY_WEBHOOK_SECRET", devenv.NotifyWebhookSecret,
-		"S3_ENDPOINT", os.Getenv("S3_ENDPOINT"), "MEDIA_BUCKET", mediaBucket, "EMAIL_BUCKET", emailBucket)))
+		"S3_ENDPOINT", os.Getenv("S3_ENDPOINT"), "MEDIA_BUCKET", mediaBucket, "EMAIL_BUCKET", emailBucket,
+		"TWILIO_ACCOUNT_SID", binaryTwilioSID, "TWILIO_AUTH_TOKEN", binaryTwilioToken, "TWILIO_API_URL", twilioAPI.URL,
+		"PUBLIC_BASE_URL", devenv.PublicBaseURL)))
 	started = append(started, notifier)
 	job, err := notify.ParseJob(aws.ToString(msgs.Messages[0].Body))
 	if err != nil || job.Sink.Type != routing.SinkWebhook {
@@ -243,6 +270,31 @@ func TestBinariesAsDeployed(t *testing.T) {
 		t.Errorf("no object %s in the media bucket: %v", msgs[0].Media[0].Key, err)
 	}
 
+	// An agent's reply by SMS to the sample conversation (the customer's
+	// latest message was on WhatsApp): the notifier binary sends its job
+	// through Twilio once, from the number they texted, and records it sent.
+	reply, _, err := (&conversation.Service{Store: st}).Reply(ctx, "cv_sample", conversation.ReplyRequest{Body: "It ships today", Key: "binary-1", Agent: "ana", Channel: conversation.ChannelSMS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	replyJob, _ := json.Marshal(notify.Job{ID: notify.SendJobID(reply.ID), Kind: notify.KindReply, ConversationID: reply.ConversationID,
+		ContactID: reply.ContactID, Channel: string(reply.Channel), WindowKey: reply.Key, Sink: notify.ReplySink(reply.To),
+		MessageAt: reply.CreatedAt, Agent: reply.Agent, MessageID: reply.ID})
+	replyEvent, _ := json.Marshal(map[string]any{"Records": []map[string]any{{"messageId": "m3", "body": string(replyJob), "eventSource": "aws:sqs"}}})
+	for range 2 { // SQS delivers it twice: one send
+		if out, err := notifier.Invoke(ctx, replyEvent); err != nil || strings.Contains(string(out), "itemIdentifier") {
+			t.Fatalf("notifier reply job: %v %s\n%s", err, out, notifier.Output())
+		}
+	}
+	if len(twilioSends) != 1 {
+		t.Errorf("twilio stand-in got %d sends, want 1", len(twilioSends))
+	} else if f := <-twilioSends; !strings.Contains(f, "Body=It+ships+today") || !strings.Contains(f, "To=%2B14155550123") || !strings.Contains(f, "From=%2B18005550100") {
+		t.Errorf("reply sent as %s", f)
+	}
+	if m, err := st.Message(ctx, "cv_sample", reply.Key); err != nil || m.Status != "sent" || m.ProviderMessageID != "SMbinaryreply00000000000000000001" {
+		t.Errorf("reply after the notifier: %+v %v", m, err)
+	}
+
 	for id, a := range audits {
 		a.check(t, id)
 	}
@@ -277,7 +329,7 @@ func TestBinariesAsDeployed(t *testing.T) {
 			logged++
 		}
 		for _, leak := range []string{"4155550123", "6505551234", "order #41", "Does it come", "ana@example.com", "order #1234", "who am I",
-			"ivan@example.ru", "Посылка",
+			"ivan@example.ru", "Посылка", "It ships today", binaryTwilioToken,
 			devenv.TwilioAuthToken, devenv.MetaAppSecret, devenv.AgentAPIToken} {
 			if strings.Contains(logs, leak) {
 				t.Errorf("logs contain %q:\n%s", leak, logs)
