@@ -48,7 +48,6 @@ func setup(ctx context.Context, log *slog.Logger) (http.Handler, error) {
 
 // replyChannels says which channels the notifier has a reply sender for
 // (notify.NewReplies): a reply on another is refused before it is queued.
-// WhatsApp through the Cloud API has none yet (RouteWhatsAppCloud).
 func replyChannels(twilio, telegram, meta bool) func(conversation.Channel) bool {
 	return func(ch conversation.Channel) bool {
 		switch ch {
@@ -56,7 +55,7 @@ func replyChannels(twilio, telegram, meta bool) func(conversation.Channel) bool 
 			return twilio
 		case conversation.ChannelTelegram:
 			return telegram
-		case conversation.ChannelMessenger, conversation.ChannelInstagram:
+		case conversation.ChannelMessenger, conversation.ChannelInstagram, conversation.RouteWhatsAppCloud:
 			return meta
 		case conversation.ChannelEmail:
 			return true

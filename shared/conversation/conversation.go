@@ -324,7 +324,10 @@ type Message struct {
 	StatusHistory []StatusChange `json:"statusHistory,omitempty" dynamodbav:"statusHistory,omitempty"`
 	// Tag is the Meta message tag an agent's late reply goes with
 	// (TagHumanAgent).
-	Tag       string    `json:"tag,omitempty" dynamodbav:"tag,omitempty"`
+	Tag string `json:"tag,omitempty" dynamodbav:"tag,omitempty"`
+	// Account is the business's endpoint as the provider names it, when To
+	// (or a reply's From) is not it: WhatsApp Cloud's phone_number_id.
+	Account   string    `json:"-" dynamodbav:"account,omitempty"`
 	OptOut    OptOut    `json:"optOut,omitempty" dynamodbav:"optOut,omitempty"`
 	CreatedAt time.Time `json:"createdAt" dynamodbav:"createdAt"`
 	UpdatedAt time.Time `json:"updatedAt,omitzero" dynamodbav:"updatedAt,omitempty"`

@@ -85,7 +85,7 @@ func (s *Service) Reply(ctx context.Context, conversationID string, r ReplyReque
 	now := s.now().UTC()
 	m := Message{
 		ID: s.newID("msg"), Key: key, ConversationID: c.ID, ContactID: c.ContactID, Channel: in.Channel,
-		Direction: DirectionOutbound, From: in.To, To: in.From, Body: r.Body, Provider: in.Provider,
+		Direction: DirectionOutbound, From: in.To, To: in.From, Body: r.Body, Provider: in.Provider, Account: in.Account,
 		Status: StatusQueued, Agent: r.Agent, Identity: in.Identity, CreatedAt: now, ReceivedAt: now, Seq: now.UnixNano(),
 		StatusHistory: []StatusChange{{Status: StatusQueued, At: now}},
 	}
@@ -170,7 +170,7 @@ func (s *Service) latestInbound(ctx context.Context, id string, ch Channel) (Mes
 	// reply as the agent's last one was. Its time unknown, the 24-hour and
 	// 7-day rules take it as long past.
 	r := *answered
-	in := Message{Channel: r.Channel, Provider: r.Provider, Identity: r.Identity, From: r.To, To: r.From,
+	in := Message{Channel: r.Channel, Provider: r.Provider, Identity: r.Identity, From: r.To, To: r.From, Account: r.Account,
 		Subject: r.Subject, ProviderMessageID: r.ReplyToRef, Seq: r.Seq}
 	if r.Channel == ChannelTelegram {
 		in.To = r.To

@@ -67,6 +67,9 @@ type Inbound struct {
 	// platform echoes back (Meta is_echo): it joins the timeline, clears the
 	// unread count, and notifies no one.
 	Direction Direction
+	// Account is the business's endpoint as the provider names it, when To
+	// is not it (WhatsApp Cloud: the phone_number_id a reply is sent from).
+	Account string
 }
 
 // ErrInvalid wraps a reason an Inbound cannot be ingested (a caller error).
@@ -287,6 +290,7 @@ func (s *Service) message(in Inbound, route Route) Message {
 		FullBody:          in.FullBody,
 		Source:            in.Source,
 		Reason:            in.Reason,
+		Account:           in.Account,
 	}
 	if !route.Named && route.Version != 0 {
 		m.ProfileName = in.ProfileName

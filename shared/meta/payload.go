@@ -400,6 +400,7 @@ func whatsapp(c Change, n conversation.Normalizer) []Event {
 		in := &conversation.Inbound{
 			Key: Provider + ":" + m.ID, Channel: conversation.ChannelWhatsApp, From: id, FromAddress: "whatsapp:" + id.Address,
 			To: business, Provider: Provider, ProviderMessageID: m.ID, ProfileName: names[m.From], SentAt: seconds(m.Timestamp),
+			Account: c.Value.Metadata.PhoneNumberID,
 		}
 		if m.Context != nil {
 			in.ReplyTo = m.Context.ID

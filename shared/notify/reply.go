@@ -273,6 +273,7 @@ func NewReplies(c ReplyConfig, httpClient *http.Client) map[conversation.Channel
 		}
 		g := &MetaReplies{BaseURL: base, Token: c.MetaAccessToken, Client: httpClient}
 		out[conversation.ChannelMessenger], out[conversation.ChannelInstagram] = g, g
+		out[conversation.RouteWhatsAppCloud] = &WhatsAppCloudReplies{BaseURL: base, Token: c.MetaAccessToken, Client: httpClient}
 	}
 	if c.Mailer != nil && c.Dev == nil {
 		out[conversation.ChannelEmail] = &EmailReplies{Mailer: c.Mailer, ReplyTo: c.ReplyTo}
@@ -370,39 +371,86 @@ func (g *MetaReplies) SendReply(ctx context.Context, m conversation.Message) (st
 	if m.Tag != "" {
 		payload["messaging_type"], payload["tag"] = "MESSAGE_TAG", m.Tag
 	}
-	body, _ := json.Marshal(payload)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(g.BaseURL, "/")+"/"+GraphVersion+"/me/messages", bytes.NewReader(body))
-	if err != nil {
-		return "", err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+g.Token)
-	resp, err := g.Client.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("graph send: %w", err)
-	}
-	defer resp.Body.Close()
 	var out struct {
 		MessageID string `json:"message_id"`
-		Error     struct {
+	}
+	if err := graphPost(ctx, g.Client, strings.TrimSuffix(g.BaseURL, "/")+"/"+GraphVersion+"/me/messages", g.Token, payload, &out); err != nil {
+		return "", err
+	}
+	if out.MessageID == "" {
+		return "", errors.New("graph send: no message_id in the answer")
+	}
+	return out.MessageID, nil
+}
+
+// WhatsAppCloudReplies sends WhatsApp replies of conversations that came
+// through the Cloud API: POST $META_GRAPH_URL/<version>/<phone_number_id>/
+// messages (the number the customer wrote to: Message.Account), a text
+// message to their wa_id.
+type WhatsAppCloudReplies struct {
+	BaseURL, Token string
+	Client         *http.Client
+}
+
+// SendReply implements ReplySender.
+func (w *WhatsAppCloudReplies) SendReply(ctx context.Context, m conversation.Message) (string, error) {
+	if m.Account == "" {
+		return "", &PermanentError{Code: "no_phone_number_id", Reason: "the customer's message named no WhatsApp business phone number id"}
+	}
+	to := strings.TrimPrefix(strings.TrimPrefix(m.To, "whatsapp:"), "+")
+	payload := map[string]any{"messaging_product": "whatsapp", "recipient_type": "individual", "to": to, "type": "text",
+		"text": map[string]any{"body": m.Body, "preview_url": false}}
+	var out struct {
+		Messages []struct {
+			ID string `json:"id"`
+		} `json:"messages"`
+	}
+	if err := graphPost(ctx, w.Client, strings.TrimSuffix(w.BaseURL, "/")+"/"+GraphVersion+"/"+url.PathEscape(m.Account)+"/messages", w.Token, payload, &out); err != nil {
+		return "", err
+	}
+	if len(out.Messages) == 0 || out.Messages[0].ID == "" {
+		return "", errors.New("whatsapp send: no message id in the answer")
+	}
+	return out.Messages[0].ID, nil
+}
+
+// graphPost POSTs payload as JSON with the token as the bearer and decodes
+// the answer into out; a 429 or 5xx is an error to retry, another 4xx a
+// *PermanentError with Graph's code (and subcode).
+func graphPost(ctx context.Context, client *http.Client, u, token string, payload, out any) error {
+	body, _ := json.Marshal(payload)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("graph send: %w", err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	var fail struct {
+		Error struct {
 			Message string `json:"message"`
 			Code    int    `json:"code"`
 			Subcode int    `json:"error_subcode"`
 		} `json:"error"`
 	}
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	_ = json.Unmarshal(raw, &out)
+	_ = json.Unmarshal(raw, &fail)
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-		return "", fmt.Errorf("graph send: %d %s", resp.StatusCode, out.Error.Message)
+		return fmt.Errorf("graph send: %d %s", resp.StatusCode, fail.Error.Message)
 	case resp.StatusCode >= 400:
-		code := strconv.Itoa(out.Error.Code)
-		if out.Error.Subcode != 0 {
-			code += "/" + strconv.Itoa(out.Error.Subcode)
+		code := strconv.Itoa(fail.Error.Code)
+		if fail.Error.Subcode != 0 {
+			code += "/" + strconv.Itoa(fail.Error.Subcode)
 		}
-		return "", &PermanentError{Code: code, Reason: "Graph API: " + out.Error.Message}
-	case out.MessageID == "":
-		return "", errors.New("graph send: no message_id in the answer")
+		return &PermanentError{Code: code, Reason: "Graph API: " + fail.Error.Message}
 	}
-	return out.MessageID, nil
+	if err := json.Unmarshal(raw, out); err != nil {
+		return fmt.Errorf("graph send: answer not JSON: %w", err)
+	}
+	return nil
 }

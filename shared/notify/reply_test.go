@@ -113,9 +113,10 @@ func (s *telegramAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // messaging_type, message.text; the tag with MESSAGE_TAG) and answers with
 // a message_id.
 type graphAPI struct {
-	t     *testing.T
-	mu    sync.Mutex
-	calls []map[string]any
+	t             *testing.T
+	mu            sync.Mutex
+	calls         []map[string]any
+	whatsappCalls int
 }
 
 const pageToken = "reply-test-page-token"
@@ -123,6 +124,10 @@ const pageToken = "reply-test-page-token"
 func (s *graphAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var body map[string]any
 	raw, _ := io.ReadAll(r.Body)
+	if r.URL.Path == "/"+notify.GraphVersion+"/1234567890/messages" { // WhatsApp Cloud, from the phone_number_id
+		s.whatsapp(w, r, raw)
+		return
+	}
 	if r.Method != http.MethodPost || r.URL.Path != "/"+notify.GraphVersion+"/me/messages" || r.Header.Get("Authorization") != "Bearer "+pageToken ||
 		json.Unmarshal(raw, &body) != nil {
 		s.t.Errorf("graph stand-in: %s %s %q %s", r.Method, r.URL.Path, r.Header.Get("Authorization"), raw)
@@ -141,6 +146,25 @@ func (s *graphAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	n := len(s.calls)
 	s.mu.Unlock()
 	fmt.Fprintf(w, `{"recipient_id":%q,"message_id":"m_reply%d"}`, recipient["id"], n)
+}
+
+// whatsapp checks a Cloud API send (messaging_product whatsapp, to the
+// wa_id, a text body) and answers with its wamid.
+func (s *graphAPI) whatsapp(w http.ResponseWriter, r *http.Request, raw []byte) {
+	var body map[string]any
+	_ = json.Unmarshal(raw, &body)
+	text, _ := body["text"].(map[string]any)
+	if r.Method != http.MethodPost || r.Header.Get("Authorization") != "Bearer "+pageToken || body["messaging_product"] != "whatsapp" ||
+		body["type"] != "text" || body["to"] != "14155550173" || text["body"] == nil {
+		s.t.Errorf("whatsapp cloud stand-in: %s %s", r.Method, raw)
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprint(w, `{"error":{"message":"(#100) Invalid parameter","type":"OAuthException","code":100}}`)
+		return
+	}
+	s.mu.Lock()
+	s.whatsappCalls++
+	s.mu.Unlock()
+	fmt.Fprint(w, `{"messaging_product":"whatsapp","contacts":[{"input":"14155550173","wa_id":"14155550173"}],"messages":[{"id":"wamid.HBgLMTQxNTU1NTAxNzMVAgARGBI"}]}`)
 }
 
 // fakeMailer records email replies (SES itself is exercised on moto by the
@@ -218,9 +242,10 @@ func newOutbox(t *testing.T) *outbox {
 }
 
 // customer stores an inbound message.
-func (o *outbox) customer(key string, ch conversation.Channel, from conversation.Identity, fromAddr, to, body string, sent time.Time) conversation.Message {
+func (o *outbox) customer(key string, ch conversation.Channel, from conversation.Identity, fromAddr, to, body string, sent time.Time, account ...string) conversation.Message {
 	o.t.Helper()
 	res, err := o.svc.Ingest(context.Background(), conversation.Inbound{Key: key, Channel: ch, From: from, FromAddress: fromAddr, To: to,
+		Account: strings.Join(account, ""),
 		Body: body, Provider: provider(key),
 		ProviderMessageID: key, SentAt: sent, Subject: map[bool]string{true: "My order"}[ch == conversation.ChannelEmail]})
 	if err != nil {
@@ -325,7 +350,7 @@ func TestReplyOnEveryChannel(t *testing.T) {
 	ms := o.customer("meta:m_71", conversation.ChannelMessenger, msID, "psid-71", "page-1", "hi on messenger", now)
 	igID, _ := conversation.Normalizer{}.Platform(conversation.KindInstagram, "igsid-72")
 	ig := o.customer("meta:m_72", conversation.ChannelInstagram, igID, "igsid-72", "ig-1", "hi on instagram, 3 days ago", now.Add(-72*time.Hour))
-	waCloud := o.customer("meta:wamid.73", conversation.ChannelWhatsApp, o.phone("+14155550173"), "whatsapp:+14155550173", "+15550001111", "via the Cloud API", now)
+	waCloud := o.customer("meta:wamid.73", conversation.ChannelWhatsApp, o.phone("+14155550173"), "whatsapp:+14155550173", "+15550001111", "via the Cloud API", now, "1234567890")
 
 	replies := map[string]string{}
 	for i, m := range []conversation.Message{sms, wa, tg, mail, ms, ig, waCloud} {
@@ -368,10 +393,10 @@ func TestReplyOnEveryChannel(t *testing.T) {
 			t.Errorf("graph call to %v: %v, want %s", id, c, want)
 		}
 	}
-	if got := o.message(waCloud.ConversationID, replies[waCloud.ConversationID]); got.Status != "failed" || got.ErrorCode != "channel_not_configured" {
-		t.Errorf("WhatsApp Cloud reply: %s %q (no sender yet: it must fail visibly, never go through Twilio)", got.Status, got.ErrorCode)
+	if o.graph.whatsappCalls != 1 {
+		t.Errorf("WhatsApp Cloud sends: %d, want 1 (never through Twilio)", o.graph.whatsappCalls)
 	}
-	for _, m := range []conversation.Message{sms, wa, tg, mail, ms, ig} {
+	for _, m := range []conversation.Message{sms, wa, tg, mail, ms, ig, waCloud} {
 		got := o.message(m.ConversationID, replies[m.ConversationID])
 		if got.Status != "sent" || got.ProviderMessageID == "" || got.Agent != "dev" {
 			t.Errorf("%s reply: %s %q by %q", m.Channel, got.Status, got.ProviderMessageID, got.Agent)
