@@ -246,7 +246,7 @@ func (o *outbox) customer(key string, ch conversation.Channel, from conversation
 	o.t.Helper()
 	res, err := o.svc.Ingest(context.Background(), conversation.Inbound{Key: key, Channel: ch, From: from, FromAddress: fromAddr, To: to,
 		Account: strings.Join(account, ""),
-		Body: body, Provider: provider(key),
+		Body:    body, Provider: provider(key),
 		ProviderMessageID: key, SentAt: sent, Subject: map[bool]string{true: "My order"}[ch == conversation.ChannelEmail]})
 	if err != nil {
 		o.t.Fatal(err)
