@@ -1,10 +1,14 @@
 // Command email is the Lambda function on EMAIL_BUCKET: SES's receipt rule
 // stores each inbound message there, and the object's creation invokes this
-// function, which reads the raw message and ingests it (shared/email).
+// function, which reads the raw message and ingests it (shared/email). It
+// also takes SES's sending events (delivery, bounce, complaint of the
+// replies it sent), delivered by SNS, onto the replies' status.
 package main
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"log/slog"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -19,7 +23,7 @@ import (
 
 func main() { launch.Event(setup) }
 
-func setup(ctx context.Context, log *slog.Logger) (func(context.Context, events.S3Event) error, error) {
+func setup(ctx context.Context, log *slog.Logger) (func(context.Context, json.RawMessage) error, error) {
 	var cfg config.Common
 	awsCfg, params, err := config.Setup(ctx, &cfg, &cfg)
 	if err != nil {
@@ -34,5 +38,19 @@ func setup(ctx context.Context, log *slog.Logger) (func(context.Context, events.
 		Intake: &email.Intake{Service: svc, Normalizer: conversation.Normalizer{DefaultRegion: cfg.PhoneRegion}, Address: rt.Email.Address, Log: log},
 		S3:     config.S3(awsCfg, cfg),
 	}
-	return h.Handle, nil
+	sent := &email.EventsHandler{Service: svc, Log: log}
+	return func(ctx context.Context, raw json.RawMessage) error {
+		if email.IsSNS(raw) {
+			var ev events.SNSEvent
+			if err := json.Unmarshal(raw, &ev); err != nil {
+				return fmt.Errorf("decode SNS event: %w", err)
+			}
+			return sent.Handle(ctx, ev)
+		}
+		var ev events.S3Event
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			return fmt.Errorf("decode S3 event: %w", err)
+		}
+		return h.Handle(ctx, ev)
+	}, nil
 }

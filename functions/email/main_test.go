@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -101,16 +102,15 @@ func TestEventsInStep(t *testing.T) {
 	}
 }
 
-func readEvent(t *testing.T, name string) events.S3Event {
+func readEvent(t *testing.T, name string) json.RawMessage {
 	b, err := os.ReadFile(filepath.Join(eventsDir, name+".json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ev events.S3Event
-	if err := json.Unmarshal(b, &ev); err != nil {
-		t.Fatal(err)
+	if !json.Valid(b) {
+		t.Fatalf("%s is not JSON", name)
 	}
-	return ev
+	return b
 }
 
 // TestEnvelopesOnLocalServices runs main's setup on moto's S3 and DynamoDB
@@ -185,6 +185,33 @@ func TestEnvelopesOnLocalServices(t *testing.T) {
 	fails, err := st.Failures(ctx, "email", 10)
 	if err != nil || len(fails) != 1 || fails[0].Ref != "s3://"+bucket+"/inbound/0100019aa1b2c3d4-nofrom" || !strings.Contains(fails[0].Reason, "no From") {
 		t.Errorf("failures = %+v, %v", fails, err)
+	}
+
+	// Two replies to Ana went out through SES (the ids events/email/
+	// sending-events.json names); SES's events come back by SNS: one
+	// delivered, one bounced (5.1.1); an Open moves nothing. Twice: once.
+	svc := &conversation.Service{Store: st}
+	var replies []conversation.Message
+	for i, id := range []string{"0100019aa1b2c3d4-reply0001-000000", "0100019aa1b2c3d4-reply0002-000000"} {
+		r, _, err := svc.Reply(ctx, route.ConversationID, conversation.ReplyRequest{Body: "We are on it", Key: fmt.Sprint("ses-", i), Agent: "ana"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.RecordSend(ctx, r.ConversationID, r.Key, conversation.SendResult{Status: conversation.StatusSent, ProviderMessageID: id, At: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		replies = append(replies, r)
+	}
+	for range 2 {
+		if err := h(ctx, readEvent(t, "sending-events")); err != nil {
+			t.Fatalf("sending events: %v", err)
+		}
+	}
+	for i, want := range []struct{ status, code string }{{"delivered", ""}, {"undelivered", "5.1.1"}} {
+		m, err := st.Message(ctx, route.ConversationID, replies[i].Key)
+		if err != nil || m.Status != want.status || m.ErrorCode != want.code || len(m.StatusHistory) != 3 {
+			t.Errorf("reply %d after SES's events: %s %q history %v (%v); want %s %q", i, m.Status, m.ErrorCode, m.StatusHistory, err, want.status, want.code)
+		}
 	}
 }
 

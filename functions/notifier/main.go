@@ -65,7 +65,7 @@ func setup(ctx context.Context, log *slog.Logger, httpClient *http.Client) (*not
 	}
 	// Customers' email acknowledgements name their From (the routing
 	// config's email.address) in the job; agents' email needs NOTIFY_EMAIL_FROM.
-	mailer := &notify.EmailSender{API: notify.SESClient(awsCfg, cfg), From: cfg.NotifyEmailFrom}
+	mailer := &notify.EmailSender{API: notify.SESClient(awsCfg, cfg), From: cfg.NotifyEmailFrom, ConfigurationSet: cfg.SESConfigurationSet}
 	if cfg.NotifyEmailFrom != "" {
 		senders[routing.SinkEmail] = mailer
 	}

@@ -186,6 +186,9 @@ type Notify struct {
 	Common
 	NotifyQueueURL string `envconfig:"NOTIFY_QUEUE_URL"`
 	SESEndpoint    string `envconfig:"SES_ENDPOINT"`
+	// SESConfigurationSet reports what became of each email sent (the
+	// email function records it on the reply).
+	SESConfigurationSet string `envconfig:"SES_CONFIGURATION_SET"`
 	// Provider API bases for replies (DESIGN.md section 5b): the provider's
 	// documented path is appended; empty: the provider's own host.
 	TwilioAPIURL   string `envconfig:"TWILIO_API_URL"`

@@ -474,7 +474,7 @@ var statusRanks = map[string]int{
 	"accepted": 1, "scheduled": 1, "queued": 2, "sending": 3, "sent": 4,
 	"receiving": 4, "received": 5,
 	"delivered": 6, "undelivered": 6, "failed": 6, "canceled": 6,
-	"read": 7,
+	"read": 7, "complained": 7,
 }
 
 // StatusRank is the rank of a message status word; unknown words rank 0.

@@ -48,11 +48,14 @@ type MediaCopier interface {
 	Copy(ctx context.Context, conversationID, key string) error
 }
 
-// Reply is an automatic email answer to a customer's message.
+// Reply is an email answer to a customer's message.
 type Reply struct {
 	From, To, ReplyTo, Subject, Text string
 	// InReplyTo is the Message-ID answered, without brackets.
 	InReplyTo string
+	// Auto marks an automatic answer (Auto-Submitted: auto-replied), so
+	// that the customer's auto-responder stays quiet; an agent's is not.
+	Auto bool
 }
 
 // Sender delivers a notification on one kind of sink.
@@ -233,7 +236,7 @@ func (n *Notifier) emailAck(ctx context.Context, job Job, attrs []slog.Attr) err
 	}
 	r := Reply{
 		From: job.From, To: job.Sink.To, ReplyTo: thread.Address(job.From, job.ConversationID),
-		Subject: job.Subject, Text: job.Text, InReplyTo: job.InReplyTo,
+		Subject: job.Subject, Text: job.Text, InReplyTo: job.InReplyTo, Auto: true,
 	}
 	return n.toCustomer(ctx, job, attrs, func(ctx context.Context) (string, error) { return n.Mailer.Reply(ctx, r) },
 		conversation.Message{

@@ -381,7 +381,7 @@ func TestReplyOnEveryChannel(t *testing.T) {
 		t.Fatalf("email replies: %v", o.mail.replies)
 	}
 	if r := o.mail.replies[0]; r.To != "ana@example.net" || r.From != "support@example.com" || r.Subject != "Re: My order" ||
-		r.InReplyTo != "email:<abc@example.net>" || r.ReplyTo != "support+"+mail.ConversationID+"@example.com" {
+		r.InReplyTo != "email:<abc@example.net>" || r.ReplyTo != "support+"+mail.ConversationID+"@example.com" || r.Auto {
 		t.Errorf("email reply: %+v", r)
 	}
 	if len(o.graph.calls) != 2 {

@@ -168,6 +168,10 @@ type SESAPI interface {
 type EmailSender struct {
 	API  SESAPI
 	From string
+	// ConfigurationSet names the SES configuration set whose event
+	// destination reports each email's delivery, bounce or complaint
+	// (SES_CONFIGURATION_SET); "" for none.
+	ConfigurationSet string
 }
 
 // Send implements Sender.
@@ -207,7 +211,9 @@ func (s *EmailSender) Reply(ctx context.Context, r Reply) (string, error) {
 	add := func(name, value string) {
 		headers = append(headers, sestypes.MessageHeader{Name: aws.String(name), Value: aws.String(value)})
 	}
-	add("Auto-Submitted", "auto-replied")
+	if r.Auto {
+		add("Auto-Submitted", "auto-replied")
+	}
 	if r.InReplyTo != "" {
 		add("In-Reply-To", "<"+r.InReplyTo+">")
 		add("References", "<"+r.InReplyTo+">")
@@ -227,6 +233,9 @@ func (s *EmailSender) Reply(ctx context.Context, r Reply) (string, error) {
 	}
 	if r.ReplyTo != "" {
 		in.ReplyToAddresses = []string{r.ReplyTo}
+	}
+	if s.ConfigurationSet != "" {
+		in.ConfigurationSetName = aws.String(s.ConfigurationSet) // its events: delivered, bounced
 	}
 	out, err := s.API.SendEmail(ctx, in)
 	if err != nil {
