@@ -40,7 +40,8 @@ func setup(ctx context.Context, log *slog.Logger) (http.Handler, error) {
 	}
 	st := store.New(config.DynamoDB(awsCfg, cfg), cfg.TableName)
 	h.Store, h.Service = st, &conversation.Service{Store: st, Team: h.Agents.DefaultTeam, ReopenWindow: cfg.ReopenWindow,
-		CanSend: replyChannels(os.Getenv("TWILIO_ACCOUNT_SID") != "", os.Getenv("TELEGRAM_BOT_TOKEN_PARAM") != "", os.Getenv("META_ACCESS_TOKEN_PARAM") != "")}
+		Templates: h.Agents.Templates,
+		CanSend:   replyChannels(os.Getenv("TWILIO_ACCOUNT_SID") != "", os.Getenv("TELEGRAM_BOT_TOKEN_PARAM") != "", os.Getenv("META_ACCESS_TOKEN_PARAM") != "")}
 	mux := http.NewServeMux()
 	h.Register(mux)
 	return mux, nil

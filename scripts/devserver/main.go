@@ -95,7 +95,7 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
 			return fmt.Errorf(`AGENT_TOKENS: want {"token":"agent id",…}: %w`, err)
 		}
 	}
-	svc := &conversation.Service{Team: rt.DefaultTeam, Window: rt.Window(), ReopenWindow: reopen}
+	svc := &conversation.Service{Team: rt.DefaultTeam, Window: rt.Window(), ReopenWindow: reopen, Templates: rt.Templates}
 	sh := &stream.Handler{Service: svc, Log: log}
 
 	var deliveries delivery.Records

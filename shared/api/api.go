@@ -87,6 +87,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("PATCH /api/contacts/{id}", h.auth(h.patchContact))
 	mux.Handle("POST /api/contacts/{id}/merge", h.auth(h.merge))
 	mux.Handle("GET /api/reports", h.auth(h.reports))
+	mux.Handle("GET /api/templates", h.auth(h.templates))
 }
 
 func (h *Handler) service() *conversation.Service { return h.Service }

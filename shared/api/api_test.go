@@ -367,3 +367,20 @@ func TestIdempotencyKey(t *testing.T) {
 		t.Errorf("%d notes, %d snoozed events; want 1 each", notes, snoozes)
 	}
 }
+
+// TestTemplatesAPI lists the routing document's WhatsApp templates; other
+// channels have none.
+func TestTemplatesAPI(t *testing.T) {
+	svc := &conversation.Service{Team: "support", Templates: []conversation.Template{{Name: "order_update", Language: "en_US", Body: "Your order {{1}} ships."}}}
+	st := memstore.New(nil)
+	svc.Store = st
+	mux := http.NewServeMux()
+	(&api.Handler{Store: st, Service: svc, Token: token}).Register(mux)
+	if code, body := get(t, mux, "/api/templates?channel=whatsapp", token); code != 200 || len(body["templates"].([]any)) != 1 ||
+		body["templates"].([]any)[0].(map[string]any)["name"] != "order_update" {
+		t.Errorf("whatsapp templates: %d %v", code, body)
+	}
+	if code, body := get(t, mux, "/api/templates?channel=sms", token); code != 200 || len(body["templates"].([]any)) != 0 {
+		t.Errorf("sms templates: %d %v", code, body)
+	}
+}

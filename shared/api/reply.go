@@ -13,7 +13,7 @@ import (
 // Idempotency-Key header is required: the same key again answers 200 with
 // the same message and sends nothing; with a different reply, 422.
 func (h *Handler) reply(w http.ResponseWriter, r *http.Request) {
-	fields, ok := decode(w, r, "body", "channel")
+	fields, ok := decode(w, r, "body", "channel", "template")
 	if !ok {
 		return
 	}
@@ -23,6 +23,20 @@ func (h *Handler) reply(w http.ResponseWriter, r *http.Request) {
 	}
 	if _, ok := field(w, fields, "channel", &req.Channel); !ok {
 		return
+	}
+	var tpl struct {
+		Name     string   `json:"name"`
+		Language string   `json:"language"`
+		Params   []string `json:"params"`
+	}
+	if present, ok := field(w, fields, "template", &tpl); !ok {
+		return
+	} else if present {
+		if tpl.Name == "" || tpl.Language == "" {
+			writeError(w, http.StatusBadRequest, "invalid", `field "template" needs a name and a language`)
+			return
+		}
+		req.Template = &conversation.TemplateUse{Name: tpl.Name, Language: tpl.Language, Params: tpl.Params}
 	}
 	if req.Key, ok = idempotencyKey(w, r); !ok {
 		return
@@ -48,4 +62,14 @@ func (h *Handler) reply(w http.ResponseWriter, r *http.Request) {
 	h.log().LogAttrs(r.Context(), slog.LevelInfo, "api.reply", slog.String("outcome", map[bool]string{true: "queued", false: "repeat"}[queued]),
 		slog.String("conversation", m.ConversationID), slog.String("message", m.ID), slog.String("agent", req.Agent), slog.String("channel", string(m.Channel)))
 	writeJSON(w, status, map[string]any{"message": viewMessage(m)})
+}
+
+// templates serves GET /api/templates?channel=: the approved templates of
+// the routing document (WhatsApp's; any other channel has none).
+func (h *Handler) templates(w http.ResponseWriter, r *http.Request) {
+	out := []conversation.Template{}
+	if ch := r.URL.Query().Get("channel"); ch == "" || ch == string(conversation.ChannelWhatsApp) {
+		out = append(out, h.service().Templates...)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"templates": out})
 }

@@ -325,6 +325,8 @@ type Message struct {
 	// Tag is the Meta message tag an agent's late reply goes with
 	// (TagHumanAgent).
 	Tag string `json:"tag,omitempty" dynamodbav:"tag,omitempty"`
+	// Template is the WhatsApp template an agent's reply was sent as.
+	Template *TemplateUse `json:"template,omitempty" dynamodbav:"template,omitempty"`
 	// Account is the business's endpoint as the provider names it, when To
 	// (or a reply's From) is not it: WhatsApp Cloud's phone_number_id.
 	Account   string    `json:"-" dynamodbav:"account,omitempty"`

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -44,6 +45,40 @@ type ReplyRequest struct {
 	// Key is the request's Idempotency-Key (required).
 	Key   string
 	Agent string
+	// Template is an approved WhatsApp template to send (the only message
+	// WhatsApp allows outside its 24-hour window); Body is then optional.
+	Template *TemplateUse
+}
+
+// Template is an approved WhatsApp message template, as the routing
+// document lists it: Body is its text with {{1}}, {{2}}… for the
+// parameters (what the timeline shows); ContentSID is its Twilio Content
+// API id (HX…), for conversations that came through Twilio.
+type Template struct {
+	Name       string `json:"name"`
+	Language   string `json:"language"`
+	Body       string `json:"body"`
+	ContentSID string `json:"twilioContentSid,omitempty"`
+}
+
+// TemplateUse is a template sent: which one, with what parameters.
+type TemplateUse struct {
+	Name       string   `json:"name" dynamodbav:"name"`
+	Language   string   `json:"language" dynamodbav:"language"`
+	Params     []string `json:"params" dynamodbav:"params"`
+	ContentSID string   `json:"-" dynamodbav:"contentSid,omitempty"`
+}
+
+// ErrUnknownTemplate: the template is not in the routing document (400).
+var ErrUnknownTemplate = fmt.Errorf("%w: no such template", ErrInvalid)
+
+// render fills a template's parameters in.
+func (t Template) render(params []string) string {
+	out := t.Body
+	for i, p := range params {
+		out = strings.ReplaceAll(out, "{{"+strconv.Itoa(i+1)+"}}", p)
+	}
+	return out
 }
 
 // replyPage and replyScan: the timeline is read back for the customer's
@@ -62,8 +97,24 @@ func (s *Service) Reply(ctx context.Context, conversationID string, r ReplyReque
 	if r.Key == "" {
 		return Message{}, false, fmt.Errorf("%w: an Idempotency-Key is required", ErrInvalid)
 	}
-	if strings.TrimSpace(r.Body) == "" {
-		return Message{}, false, fmt.Errorf("%w: a reply needs a body", ErrInvalid)
+	if strings.TrimSpace(r.Body) == "" && r.Template == nil {
+		return Message{}, false, fmt.Errorf("%w: a reply needs a body or a template", ErrInvalid)
+	}
+	var tpl *Template
+	if r.Template != nil {
+		t, ok := s.template(r.Template.Name, r.Template.Language)
+		if !ok {
+			return Message{}, false, fmt.Errorf("%w %q in %q", ErrUnknownTemplate, r.Template.Name, r.Template.Language)
+		}
+		for _, p := range r.Template.Params {
+			if CheckText(p) != nil {
+				return Message{}, false, fmt.Errorf("%w: template params must be text", ErrInvalid)
+			}
+		}
+		tpl = &t
+		if r.Body == "" {
+			r.Body = t.render(r.Template.Params)
+		}
 	}
 	if err := CheckText(r.Body); err != nil {
 		return Message{}, false, fmt.Errorf("%w: body %v", ErrInvalid, err)
@@ -98,6 +149,15 @@ func (s *Service) Reply(ctx context.Context, conversationID string, r ReplyReque
 	if in.Channel == ChannelTelegram { // to the chat the customer wrote in (theirs, in a private chat)
 		m.From, m.To = "", in.To
 	}
+	if tpl != nil {
+		if in.Channel != ChannelWhatsApp {
+			return Message{}, false, fmt.Errorf("%w: templates are for WhatsApp, not %s", ErrInvalid, in.Channel)
+		}
+		m.Template = &TemplateUse{Name: tpl.Name, Language: tpl.Language, Params: r.Template.Params, ContentSID: tpl.ContentSID}
+		if m.Template.Params == nil {
+			m.Template.Params = []string{}
+		}
+	}
 	if in.Channel == ChannelEmail {
 		m.Subject = ReplySubject(in.Subject)
 		m.ReplyToRef = in.ProviderMessageID // In-Reply-To
@@ -125,6 +185,16 @@ func (s *Service) Reply(ctx context.Context, conversationID string, r ReplyReque
 		return Message{}, false, fmt.Errorf("put reply: %w", err)
 	}
 	return m, true, nil
+}
+
+// template finds an approved template by name and language.
+func (s *Service) template(name, lang string) (Template, bool) {
+	for _, t := range s.Templates {
+		if t.Name == name && t.Language == lang {
+			return t, true
+		}
+	}
+	return Template{}, false
 }
 
 // sameReply answers a repeated key: the reply it queued, if it asked the
@@ -214,7 +284,7 @@ func (s *Service) CheckReply(m Message, lastInbound time.Time, blocked, optedOut
 	age := now.Sub(lastInbound)
 	switch m.Channel {
 	case ChannelWhatsApp:
-		if age > ServiceWindow {
+		if age > ServiceWindow && m.Template == nil {
 			return "", ErrWhatsAppWindow
 		}
 	case ChannelMessenger, ChannelInstagram:

@@ -153,8 +153,10 @@ type Service struct {
 	// CanSend reports whether replies can be sent on a channel (a sender is
 	// configured); nil: every channel.
 	CanSend func(Channel) bool
-	Now     func() time.Time
-	NewID   func(prefix string) string
+	// Templates are the approved WhatsApp templates (the routing document).
+	Templates []Template
+	Now       func() time.Time
+	NewID     func(prefix string) string
 }
 
 // maxAttempts bounds how often Ingest re-reads a route that changed under it

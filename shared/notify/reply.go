@@ -137,7 +137,21 @@ func (t *TwilioReplies) SendReply(_ context.Context, m conversation.Message) (st
 	p := &twilioapi.CreateMessageParams{}
 	p.SetTo(m.To)
 	p.SetFrom(m.From)
-	p.SetBody(m.Body)
+	if tpl := m.Template; tpl != nil {
+		// An approved template: Twilio's Content API id and its variables.
+		if tpl.ContentSID == "" {
+			return "", &PermanentError{Code: "no_content_sid", Reason: "template " + tpl.Name + " has no twilioContentSid in the routing document"}
+		}
+		vars := map[string]string{}
+		for i, v := range tpl.Params {
+			vars[strconv.Itoa(i+1)] = v
+		}
+		raw, _ := json.Marshal(vars)
+		p.SetContentSid(tpl.ContentSID)
+		p.SetContentVariables(string(raw))
+	} else {
+		p.SetBody(m.Body)
+	}
 	if t.StatusCallback != "" {
 		p.SetStatusCallback(t.StatusCallback)
 	}
@@ -400,6 +414,18 @@ func (w *WhatsAppCloudReplies) SendReply(ctx context.Context, m conversation.Mes
 	to := strings.TrimPrefix(strings.TrimPrefix(m.To, "whatsapp:"), "+")
 	payload := map[string]any{"messaging_product": "whatsapp", "recipient_type": "individual", "to": to, "type": "text",
 		"text": map[string]any{"body": m.Body, "preview_url": false}}
+	if tpl := m.Template; tpl != nil {
+		params := []map[string]string{}
+		for _, v := range tpl.Params {
+			params = append(params, map[string]string{"type": "text", "text": v})
+		}
+		t := map[string]any{"name": tpl.Name, "language": map[string]string{"code": tpl.Language}}
+		if len(params) > 0 {
+			t["components"] = []map[string]any{{"type": "body", "parameters": params}}
+		}
+		delete(payload, "text")
+		payload["type"], payload["template"] = "template", t
+	}
 	var out struct {
 		Messages []struct {
 			ID string `json:"id"`

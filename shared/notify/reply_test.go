@@ -53,10 +53,17 @@ func (s *twilioAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		s.t.Error(err)
 	}
-	for _, f := range []string{"To", "From", "Body", "StatusCallback"} {
+	for _, f := range []string{"To", "From", "StatusCallback"} {
 		if r.PostForm.Get(f) == "" {
 			s.t.Errorf("twilio stand-in: no %s in %v", f, r.PostForm)
 		}
+	}
+	// A message has a Body, or is a Content API template (ContentSid HX…
+	// and its ContentVariables, a JSON object).
+	var vars map[string]string
+	if body, sid := r.PostForm.Get("Body"), r.PostForm.Get("ContentSid"); body == "" && (!strings.HasPrefix(sid, "HX") ||
+		json.Unmarshal([]byte(r.PostForm.Get("ContentVariables")), &vars) != nil) || body != "" && sid != "" {
+		s.t.Errorf("twilio stand-in: neither a Body nor a template: %v", r.PostForm)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	switch code := int(s.answer.Load()); code {
@@ -113,10 +120,11 @@ func (s *telegramAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // messaging_type, message.text; the tag with MESSAGE_TAG) and answers with
 // a message_id.
 type graphAPI struct {
-	t             *testing.T
-	mu            sync.Mutex
-	calls         []map[string]any
-	whatsappCalls int
+	t              *testing.T
+	mu             sync.Mutex
+	calls          []map[string]any
+	whatsappCalls  int
+	whatsappBodies []map[string]any
 }
 
 const pageToken = "reply-test-page-token"
@@ -154,8 +162,10 @@ func (s *graphAPI) whatsapp(w http.ResponseWriter, r *http.Request, raw []byte) 
 	var body map[string]any
 	_ = json.Unmarshal(raw, &body)
 	text, _ := body["text"].(map[string]any)
+	tpl, _ := body["template"].(map[string]any)
+	lang, _ := tpl["language"].(map[string]any)
 	if r.Method != http.MethodPost || r.Header.Get("Authorization") != "Bearer "+pageToken || body["messaging_product"] != "whatsapp" ||
-		body["type"] != "text" || body["to"] != "14155550173" || text["body"] == nil {
+		body["to"] != "14155550173" || !(body["type"] == "text" && text["body"] != nil || body["type"] == "template" && tpl["name"] != nil && lang["code"] != nil) {
 		s.t.Errorf("whatsapp cloud stand-in: %s %s", r.Method, raw)
 		w.WriteHeader(http.StatusBadRequest)
 		fmt.Fprint(w, `{"error":{"message":"(#100) Invalid parameter","type":"OAuthException","code":100}}`)
@@ -163,6 +173,7 @@ func (s *graphAPI) whatsapp(w http.ResponseWriter, r *http.Request, raw []byte) 
 	}
 	s.mu.Lock()
 	s.whatsappCalls++
+	s.whatsappBodies = append(s.whatsappBodies, body)
 	s.mu.Unlock()
 	fmt.Fprint(w, `{"messaging_product":"whatsapp","contacts":[{"input":"14155550173","wa_id":"14155550173"}],"messages":[{"id":"wamid.HBgLMTQxNTU1NTAxNzMVAgARGBI"}]}`)
 }
@@ -569,5 +580,52 @@ func TestReplyRules(t *testing.T) {
 	o.queue.mu.Unlock()
 	if queued != 1 {
 		t.Errorf("%d send jobs queued, want the one accepted reply's", queued)
+	}
+}
+
+// TestReplyTemplates: past WhatsApp's 24 hours only an approved template
+// goes out — through Twilio as its Content API id and variables, through
+// the Cloud API as a template message — and the timeline shows its text.
+func TestReplyTemplates(t *testing.T) {
+	o := newOutbox(t)
+	o.svc.Templates = []conversation.Template{{Name: "order_update", Language: "en_US", Body: "Your order {{1}} ships {{2}}.", ContentSID: "HX0123456789abcdef0123456789abcdef"}}
+	old := o.clock.Add(-30 * time.Hour)
+	tw := o.customer("twilio:SMt1", conversation.ChannelWhatsApp, o.phone("+14155550174"), "whatsapp:+14155550174", "whatsapp:+14155238886", "where is it?", old)
+	cloud := o.customer("meta:wamid.t2", conversation.ChannelWhatsApp, o.phone("+14155550173"), "whatsapp:+14155550173", "+15550001111", "hello?", old, "1234567890")
+	tpl := `{"template":{"name":"order_update","language":"en_US","params":["#41","today"]}}`
+	for _, m := range []conversation.Message{tw, cloud} {
+		if code, body := o.post(m.ConversationID, "free", `{"body":"free text"}`); code != 409 || body["code"] != "whatsapp_window" {
+			t.Errorf("free text after 30 h: %d %v", code, body)
+		}
+		code, body := o.post(m.ConversationID, "tpl", tpl)
+		if code != 202 || body["message"].(map[string]any)["body"] != "Your order #41 ships today." {
+			t.Fatalf("template after 30 h: %d %v", code, body)
+		}
+	}
+	o.deliver()
+	forms := o.twilio.sent()
+	if len(forms) != 1 || forms[0].Get("ContentSid") != "HX0123456789abcdef0123456789abcdef" || forms[0].Get("ContentVariables") != `{"1":"#41","2":"today"}` || forms[0].Get("Body") != "" {
+		t.Errorf("twilio template send: %v", forms)
+	}
+	if len(o.graph.whatsappBodies) != 1 {
+		t.Fatalf("cloud sends: %v", o.graph.whatsappBodies)
+	}
+	sent, _ := json.Marshal(o.graph.whatsappBodies[0]["template"])
+	if want := `{"components":[{"parameters":[{"text":"#41","type":"text"},{"text":"today","type":"text"}],"type":"body"}],"language":{"code":"en_US"},"name":"order_update"}`; string(sent) != want {
+		t.Errorf("cloud template:\n got %s\nwant %s", sent, want)
+	}
+	for name, body := range map[string]string{
+		"unknown template":   `{"template":{"name":"nope","language":"en_US"}}`,
+		"template, no lang":  `{"template":{"name":"order_update"}}`,
+		"template not on wa": ``,
+	} {
+		conv := tw.ConversationID
+		if body == "" {
+			sms := o.customer("twilio:SMt3", conversation.ChannelSMS, o.phone("+14155550175"), "+14155550175", "+18005550100", "hi", o.clock)
+			conv, body = sms.ConversationID, tpl
+		}
+		if code, out := o.post(conv, "bad-"+name, body); code != 400 || out["code"] != "invalid" {
+			t.Errorf("%s: %d %v", name, code, out)
+		}
 	}
 }

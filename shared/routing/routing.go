@@ -115,6 +115,11 @@ type Config struct {
 	CoalesceWindow string `json:"coalesceWindow,omitempty"`
 	Voice          Voice  `json:"voice,omitempty"`
 	Email          Email  `json:"email,omitempty"`
+	// Templates are the approved WhatsApp message templates agents may
+	// send (the only messages WhatsApp allows 24 hours after the customer's
+	// last one): name, language, body with {{1}}… parameters, and the
+	// Twilio Content API id (twilioContentSid) for Twilio's WhatsApp.
+	Templates []conversation.Template `json:"templates,omitempty"`
 
 	window time.Duration
 	teams  map[string]*Team
@@ -144,7 +149,27 @@ var dayNames = map[string]time.Weekday{
 	"thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday,
 }
 
+// validTemplates checks the templates: each named, in a language, with a
+// body, once.
+func (c *Config) validTemplates() error {
+	seen := map[string]bool{}
+	for i, t := range c.Templates {
+		if t.Name == "" || t.Language == "" || t.Body == "" {
+			return fmt.Errorf("routing: templates[%d] needs a name, a language and a body", i)
+		}
+		if k := t.Name + "/" + t.Language; seen[k] {
+			return fmt.Errorf("routing: template %q in %q twice", t.Name, t.Language)
+		} else {
+			seen[k] = true
+		}
+	}
+	return nil
+}
+
 func (c *Config) validate() error {
+	if err := c.validTemplates(); err != nil {
+		return err
+	}
 	var errs []error
 	c.teams = map[string]*Team{}
 	for _, t := range c.Teams {

@@ -101,6 +101,8 @@ func TestParseErrorsNameTheProblem(t *testing.T) {
 		{`{"teams":[{"id":"a"}]}`, `defaultTeam is missing`},
 		{`{"defaultTeam":"a","teams":[{"id":"a"}],"email":{"address":"support+x@example.com"}}`, `email.address "support+x@example.com"`},
 		{`{"defaultTeam":"a","teams":[{"id":"a"}],"email":{"ack":"Thanks"}}`, `email.ack is set but email.address is not`},
+		{`{"defaultTeam":"a","teams":[{"id":"a"}],"templates":[{"name":"t","language":"en"}]}`, `templates[0] needs a name, a language and a body`},
+		{`{"defaultTeam":"a","teams":[{"id":"a"}],"templates":[{"name":"t","language":"en","body":"x"},{"name":"t","language":"en","body":"y"}]}`, `template "t" in "en" twice`},
 		{`not json`, `routing config`},
 	}
 	for _, tt := range tests {
