@@ -197,7 +197,7 @@ func TestEnvelopesOnLocalServices(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := st.RecordSend(ctx, r.ConversationID, r.Key, conversation.SendResult{Status: conversation.StatusSent, ProviderMessageID: id, At: time.Now()}); err != nil {
+		if _, err := st.RecordSend(ctx, r, conversation.SendResult{Status: conversation.StatusSent, ProviderMessageID: id, At: time.Now()}); err != nil {
 			t.Fatal(err)
 		}
 		replies = append(replies, r)

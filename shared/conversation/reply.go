@@ -162,15 +162,7 @@ func (s *Service) Reply(ctx context.Context, conversationID string, r ReplyReque
 		m.Subject = ReplySubject(in.Subject)
 		m.ReplyToRef = in.ProviderMessageID // In-Reply-To
 	}
-	contact, err := s.Store.Contact(ctx, c.ContactID)
-	if err != nil {
-		return Message{}, false, fmt.Errorf("read contact: %w", err)
-	}
-	state, err := s.Store.IdentityState(ctx, in.Identity)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return Message{}, false, fmt.Errorf("read consent: %w", err)
-	}
-	if m.Tag, err = s.CheckReply(m, in.CreatedAt, contact.Blocked, state.OptedOut, now); err != nil {
+	if m.Tag, err = s.checkNow(ctx, m, in.CreatedAt); err != nil {
 		return Message{}, false, err
 	}
 	err = s.Store.PutMessage(ctx, m)
@@ -252,6 +244,17 @@ func (s *Service) latestInbound(ctx context.Context, id string, ch Channel) (Mes
 // the contact may have been blocked, the number opted out, the window
 // closed while it waited (nil if it may go; the tag it goes with).
 func (s *Service) Recheck(ctx context.Context, m Message) (string, error) {
+	in, err := s.latestInbound(ctx, m.ConversationID, m.Channel)
+	if err != nil {
+		return "", err
+	}
+	return s.checkNow(ctx, m, in.CreatedAt)
+}
+
+// checkNow reads what the rules depend on (the contact's blocked flag, the
+// identity's consent) and holds m to them now, the customer's last message
+// on its channel at lastInbound: the one check of queueing and of sending.
+func (s *Service) checkNow(ctx context.Context, m Message, lastInbound time.Time) (string, error) {
 	contact, err := s.Store.Contact(ctx, m.ContactID)
 	if err != nil {
 		return "", fmt.Errorf("read contact: %w", err)
@@ -260,11 +263,7 @@ func (s *Service) Recheck(ctx context.Context, m Message) (string, error) {
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return "", fmt.Errorf("read consent: %w", err)
 	}
-	in, err := s.latestInbound(ctx, m.ConversationID, m.Channel)
-	if err != nil {
-		return "", err
-	}
-	return s.CheckReply(m, in.CreatedAt, contact.Blocked, state.OptedOut, s.now())
+	return s.CheckReply(m, lastInbound, contact.Blocked, state.OptedOut, s.now())
 }
 
 // CheckReply holds a reply to its channel's rules at time now, given the
@@ -333,10 +332,11 @@ type SendResult struct {
 
 // OutboxStore is what the sender writes: a send's outcome on its message.
 type OutboxStore interface {
-	// RecordSend records r on the outbound message key (status, provider id,
-	// error), unless its status already ranks at or above r's; false then.
-	// ErrNotFound if there is no such message.
-	RecordSend(ctx context.Context, conversationID, key string, r SendResult) (bool, error)
+	// RecordSend records r on the stored outbound message m (status, the
+	// provider's id indexed under m.Provider, error), unless its status
+	// already ranks at or above r's; false then. ErrNotFound if m is not
+	// stored.
+	RecordSend(ctx context.Context, m Message, r SendResult) (bool, error)
 }
 
 // RouteWhatsAppCloud is the reply route of a WhatsApp conversation that came

@@ -196,9 +196,10 @@ func (s *Store) UpdateStatus(_ context.Context, provider, providerMessageID stri
 }
 
 // RecordSend implements conversation.Store.
-func (s *Store) RecordSend(_ context.Context, conversationID, key string, r conversation.SendResult) (bool, error) {
+func (s *Store) RecordSend(_ context.Context, sent conversation.Message, r conversation.SendResult) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	conversationID, key := sent.ConversationID, sent.Key
 	m, ok := s.messages[conversationID][key]
 	if !ok {
 		return false, conversation.ErrNotFound

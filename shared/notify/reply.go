@@ -107,7 +107,7 @@ func (n *Notifier) sendReply(ctx context.Context, job Job, attrs []slog.Attr) er
 	}
 	ctx, cancelAfter := afterSend(ctx)
 	defer cancelAfter()
-	if _, err := n.Store.RecordSend(ctx, m.ConversationID, m.Key, conversation.SendResult{Status: conversation.StatusSent, ProviderMessageID: id, At: n.now()}); err != nil {
+	if _, err := n.Store.RecordSend(ctx, m, conversation.SendResult{Status: conversation.StatusSent, ProviderMessageID: id, At: n.now()}); err != nil {
 		attrs = append(attrs, slog.String("timeline_error", err.Error())) // sent: never again (the claim says so)
 	}
 	attrs = append(attrs, slog.String("provider_message_id", id))
@@ -118,7 +118,7 @@ func (n *Notifier) sendReply(ctx context.Context, job Job, attrs []slog.Attr) er
 func (n *Notifier) failed(ctx context.Context, job Job, attrs []slog.Attr, m conversation.Message, code, reason string) error {
 	ctx, cancel := afterSend(ctx)
 	defer cancel()
-	if _, err := n.Store.RecordSend(ctx, m.ConversationID, m.Key, conversation.SendResult{Status: conversation.StatusFailed, ErrorCode: code, Reason: reason, At: n.now()}); err != nil {
+	if _, err := n.Store.RecordSend(ctx, m, conversation.SendResult{Status: conversation.StatusFailed, ErrorCode: code, Reason: reason, At: n.now()}); err != nil {
 		return n.release(ctx, job, attrs, fmt.Errorf("record failure: %w", err))
 	}
 	return n.finish(ctx, job, append(attrs, slog.String("error_code", code)), delivery.Failed, reason)

@@ -119,11 +119,9 @@ func sms(n conversation.Normalizer, key string) conversation.Inbound {
 	}
 }
 
-// BenchmarkDynamoDBPerMessage measures, against DynamoDB Local, what one
-// inbound message from a known contact costs: calls and capacity units on the
-// ingest (acknowledgement) path, on its projection from the stream, and for
-// a duplicate delivery. Latency figures are DynamoDB Local's, not AWS's.
-func BenchmarkDynamoDBPerMessage(b *testing.B) {
+// knownContact is the benchmarks' start: a metered store on DynamoDB Local
+// and a contact whose first message is stored and projected.
+func knownContact(b *testing.B) (*meter, *store.Store, *conversation.Service, conversation.Normalizer, conversation.Result) {
 	m := &meter{}
 	m.reset()
 	db := localaws.DynamoDB(b, m.option)
@@ -138,6 +136,16 @@ func BenchmarkDynamoDBPerMessage(b *testing.B) {
 	if _, err := svc.Project(ctx, first.Message); err != nil {
 		b.Fatal(err)
 	}
+	return m, st, svc, n, first
+}
+
+// BenchmarkDynamoDBPerMessage measures, against DynamoDB Local, what one
+// inbound message from a known contact costs: calls and capacity units on the
+// ingest (acknowledgement) path, on its projection from the stream, and for
+// a duplicate delivery. Latency figures are DynamoDB Local's, not AWS's.
+func BenchmarkDynamoDBPerMessage(b *testing.B) {
+	m, st, svc, n, _ := knownContact(b)
+	ctx := context.Background()
 
 	// The notifier's part, per notification: claim, read the conversation
 	// and contact, send (a no-op sink here), record the delivery.
@@ -210,20 +218,8 @@ func (s *idSender) SendReply(context.Context, conversation.Message) (string, err
 // again, sent recorded, delivery finished). The SQS part is one send job:
 // SendMessage, ReceiveMessage, DeleteMessage.
 func BenchmarkDynamoDBPerReply(b *testing.B) {
-	m := &meter{}
-	m.reset()
-	db := localaws.DynamoDB(b, m.option)
-	st := store.New(db, localaws.Table(b, db))
-	svc := &conversation.Service{Store: st, Team: "support"}
-	n := conversation.Normalizer{DefaultRegion: "US"}
+	m, st, svc, n, first := knownContact(b)
 	ctx := context.Background()
-	first, err := svc.Ingest(ctx, sms(n, "SMfirst"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := svc.Project(ctx, first.Message); err != nil {
-		b.Fatal(err)
-	}
 	notifier := &notify.Notifier{Store: st, Deliveries: st, Service: svc, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Replies: map[conversation.Channel]notify.ReplySender{conversation.ChannelSMS: &idSender{}}}
 	var apiCalls, apiWCU, apiRCU, projCalls, projWCU, projRCU, sendCalls, sendWCU, sendRCU float64

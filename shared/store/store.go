@@ -1372,7 +1372,7 @@ func appendStatus(u expression.UpdateBuilder, status string, at time.Time) expre
 // conditioned on its status ranking below r's (a status callback that came
 // first is not overwritten), which also indexes the provider id (GSI2) for
 // the callbacks to come.
-func (st *Store) RecordSend(ctx context.Context, conversationID, k string, r conversation.SendResult) (bool, error) {
+func (st *Store) RecordSend(ctx context.Context, m conversation.Message, r conversation.SendResult) (bool, error) {
 	rank := int64(conversation.StatusRank(r.Status))
 	upd := expression.Set(expression.Name("status"), expression.Value(r.Status)).
 		Set(expression.Name("statusRank"), expression.Value(rank)).
@@ -1383,28 +1383,17 @@ func (st *Store) RecordSend(ctx context.Context, conversationID, k string, r con
 	}
 	upd = set(upd, "errorCode", r.ErrorCode, r.ErrorCode == "")
 	upd = set(upd, "reason", r.Reason, r.Reason == "")
-	cond := expression.Name("conversationId").Equal(expression.Value(conversationID)).
+	cond := expression.Name("conversationId").Equal(expression.Value(m.ConversationID)).
 		And(expression.Name("statusRank").LessThan(expression.Value(rank)))
 	if r.ProviderMessageID != "" {
-		// the provider id is indexed from the item's provider
-		out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.table, Key: msgKey(k), ProjectionExpression: aws.String("provider")})
-		if err != nil {
-			return false, fmt.Errorf("read message: %w", err)
-		}
-		if out.Item == nil {
-			return false, conversation.ErrNotFound
-		}
-		p, _ := out.Item["provider"].(*types.AttributeValueMemberS)
-		if p != nil {
-			upd = upd.Set(expression.Name("GSI2PK"), expression.Value(providerKey(p.Value, r.ProviderMessageID)))
-		}
+		upd = upd.Set(expression.Name("GSI2PK"), expression.Value(providerKey(m.Provider, r.ProviderMessageID)))
 	}
-	ok, err := st.update(ctx, msgKey(k), upd, cond)
+	ok, err := st.update(ctx, msgKey(m.Key), upd, cond)
 	if err != nil {
 		return false, fmt.Errorf("record send: %w", err)
 	}
-	if !ok {
-		if _, err := st.Message(ctx, conversationID, k); err != nil {
+	if !ok { // not newer, or not stored: tell which
+		if _, err := st.Message(ctx, m.ConversationID, m.Key); err != nil {
 			return false, err
 		}
 	}

@@ -46,11 +46,11 @@ func sendRecorded(t *testing.T, ns NewStore) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ok, err := h.store.RecordSend(ctx, m.ConversationID, m.Key, conversation.SendResult{Status: conversation.StatusSent, ProviderMessageID: "SMout2", At: h.now()})
+	ok, err := h.store.RecordSend(ctx, m, conversation.SendResult{Status: conversation.StatusSent, ProviderMessageID: "SMout2", At: h.now()})
 	if err != nil || !ok {
 		t.Fatalf("record sent: %v %v", ok, err)
 	}
-	if ok, err := h.store.RecordSend(ctx, m.ConversationID, m.Key, conversation.SendResult{Status: conversation.StatusSent, ProviderMessageID: "SMout2", At: h.now()}); err != nil || ok {
+	if ok, err := h.store.RecordSend(ctx, m, conversation.SendResult{Status: conversation.StatusSent, ProviderMessageID: "SMout2", At: h.now()}); err != nil || ok {
 		t.Errorf("recording sent again: %v %v, want false", ok, err)
 	}
 	if ok, err := h.svc.RecordStatus(ctx, "twilio", "SMout2", conversation.StatusUpdate{Status: "delivered", At: h.now()}); err != nil || !ok {
@@ -70,14 +70,16 @@ func sendRecorded(t *testing.T, ns NewStore) {
 	if got.Status != "delivered" || got.ProviderMessageID != "SMout2" || len(hist) != 3 || hist[0] != "queued" || hist[1] != "sent" || hist[2] != "delivered" {
 		t.Errorf("after sent and delivered: %s %q history %v", got.Status, got.ProviderMessageID, hist)
 	}
-	if _, err := h.store.RecordSend(ctx, m.ConversationID, "reply:nope", conversation.SendResult{Status: conversation.StatusSent, At: h.now()}); !errors.Is(err, conversation.ErrNotFound) {
+	unknown := m
+	unknown.Key = "reply:nope"
+	if _, err := h.store.RecordSend(ctx, unknown, conversation.SendResult{Status: conversation.StatusSent, At: h.now()}); !errors.Is(err, conversation.ErrNotFound) {
 		t.Errorf("an unknown reply: %v", err)
 	}
 	failed, _, err := h.svc.Reply(ctx, in.ConversationID, conversation.ReplyRequest{Body: "again", Key: "k3", Agent: "ana"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.store.RecordSend(ctx, failed.ConversationID, failed.Key, conversation.SendResult{Status: conversation.StatusFailed, ErrorCode: "21211", Reason: "not a valid phone number", At: h.now()}); err != nil {
+	if _, err := h.store.RecordSend(ctx, failed, conversation.SendResult{Status: conversation.StatusFailed, ErrorCode: "21211", Reason: "not a valid phone number", At: h.now()}); err != nil {
 		t.Fatal(err)
 	}
 	if f, _ := h.store.Message(ctx, failed.ConversationID, failed.Key); f.Status != "failed" || f.ErrorCode != "21211" || f.Reason != "not a valid phone number" {
