@@ -1,6 +1,7 @@
 // Command api is the Lambda function behind /api/*: the agents' inbox,
 // conversation timelines and contacts, and what agents do to a conversation
-// (status, assignee, labels, notes, read). Deployed, API Gateway's JWT
+// (status, assignee, labels, notes, read, replies with attachments uploaded
+// to MEDIA_BUCKET). Deployed, API Gateway's JWT
 // authorizer checks the caller (API_AUTH=jwt) and the token's email or sub
 // names the agent; otherwise the function requires AGENT_API_TOKEN (the
 // agent "dev") as the bearer token itself.
@@ -13,6 +14,7 @@ import (
 	"os"
 
 	"github.com/switchboard/switchboard/shared/api"
+	"github.com/switchboard/switchboard/shared/attach"
 	"github.com/switchboard/switchboard/shared/config"
 	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/launch"
@@ -23,8 +25,13 @@ import (
 func main() { launch.HTTP(setup) }
 
 func setup(ctx context.Context, log *slog.Logger) (http.Handler, error) {
-	var cfg config.Common
-	awsCfg, params, err := config.Setup(ctx, &cfg, &cfg)
+	var cfg struct {
+		config.Common
+		// MediaBucket holds agents' attachments (POST /api/uploads) and
+		// the customers' copied media (GET /api/media/{key}).
+		MediaBucket string `envconfig:"MEDIA_BUCKET"`
+	}
+	awsCfg, params, err := config.Setup(ctx, &cfg, &cfg.Common)
 	if err != nil {
 		return nil, err
 	}
@@ -38,10 +45,13 @@ func setup(ctx context.Context, log *slog.Logger) (http.Handler, error) {
 	if h.Agents, err = routing.Load(ctx, cfg.RoutingConfigFile, params); err != nil {
 		return nil, err
 	}
-	st := store.New(config.DynamoDB(awsCfg, cfg), cfg.TableName)
+	st := store.New(config.DynamoDB(awsCfg, cfg.Common), cfg.TableName)
 	h.Store, h.Service = st, &conversation.Service{Store: st, Team: h.Agents.DefaultTeam, ReopenWindow: cfg.ReopenWindow,
 		Templates: h.Agents.Templates,
 		CanSend:   replyChannels(os.Getenv("TWILIO_ACCOUNT_SID") != "", os.Getenv("TELEGRAM_BOT_TOKEN_PARAM") != "", os.Getenv("META_ACCESS_TOKEN_PARAM") != "")}
+	if cfg.MediaBucket != "" {
+		h.Uploads = attach.NewUploads(config.S3(awsCfg, cfg.Common), cfg.MediaBucket)
+	}
 	mux := http.NewServeMux()
 	h.Register(mux)
 	return mux, nil

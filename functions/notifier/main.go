@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/switchboard/switchboard/shared/attach"
 	"github.com/switchboard/switchboard/shared/config"
 	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/email/thread"
@@ -85,10 +86,14 @@ func setup(ctx context.Context, log *slog.Logger, httpClient *http.Client) (*not
 	if err != nil {
 		return nil, err
 	}
+	var links notify.MediaLinks // agents' attachments, linked for the providers
+	if cfg.MediaBucket != "" {
+		links = attach.NewUploads(config.S3(awsCfg, cfg.Common), cfg.MediaBucket)
+	}
 	n.Replies = notify.NewReplies(notify.ReplyConfig{
 		TwilioAccountSID: cfg.TwilioAccountSID, TwilioAuthToken: twilioToken, TwilioAPIURL: cfg.TwilioAPIURL, PublicBaseURL: base,
 		TelegramBotToken: botToken, TelegramURL: cfg.TelegramAPIURL, Mailer: mailer, ReplyTo: thread.Address,
-		MetaAccessToken: metaToken, MetaGraphURL: cfg.MetaGraphURL,
+		MetaAccessToken: metaToken, MetaGraphURL: cfg.MetaGraphURL, Media: links,
 	}, httpClient)
 	n.Service = &conversation.Service{Store: st}
 	if cfg.MediaBucket != "" {

@@ -33,6 +33,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/switchboard/switchboard/shared/api"
+	"github.com/switchboard/switchboard/shared/attach"
 	"github.com/switchboard/switchboard/shared/config"
 	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/delivery"
@@ -142,11 +143,13 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
 	// Agents' replies go nowhere but GET /dev/outbox, unless a provider's
 	// API URL points a real sender somewhere (a stand-in).
 	outbox := &notify.DevOutbox{}
+	// Agents' attachments: in memory, behind presigned URLs of its own.
+	uploads := &attach.DevUploads{}
 	notifier.Replies = notify.NewReplies(notify.ReplyConfig{
 		TwilioAccountSID: env("TWILIO_ACCOUNT_SID", devenv.TwilioAccountSID), TwilioAuthToken: twilioToken,
 		TwilioAPIURL: os.Getenv("TWILIO_API_URL"), PublicBaseURL: base,
 		TelegramBotToken: env("TELEGRAM_BOT_TOKEN", devenv.TelegramBotToken), TelegramURL: os.Getenv("TELEGRAM_API_URL"),
-		MetaAccessToken: env("META_ACCESS_TOKEN", devenv.MetaAccessToken), MetaGraphURL: os.Getenv("META_GRAPH_URL"), Dev: outbox,
+		MetaAccessToken: env("META_ACCESS_TOKEN", devenv.MetaAccessToken), MetaGraphURL: os.Getenv("META_GRAPH_URL"), Dev: outbox, Media: uploads,
 	}, httpClient)
 	notifier.Service = svc
 
@@ -170,7 +173,8 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
 		return err
 	}
 	tg.Register(mux)
-	(&api.Handler{Store: svc.Store, Service: svc, Token: agentToken, Tokens: agentTokens, Agents: rt, Log: log}).Register(mux)
+	(&api.Handler{Store: svc.Store, Service: svc, Token: agentToken, Tokens: agentTokens, Agents: rt, Log: log, Uploads: uploads}).Register(mux)
+	uploads.Register(mux)
 	mux.HandleFunc("GET /dev/outbox", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"sends": outbox.Sends()})
@@ -182,6 +186,9 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Upload and media URLs are this server's own (PUBLIC_BASE_URL when
+	// set, the listening address when not).
+	uploads.Base = env("PUBLIC_BASE_URL", "http://"+ln.Addr().String())
 	notes := "NOTIFY_WEBHOOK_URL is unset: set it to any local listener to receive them"
 	if webhookURL != "" {
 		notes = "each is POSTed to NOTIFY_WEBHOOK_URL=" + webhookURL + ", signed (Standard Webhooks) with NOTIFY_WEBHOOK_SECRET"
@@ -200,6 +207,8 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
   GET  /api/conversations/{id}          a timeline
   PATCH /api/conversations/{id}         {"status":"closed"}, assignee, team, labels, priority, snooze
   POST /api/conversations/{id}/notes    a private note; …/read clears unread
+  POST /api/conversations/{id}/messages a reply (Idempotency-Key), media from POST /api/uploads
+  POST /api/uploads                     {"contentType","size"}: a presigned PUT (kept in memory here)
   GET  /api/contacts/{id}               a contact
 
 Webhooks are verified against PUBLIC_BASE_URL=%s with TWILIO_AUTH_TOKEN%s.

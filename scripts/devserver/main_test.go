@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -289,5 +291,86 @@ func TestCloseThenNextSMSOpensANewConversation(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("today's report, 10 s on: %v", rep)
 		}
+	}
+}
+
+// TestReplyWithAttachment is the README's attachment walk-through: an
+// upload (POST /api/uploads, then the PUT it presigned), a reply naming its
+// key, the dev outbox recording it, and GET /api/media/{key} redirecting
+// to the file.
+func TestReplyWithAttachment(t *testing.T) {
+	target := startDev(t)
+	call := func(method, path, key, body string) (int, map[string]any) {
+		t.Helper()
+		req, _ := http.NewRequest(method, target+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+devenv.AgentAPIToken)
+		if key != "" {
+			req.Header.Set("Idempotency-Key", key)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	form := url.Values{"MessageSid": {"SMdevattach1"}, "From": {"+14155550179"}, "To": {"+18005550100"}, "Body": {"photo of the label?"}}
+	req, _ := http.NewRequest(http.MethodPost, target+twilio.MessagingPath, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Twilio-Signature", twilio.Sign(devenv.TwilioAuthToken, devenv.PublicBaseURL+twilio.MessagingPath, form))
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("sms: %v %v", resp, err)
+	}
+	_, list := call(http.MethodGet, "/api/conversations", "", "")
+	conv := list["conversations"].([]any)[0].(map[string]any)["id"].(string)
+
+	label := []byte("\x89PNG\r\n\x1a\n label")
+	code, out := call(http.MethodPost, "/api/uploads", "", fmt.Sprintf(`{"contentType":"image/png","size":%d,"filename":"label.png"}`, len(label)))
+	if code != http.StatusCreated {
+		t.Fatalf("upload: %d %v", code, out)
+	}
+	up := out["upload"].(map[string]any)
+	put, _ := http.NewRequest(up["method"].(string), up["url"].(string), bytes.NewReader(label))
+	put.Header.Set("Content-Type", up["headers"].(map[string]any)["Content-Type"].(string))
+	if resp, err := http.DefaultClient.Do(put); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("PUT: %v %v", resp, err)
+	}
+	key := up["key"].(string)
+	if code, out := call(http.MethodPost, "/api/conversations/"+conv+"/messages", "attach-1", `{"body":"Here it is","media":[{"key":"`+key+`"}]}`); code != http.StatusAccepted {
+		t.Fatalf("reply: %d %v", code, out)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		resp, err := http.Get(target + "/dev/outbox")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var o struct {
+			Sends []notify.DevSend `json:"sends"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&o)
+		resp.Body.Close()
+		if len(o.Sends) == 1 && len(o.Sends[0].Media) == 1 && o.Sends[0].Media[0] == key {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dev outbox: %+v", o.Sends)
+		}
+	}
+	// The console shows it through GET /api/media/{key}: a redirect to the file.
+	get, _ := http.NewRequest(http.MethodGet, target+"/api/media/"+key, nil)
+	get.Header.Set("Authorization", "Bearer "+devenv.AgentAPIToken)
+	resp, err := http.DefaultClient.Do(get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !bytes.Equal(got, label) || resp.Header.Get("Content-Type") != "image/png" {
+		t.Errorf("GET /api/media: %d %q %s", resp.StatusCode, got, resp.Header.Get("Content-Type"))
+	}
+	if code, _ := call(http.MethodGet, "/api/media/../../etc/passwd", "", ""); code != http.StatusNotFound && code != http.StatusMovedPermanently {
+		t.Errorf("a path outside the media: %d", code)
 	}
 }

@@ -13,7 +13,7 @@ import (
 // Idempotency-Key header is required: the same key again answers 200 with
 // the same message and sends nothing; with a different reply, 422.
 func (h *Handler) reply(w http.ResponseWriter, r *http.Request) {
-	fields, ok := decode(w, r, "body", "channel", "template")
+	fields, ok := decode(w, r, "body", "channel", "template", "media")
 	if !ok {
 		return
 	}
@@ -38,6 +38,12 @@ func (h *Handler) reply(w http.ResponseWriter, r *http.Request) {
 		}
 		req.Template = &conversation.TemplateUse{Name: tpl.Name, Language: tpl.Language, Params: tpl.Params}
 	}
+	var refs []struct {
+		Key string `json:"key"`
+	}
+	if _, ok := field(w, fields, "media", &refs); !ok {
+		return
+	}
 	if req.Key, ok = idempotencyKey(w, r); !ok {
 		return
 	}
@@ -46,6 +52,11 @@ func (h *Handler) reply(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req.Agent = agent(r)
+	var err error
+	if req.Media, err = h.replyMedia(r.Context(), refs); err != nil {
+		h.fail(w, r, "api.reply", err)
+		return
+	}
 	m, queued, err := h.service().Reply(r.Context(), r.PathValue("id"), req)
 	if errors.Is(err, conversation.ErrKeyReused) {
 		writeError(w, http.StatusUnprocessableEntity, "idempotency_key_reused", "this Idempotency-Key was sent with a different reply")

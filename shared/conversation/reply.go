@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -48,6 +49,9 @@ type ReplyRequest struct {
 	// Template is an approved WhatsApp template to send (the only message
 	// WhatsApp allows outside its 24-hour window); Body is then optional.
 	Template *TemplateUse
+	// Media are the reply's attachments: stored uploads (Key, ContentType,
+	// Size, Filename), checked against the channel by CheckMedia.
+	Media []Media
 }
 
 // Template is an approved WhatsApp message template, as the routing
@@ -97,8 +101,11 @@ func (s *Service) Reply(ctx context.Context, conversationID string, r ReplyReque
 	if r.Key == "" {
 		return Message{}, false, fmt.Errorf("%w: an Idempotency-Key is required", ErrInvalid)
 	}
-	if strings.TrimSpace(r.Body) == "" && r.Template == nil {
-		return Message{}, false, fmt.Errorf("%w: a reply needs a body or a template", ErrInvalid)
+	if strings.TrimSpace(r.Body) == "" && r.Template == nil && len(r.Media) == 0 {
+		return Message{}, false, fmt.Errorf("%w: a reply needs a body, media or a template", ErrInvalid)
+	}
+	if r.Template != nil && len(r.Media) > 0 {
+		return Message{}, false, fmt.Errorf("%w: a template is sent without media", ErrInvalid)
 	}
 	var tpl *Template
 	if r.Template != nil {
@@ -162,6 +169,14 @@ func (s *Service) Reply(ctx context.Context, conversationID string, r ReplyReque
 		m.Subject = ReplySubject(in.Subject)
 		m.ReplyToRef = in.ProviderMessageID // In-Reply-To
 	}
+	if len(r.Media) > 0 {
+		if err := CheckMedia(ReplyRoute(m), m.Body, r.Media); err != nil {
+			return Message{}, false, err
+		}
+		for _, md := range r.Media {
+			m.Media = append(m.Media, Media{Key: md.Key, ContentType: md.ContentType, Size: md.Size, Filename: md.Filename, Status: MediaStored})
+		}
+	}
 	if m.Tag, err = s.checkNow(ctx, m, in.CreatedAt); err != nil {
 		return Message{}, false, err
 	}
@@ -192,7 +207,7 @@ func (s *Service) template(name, lang string) (Template, bool) {
 // sameReply answers a repeated key: the reply it queued, if it asked the
 // same.
 func sameReply(prev Message, r ReplyRequest) (Message, bool, error) {
-	if prev.Body != r.Body || r.Channel != "" && prev.Channel != r.Channel {
+	if prev.Body != r.Body || r.Channel != "" && prev.Channel != r.Channel || !slices.EqualFunc(prev.Media, r.Media, func(a, b Media) bool { return a.Key == b.Key }) {
 		return Message{}, false, ErrKeyReused
 	}
 	return prev, false, nil

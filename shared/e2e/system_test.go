@@ -75,6 +75,7 @@ type system struct {
 	texts    []url.Values
 	mails    []*sesv2.SendEmailInput // what the notifier sent through SES (moto)
 	badSigs  int
+	replies  *providers // the reply stand-ins (options.replies)
 }
 
 type options struct {
@@ -84,6 +85,9 @@ type options struct {
 	// retryFailedNow: a failed job is received again at once (see
 	// notify.SQSPoller.RetryFailedNow), not after the visibility timeout.
 	retryFailedNow bool
+	// replies wires the outbox: the agents' API on the webhook server,
+	// reply senders pointed at provider stand-ins (see reply_test.go).
+	replies bool
 }
 
 func newSystem(t testing.TB, o options) *system {
@@ -193,7 +197,6 @@ func newSystem(t testing.TB, o options) *system {
 		StreamARN: aws.ToString(desc.Table.LatestStreamArn), Handle: fanout.Handle, Interval: 20 * time.Millisecond,
 		OnError: func(err error) { fmt.Fprintf(&s.trouble, "stream poller: %v\n", err) },
 	}
-	go func() { _ = sp.Run(ctx) }()
 
 	// The queue, as the notifier's event source mapping reads it.
 	httpClient := &http.Client{Timeout: 5 * time.Second}
@@ -206,6 +209,10 @@ func newSystem(t testing.TB, o options) *system {
 		routing.SinkWebhook: whSender,
 		routing.SinkSMS:     &notify.SMSSender{API: notify.NewTwilioAPI("AC123", "secret", smsClient), From: "+18005550100"},
 	}}
+	if o.replies {
+		s.wireReplies(mux, fanout, n)
+	}
+	go func() { _ = sp.Run(ctx) }()
 	for range 2 { // two concurrent consumers, as Lambda scales out
 		qp := &notify.SQSPoller{API: s.sqs, URL: s.queue, Handle: n.Handle, WaitSeconds: 1, RetryFailedNow: o.retryFailedNow,
 			OnError: func(err error) { fmt.Fprintf(&s.trouble, "queue poller: %v\n", err) }}

@@ -56,6 +56,14 @@ type Reply struct {
 	// Auto marks an automatic answer (Auto-Submitted: auto-replied), so
 	// that the customer's auto-responder stays quiet; an agent's is not.
 	Auto bool
+	// Attachments go with the text (an agent's reply's media).
+	Attachments []Attachment
+}
+
+// Attachment is one file of a Reply.
+type Attachment struct {
+	Filename, ContentType string
+	Data                  []byte
 }
 
 // Sender delivers a notification on one kind of sink.

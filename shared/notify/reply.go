@@ -67,6 +67,34 @@ type ReplySender interface {
 	SendReply(ctx context.Context, m conversation.Message) (string, error)
 }
 
+// MediaLinks gives the senders a reply's attachments (attach.Uploads): a
+// short-lived URL for a provider that fetches them, the bytes for email.
+type MediaLinks interface {
+	Link(ctx context.Context, key string) (string, error)
+	Read(ctx context.Context, key string) ([]byte, error)
+}
+
+var errMediaNotConfigured = &PermanentError{Code: "media_not_configured", Reason: "this reply has attachments and the sender has no media bucket (MEDIA_BUCKET)"}
+
+// links presigns a URL for each of media.
+func links(ctx context.Context, ml MediaLinks, media []conversation.Media) ([]string, error) {
+	if len(media) == 0 {
+		return nil, nil
+	}
+	if ml == nil {
+		return nil, errMediaNotConfigured
+	}
+	out := make([]string, 0, len(media))
+	for _, md := range media {
+		u, err := ml.Link(ctx, md.Key)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, nil
+}
+
 // sendReply sends the reply a job names, once.
 func (n *Notifier) sendReply(ctx context.Context, job Job, attrs []slog.Attr) error {
 	m, err := n.Store.Message(ctx, job.ConversationID, job.WindowKey)
@@ -130,11 +158,21 @@ func (n *Notifier) failed(ctx context.Context, job Job, attrs []slog.Attr, m con
 type TwilioReplies struct {
 	API            TwilioMessages
 	StatusCallback string
+	// Media links a reply's attachments (MediaUrl, presigned for Twilio to
+	// fetch).
+	Media MediaLinks
 }
 
 // SendReply implements ReplySender.
-func (t *TwilioReplies) SendReply(_ context.Context, m conversation.Message) (string, error) {
+func (t *TwilioReplies) SendReply(ctx context.Context, m conversation.Message) (string, error) {
+	urls, err := links(ctx, t.Media, m.Media)
+	if err != nil {
+		return "", err
+	}
 	p := &twilioapi.CreateMessageParams{}
+	if len(urls) > 0 {
+		p.SetMediaUrl(urls)
+	}
 	p.SetTo(m.To)
 	p.SetFrom(m.From)
 	if tpl := m.Template; tpl != nil {
@@ -149,7 +187,7 @@ func (t *TwilioReplies) SendReply(_ context.Context, m conversation.Message) (st
 		raw, _ := json.Marshal(vars)
 		p.SetContentSid(tpl.ContentSID)
 		p.SetContentVariables(string(raw))
-	} else {
+	} else if m.Body != "" || len(urls) == 0 {
 		p.SetBody(m.Body)
 	}
 	if t.StatusCallback != "" {
@@ -170,10 +208,13 @@ func (t *TwilioReplies) SendReply(_ context.Context, m conversation.Message) (st
 }
 
 // TelegramReplies sends Telegram replies with the Bot API's sendMessage
-// ($TELEGRAM_API_URL/bot<token>/sendMessage).
+// ($TELEGRAM_API_URL/bot<token>/sendMessage); one with an attachment by
+// sendPhoto (JPEG, PNG) or sendDocument, the file by its presigned URL
+// (Telegram fetches it) and the text as its caption.
 type TelegramReplies struct {
 	BaseURL, Token string
 	Client         *http.Client
+	Media          MediaLinks
 }
 
 // SendReply implements ReplySender.
@@ -182,15 +223,29 @@ func (t *TelegramReplies) SendReply(ctx context.Context, m conversation.Message)
 	if err != nil {
 		return "", &PermanentError{Code: "bad_chat", Reason: "not a Telegram chat id: " + m.To}
 	}
-	body, _ := json.Marshal(map[string]any{"chat_id": chat, "text": m.Body})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(t.BaseURL, "/")+"/bot"+t.Token+"/sendMessage", bytes.NewReader(body))
+	urls, err := links(ctx, t.Media, m.Media)
+	if err != nil {
+		return "", err
+	}
+	method, payload := "sendMessage", map[string]any{"chat_id": chat, "text": m.Body}
+	if len(urls) > 0 {
+		method, payload = "sendDocument", map[string]any{"chat_id": chat, "document": urls[0]}
+		if ct := conversation.BareType(m.Media[0].ContentType); ct == "image/jpeg" || ct == "image/png" {
+			method, payload = "sendPhoto", map[string]any{"chat_id": chat, "photo": urls[0]}
+		}
+		if m.Body != "" {
+			payload["caption"] = m.Body
+		}
+	}
+	body, _ := json.Marshal(payload)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(t.BaseURL, "/")+"/bot"+t.Token+"/"+method, bytes.NewReader(body))
 	if err != nil {
 		return "", err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := t.Client.Do(req)
 	if err != nil {
-		return "", fmt.Errorf("telegram sendMessage: %w", redactToken(err, t.Token))
+		return "", fmt.Errorf("telegram %s: %w", method, redactToken(err, t.Token))
 	}
 	defer resp.Body.Close()
 	var out struct {
@@ -205,7 +260,7 @@ func (t *TelegramReplies) SendReply(ctx context.Context, m conversation.Message)
 	_ = json.Unmarshal(raw, &out)
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-		return "", fmt.Errorf("telegram sendMessage: %d %s", resp.StatusCode, out.Description)
+		return "", fmt.Errorf("telegram %s: %d %s", method, resp.StatusCode, out.Description)
 	case resp.StatusCode >= 400 || !out.OK:
 		return "", &PermanentError{Code: strconv.Itoa(max(out.ErrorCode, resp.StatusCode)), Reason: "Telegram: " + out.Description}
 	}
@@ -227,11 +282,23 @@ type EmailReplies struct {
 	Mailer Mailer
 	// ReplyTo makes the conversation's reply address.
 	ReplyTo func(from, conversationID string) string
+	// Media reads a reply's attachments, attached to the mail.
+	Media MediaLinks
 }
 
 // SendReply implements ReplySender.
 func (e *EmailReplies) SendReply(ctx context.Context, m conversation.Message) (string, error) {
 	r := Reply{From: m.From, To: m.To, Subject: m.Subject, Text: m.Body, InReplyTo: m.ReplyToRef}
+	if len(m.Media) > 0 && e.Media == nil {
+		return "", errMediaNotConfigured
+	}
+	for _, md := range m.Media {
+		b, err := e.Media.Read(ctx, md.Key)
+		if err != nil {
+			return "", err
+		}
+		r.Attachments = append(r.Attachments, Attachment{Filename: md.Filename, ContentType: md.ContentType, Data: b})
+	}
 	if e.ReplyTo != nil {
 		r.ReplyTo = e.ReplyTo(m.From, m.ConversationID)
 	}
@@ -254,6 +321,10 @@ type ReplyConfig struct {
 	// Mailer sends email replies (SES v2); nil: none.
 	Mailer  Mailer
 	ReplyTo func(from, conversationID string) string
+	// Media links and reads replies' attachments (attach.Uploads on the
+	// media bucket); nil: a reply with media fails as
+	// media_not_configured.
+	Media MediaLinks
 	// Dev sends nowhere: every channel without a provider URL set records
 	// its sends in Dev and marks them sent with a dev- id.
 	Dev *DevOutbox
@@ -267,7 +338,7 @@ func NewReplies(c ReplyConfig, httpClient *http.Client) map[conversation.Channel
 		if c.TwilioAPIURL != "" {
 			client = &http.Client{Timeout: httpClient.Timeout, Transport: &Rebase{Base: c.TwilioAPIURL, Host: "api.twilio.com", Next: httpClient.Transport}}
 		}
-		tw := &TwilioReplies{API: NewTwilioAPI(c.TwilioAccountSID, c.TwilioAuthToken, client)}
+		tw := &TwilioReplies{API: NewTwilioAPI(c.TwilioAccountSID, c.TwilioAuthToken, client), Media: c.Media}
 		if c.PublicBaseURL != "" {
 			tw.StatusCallback = strings.TrimSuffix(c.PublicBaseURL, "/") + "/webhooks/twilio/messaging/status"
 		}
@@ -278,19 +349,19 @@ func NewReplies(c ReplyConfig, httpClient *http.Client) map[conversation.Channel
 		if base == "" {
 			base = "https://api.telegram.org"
 		}
-		out[conversation.ChannelTelegram] = &TelegramReplies{BaseURL: base, Token: c.TelegramBotToken, Client: httpClient}
+		out[conversation.ChannelTelegram] = &TelegramReplies{BaseURL: base, Token: c.TelegramBotToken, Client: httpClient, Media: c.Media}
 	}
 	if c.MetaAccessToken != "" && (c.Dev == nil || c.MetaGraphURL != "") {
 		base := c.MetaGraphURL
 		if base == "" {
 			base = "https://graph.facebook.com"
 		}
-		g := &MetaReplies{BaseURL: base, Token: c.MetaAccessToken, Client: httpClient}
+		g := &MetaReplies{BaseURL: base, Token: c.MetaAccessToken, Client: httpClient, Media: c.Media}
 		out[conversation.ChannelMessenger], out[conversation.ChannelInstagram] = g, g
-		out[conversation.RouteWhatsAppCloud] = &WhatsAppCloudReplies{BaseURL: base, Token: c.MetaAccessToken, Client: httpClient}
+		out[conversation.RouteWhatsAppCloud] = &WhatsAppCloudReplies{BaseURL: base, Token: c.MetaAccessToken, Client: httpClient, Media: c.Media}
 	}
 	if c.Mailer != nil && c.Dev == nil {
-		out[conversation.ChannelEmail] = &EmailReplies{Mailer: c.Mailer, ReplyTo: c.ReplyTo}
+		out[conversation.ChannelEmail] = &EmailReplies{Mailer: c.Mailer, ReplyTo: c.ReplyTo, Media: c.Media}
 	}
 	if c.Dev != nil {
 		for _, ch := range []conversation.Channel{conversation.ChannelSMS, conversation.ChannelWhatsApp, conversation.ChannelTelegram,
@@ -347,6 +418,8 @@ type DevSend struct {
 	To             string               `json:"to"`
 	Body           string               `json:"body"`
 	Tag            string               `json:"tag,omitempty"`
+	// Media are the attachments' keys in the media bucket.
+	Media []string `json:"media,omitempty"`
 }
 
 // SendReply implements ReplySender.
@@ -355,6 +428,9 @@ func (d *DevOutbox) SendReply(_ context.Context, m conversation.Message) (string
 	defer d.mu.Unlock()
 	s := DevSend{ID: fmt.Sprintf("dev-%d", len(d.sends)+1), Channel: m.Channel, ConversationID: m.ConversationID,
 		From: m.From, To: m.To, Body: m.Body, Tag: m.Tag}
+	for _, md := range m.Media {
+		s.Media = append(s.Media, md.Key)
+	}
 	d.sends = append(d.sends, s)
 	return s.ID, nil
 }
@@ -377,11 +453,26 @@ const GraphVersion = "v21.0"
 type MetaReplies struct {
 	BaseURL, Token string
 	Client         *http.Client
+	// Media links an attachment (sent as the message, by URL: Meta fetches
+	// it; the rules keep text out of such a reply).
+	Media MediaLinks
 }
 
 // SendReply implements ReplySender.
 func (g *MetaReplies) SendReply(ctx context.Context, m conversation.Message) (string, error) {
-	payload := map[string]any{"recipient": map[string]string{"id": m.To}, "messaging_type": "RESPONSE", "message": map[string]string{"text": m.Body}}
+	urls, err := links(ctx, g.Media, m.Media)
+	if err != nil {
+		return "", err
+	}
+	var message any = map[string]string{"text": m.Body}
+	if len(urls) > 0 {
+		kind := "file"
+		if k, _, _ := strings.Cut(conversation.BareType(m.Media[0].ContentType), "/"); k == "image" || k == "audio" || k == "video" {
+			kind = k
+		}
+		message = map[string]any{"attachment": map[string]any{"type": kind, "payload": map[string]any{"url": urls[0], "is_reusable": false}}}
+	}
+	payload := map[string]any{"recipient": map[string]string{"id": m.To}, "messaging_type": "RESPONSE", "message": message}
 	if m.Tag != "" {
 		payload["messaging_type"], payload["tag"] = "MESSAGE_TAG", m.Tag
 	}
@@ -404,6 +495,9 @@ func (g *MetaReplies) SendReply(ctx context.Context, m conversation.Message) (st
 type WhatsAppCloudReplies struct {
 	BaseURL, Token string
 	Client         *http.Client
+	// Media links an attachment: an image, audio, video or document
+	// message by link, the text its caption.
+	Media MediaLinks
 }
 
 // SendReply implements ReplySender.
@@ -414,6 +508,22 @@ func (w *WhatsAppCloudReplies) SendReply(ctx context.Context, m conversation.Mes
 	to := strings.TrimPrefix(strings.TrimPrefix(m.To, "whatsapp:"), "+")
 	payload := map[string]any{"messaging_product": "whatsapp", "recipient_type": "individual", "to": to, "type": "text",
 		"text": map[string]any{"body": m.Body, "preview_url": false}}
+	urls, err := links(ctx, w.Media, m.Media)
+	if err != nil {
+		return "", err
+	}
+	if len(urls) > 0 {
+		md := m.Media[0]
+		kind, obj := "document", map[string]any{"link": urls[0], "filename": md.Filename}
+		if k, _, _ := strings.Cut(conversation.BareType(md.ContentType), "/"); k == "image" || k == "audio" || k == "video" {
+			kind, obj = k, map[string]any{"link": urls[0]}
+		}
+		if m.Body != "" && kind != "audio" {
+			obj["caption"] = m.Body
+		}
+		delete(payload, "text")
+		payload["type"], payload[kind] = kind, obj
+	}
 	if tpl := m.Template; tpl != nil {
 		params := []map[string]string{}
 		for _, v := range tpl.Params {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/shared/api"
+	"github.com/switchboard/switchboard/shared/attach"
 	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/memstore"
 	"github.com/switchboard/switchboard/shared/notify"
@@ -58,10 +59,16 @@ func (s *twilioAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.t.Errorf("twilio stand-in: no %s in %v", f, r.PostForm)
 		}
 	}
-	// A message has a Body, or is a Content API template (ContentSid HX…
-	// and its ContentVariables, a JSON object).
+	// A message has a Body or MediaUrl (absolute URLs, up to 10), or is a
+	// Content API template (ContentSid HX… and its ContentVariables, a
+	// JSON object).
+	for _, u := range r.PostForm["MediaUrl"] {
+		if p, err := url.Parse(u); err != nil || !p.IsAbs() || len(r.PostForm["MediaUrl"]) > 10 {
+			s.t.Errorf("twilio stand-in: MediaUrl %q", u)
+		}
+	}
 	var vars map[string]string
-	if body, sid := r.PostForm.Get("Body"), r.PostForm.Get("ContentSid"); body == "" && (!strings.HasPrefix(sid, "HX") ||
+	if body, sid := r.PostForm.Get("Body"), r.PostForm.Get("ContentSid"); body == "" && r.PostForm.Get("MediaUrl") == "" && (!strings.HasPrefix(sid, "HX") ||
 		json.Unmarshal([]byte(r.PostForm.Get("ContentVariables")), &vars) != nil) || body != "" && sid != "" {
 		s.t.Errorf("twilio stand-in: neither a Body nor a template: %v", r.PostForm)
 	}
@@ -91,9 +98,10 @@ func (s *twilioAPI) sent() []url.Values {
 	return append([]url.Values{}, s.forms...)
 }
 
-// telegramAPI checks sendMessage as the Bot API documents it (POST
-// /bot<token>/sendMessage, JSON chat_id and text) and answers ok with a
-// message_id.
+// telegramAPI checks sendMessage, sendPhoto and sendDocument as the Bot
+// API documents them (POST /bot<token>/<method>, JSON chat_id and text, or
+// photo / document as an HTTP URL with an optional caption) and answers
+// ok with a message_id. Each call is recorded with its "method".
 type telegramAPI struct {
 	t     *testing.T
 	mu    sync.Mutex
@@ -103,11 +111,17 @@ type telegramAPI struct {
 func (s *telegramAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var body map[string]any
 	raw, _ := io.ReadAll(r.Body)
-	if r.Method != http.MethodPost || r.URL.Path != "/bot"+botToken+"/sendMessage" || r.Header.Get("Content-Type") != "application/json" || json.Unmarshal(raw, &body) != nil {
+	method, _ := strings.CutPrefix(r.URL.Path, "/bot"+botToken+"/")
+	field := map[string]string{"sendMessage": "text", "sendPhoto": "photo", "sendDocument": "document"}[method]
+	if r.Method != http.MethodPost || field == "" || r.Header.Get("Content-Type") != "application/json" || json.Unmarshal(raw, &body) != nil {
 		s.t.Errorf("telegram stand-in: %s %s %s", r.Method, r.URL.Path, raw)
 		http.Error(w, `{"ok":false,"error_code":404,"description":"Not Found"}`, http.StatusNotFound)
 		return
 	}
+	if v, ok := body[field].(string); !ok || field != "text" && !strings.HasPrefix(v, "http") {
+		s.t.Errorf("telegram stand-in: %s without a %s: %s", method, field, raw)
+	}
+	body["method"] = method
 	s.mu.Lock()
 	s.calls = append(s.calls, body)
 	n := len(s.calls)
@@ -146,7 +160,11 @@ func (s *graphAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	recipient, _ := body["recipient"].(map[string]any)
 	message, _ := body["message"].(map[string]any)
 	mt := body["messaging_type"]
-	if recipient["id"] == nil || message["text"] == nil || (mt != "RESPONSE" && !(mt == "MESSAGE_TAG" && body["tag"] == "HUMAN_AGENT")) {
+	att, _ := message["attachment"].(map[string]any)
+	payload, _ := att["payload"].(map[string]any)
+	isAttachment := att != nil && message["text"] == nil && payload["url"] != nil &&
+		(att["type"] == "image" || att["type"] == "audio" || att["type"] == "video" || att["type"] == "file")
+	if recipient["id"] == nil || message["text"] == nil && !isAttachment || (mt != "RESPONSE" && !(mt == "MESSAGE_TAG" && body["tag"] == "HUMAN_AGENT")) {
 		s.t.Errorf("graph stand-in: %s", raw)
 	}
 	s.mu.Lock()
@@ -164,8 +182,12 @@ func (s *graphAPI) whatsapp(w http.ResponseWriter, r *http.Request, raw []byte) 
 	text, _ := body["text"].(map[string]any)
 	tpl, _ := body["template"].(map[string]any)
 	lang, _ := tpl["language"].(map[string]any)
+	kind, _ := body["type"].(string)
+	medium, _ := body[kind].(map[string]any)
+	isMedia := (kind == "image" || kind == "document" || kind == "audio" || kind == "video") && medium["link"] != nil &&
+		(kind != "audio" || medium["caption"] == nil)
 	if r.Method != http.MethodPost || r.Header.Get("Authorization") != "Bearer "+pageToken || body["messaging_product"] != "whatsapp" ||
-		body["to"] != "14155550173" || !(body["type"] == "text" && text["body"] != nil || body["type"] == "template" && tpl["name"] != nil && lang["code"] != nil) {
+		body["to"] != "14155550173" || !(kind == "text" && text["body"] != nil || kind == "template" && tpl["name"] != nil && lang["code"] != nil || isMedia) {
 		s.t.Errorf("whatsapp cloud stand-in: %s %s", r.Method, raw)
 		w.WriteHeader(http.StatusBadRequest)
 		fmt.Fprint(w, `{"error":{"message":"(#100) Invalid parameter","type":"OAuthException","code":100}}`)
@@ -217,6 +239,7 @@ type outbox struct {
 	telegram *telegramAPI
 	graph    *graphAPI
 	mail     *fakeMailer
+	uploads  *attach.DevUploads
 	clock    time.Time
 }
 
@@ -227,6 +250,12 @@ func newOutbox(t *testing.T) *outbox {
 	t.Cleanup(tw.Close)
 	t.Cleanup(tg.Close)
 	t.Cleanup(gr.Close)
+	o.uploads = &attach.DevUploads{}
+	files := http.NewServeMux()
+	o.uploads.Register(files)
+	up := httptest.NewServer(files)
+	t.Cleanup(up.Close)
+	o.uploads.Base = up.URL
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	o.svc = &conversation.Service{Team: "support", Now: func() time.Time { return o.clock }}
 	rt, err := routing.Parse([]byte(`{"defaultTeam":"support","teams":[{"id":"support","timeZone":"UTC"}],"agents":[{"id":"ana","name":"Ana","teams":["support"]}]}`))
@@ -245,10 +274,10 @@ func newOutbox(t *testing.T) *outbox {
 		Replies: notify.NewReplies(notify.ReplyConfig{
 			TwilioAccountSID: twilioSID, TwilioAuthToken: twilioToken, TwilioAPIURL: tw.URL, PublicBaseURL: publicBase,
 			TelegramBotToken: botToken, TelegramURL: tg.URL, Mailer: o.mail, MetaAccessToken: pageToken, MetaGraphURL: gr.URL,
-			ReplyTo: func(from, id string) string { return "support+" + id + "@example.com" },
+			ReplyTo: func(from, id string) string { return "support+" + id + "@example.com" }, Media: o.uploads,
 		}, &http.Client{Timeout: 5 * time.Second})}
 	o.mux = http.NewServeMux()
-	(&api.Handler{Store: o.store, Service: o.svc, Token: agentToken, Log: log}).Register(o.mux)
+	(&api.Handler{Store: o.store, Service: o.svc, Token: agentToken, Log: log, Uploads: o.uploads}).Register(o.mux)
 	return o
 }
 
@@ -285,7 +314,12 @@ func (o *outbox) phone(raw string) conversation.Identity {
 
 // post sends an agent's reply through the API.
 func (o *outbox) post(conv, key, body string) (int, map[string]any) {
-	req := httptest.NewRequest(http.MethodPost, "/api/conversations/"+conv+"/messages", strings.NewReader(body))
+	return o.call("/api/conversations/"+conv+"/messages", key, body)
+}
+
+// call POSTs body to an /api/ path as the agent.
+func (o *outbox) call(path, key, body string) (int, map[string]any) {
+	req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+agentToken)
 	if key != "" {
 		req.Header.Set("Idempotency-Key", key)

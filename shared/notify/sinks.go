@@ -231,6 +231,12 @@ func (s *EmailSender) Reply(ctx context.Context, r Reply) (string, error) {
 			Headers: headers,
 		}},
 	}
+	for _, a := range r.Attachments {
+		in.Content.Simple.Attachments = append(in.Content.Simple.Attachments, sestypes.Attachment{
+			FileName: aws.String(a.Filename), ContentType: aws.String(a.ContentType), RawContent: a.Data,
+			ContentDisposition: sestypes.AttachmentContentDispositionAttachment,
+		})
+	}
 	if r.ReplyTo != "" {
 		in.ReplyToAddresses = []string{r.ReplyTo}
 	}
