@@ -62,7 +62,7 @@ func setup(ctx context.Context, log *slog.Logger) (http.Handler, error) {
 func replyChannels(twilio, telegram, meta bool) func(conversation.Channel) bool {
 	return func(ch conversation.Channel) bool {
 		switch ch {
-		case conversation.ChannelSMS, conversation.ChannelWhatsApp:
+		case conversation.ChannelSMS, conversation.ChannelWhatsApp, conversation.ChannelVoice: // texts, callbacks
 			return twilio
 		case conversation.ChannelTelegram:
 			return telegram

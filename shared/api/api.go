@@ -100,6 +100,7 @@ func (h *Handler) routes() []route {
 		{"POST /api/conversations/{id}/notes", h.note},
 		{"POST /api/conversations/{id}/read", h.read},
 		{"POST /api/conversations/{id}/messages", h.reply},
+		{"POST /api/conversations/{id}/call", h.call},
 		{"GET /api/contacts/{id}", h.contact},
 		{"PATCH /api/contacts/{id}", h.patchContact},
 		{"POST /api/contacts/{id}/merge", h.merge},

@@ -84,3 +84,46 @@ func (h *Handler) templates(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"templates": out})
 }
+
+// call serves POST /api/conversations/{id}/call {"agentPhone"?}: an
+// agent's callback of the customer, queued for the outbox (202 with the
+// call entry). Twilio rings the agent's phone (agentPhone, else the
+// agent's "phone" in the routing document) and bridges to the customer
+// when the agent answers. The Idempotency-Key header is required: a double
+// click rings once.
+func (h *Handler) call(w http.ResponseWriter, r *http.Request) {
+	fields, ok := decode(w, r, "agentPhone")
+	if !ok {
+		return
+	}
+	req := conversation.CallbackRequest{Agent: agent(r)}
+	if _, ok := field(w, fields, "agentPhone", &req.AgentPhone); !ok {
+		return
+	}
+	if req.AgentPhone == "" && h.Agents != nil {
+		req.AgentPhone = h.Agents.AgentPhone(req.Agent)
+	}
+	if req.Key, ok = idempotencyKey(w, r); !ok {
+		return
+	}
+	if req.Key == "" {
+		writeError(w, http.StatusBadRequest, "invalid", "the Idempotency-Key header is required: the same key again never rings twice")
+		return
+	}
+	m, queued, err := h.service().Callback(r.Context(), r.PathValue("id"), req)
+	if errors.Is(err, conversation.ErrKeyReused) {
+		writeError(w, http.StatusUnprocessableEntity, "idempotency_key_reused", "this Idempotency-Key was sent with another callback")
+		return
+	}
+	if err != nil {
+		h.fail(w, r, "api.call", err)
+		return
+	}
+	status := http.StatusAccepted
+	if !queued {
+		status = http.StatusOK
+	}
+	h.log().LogAttrs(r.Context(), slog.LevelInfo, "api.call", slog.String("outcome", map[bool]string{true: "queued", false: "repeat"}[queued]),
+		slog.String("conversation", m.ConversationID), slog.String("message", m.ID), slog.String("agent", req.Agent))
+	writeJSON(w, status, map[string]any{"message": viewMessage(m)})
+}

@@ -336,6 +336,9 @@ type Message struct {
 	// Kind is "" for a message, or one of the Kind constants (a call, a
 	// voicemail, automated mail, a reaction, something unsupported, …).
 	Kind string `json:"kind,omitempty" dynamodbav:"kind,omitempty"`
+	// AgentPhone is the number an agent's callback rang first (Twilio
+	// bridges to the customer, To, when the agent answers).
+	AgentPhone string `json:"agentPhone,omitempty" dynamodbav:"agentPhone,omitempty"`
 	// DurationSeconds of a call or a voicemail.
 	DurationSeconds int `json:"durationSeconds,omitempty" dynamodbav:"durationSeconds,omitempty"`
 	// Transcript of a voicemail, and how its transcription went

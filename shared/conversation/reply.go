@@ -216,49 +216,70 @@ func sameReply(prev Message, r ReplyRequest) (Message, bool, error) {
 // latestInbound is the customer's latest message on the conversation, on
 // channel (any when ""): where a reply goes and from which address.
 func (s *Service) latestInbound(ctx context.Context, id string, ch Channel) (Message, error) {
-	before := ""
-	var answered *Message // the newest agent reply seen on the way
-	for read := 0; read < replyScan; read += replyPage {
-		msgs, next, err := s.Store.Timeline(ctx, id, before, replyPage)
-		if err != nil {
-			return Message{}, err
+	var in, answered *Message // the newest agent reply seen on the way
+	err := s.newestFirst(ctx, id, func(m Message) bool {
+		if m.Kind != "" || ch != "" && m.Channel != ch {
+			return true
 		}
-		for i := len(msgs) - 1; i >= 0; i-- {
-			m := msgs[i]
-			if m.Kind != "" || ch != "" && m.Channel != ch {
-				continue
-			}
-			if m.Direction == DirectionInbound && m.From != "" {
-				return m, nil
-			}
-			if m.Direction == DirectionOutbound && m.Agent != "" && answered == nil {
-				answered = &m
-			}
+		if m.Direction == DirectionInbound && m.From != "" {
+			in = &m
+			return false
 		}
-		if next == "" {
-			break
+		if m.Direction == DirectionOutbound && m.Agent != "" && answered == nil {
+			answered = &m
 		}
-		before = next
-	}
-	if answered == nil {
+		return true
+	})
+	switch {
+	case err != nil:
+		return Message{}, err
+	case in != nil:
+		return *in, nil
+	case answered == nil:
 		return Message{}, ErrNoAddress
 	}
 	// The customer's message is further back than the scan: address the
 	// reply as the agent's last one was. Its time unknown, the 24-hour and
 	// 7-day rules take it as long past.
 	r := *answered
-	in := Message{Channel: r.Channel, Provider: r.Provider, Identity: r.Identity, From: r.To, To: r.From, Account: r.Account,
+	fallback := Message{Channel: r.Channel, Provider: r.Provider, Identity: r.Identity, From: r.To, To: r.From, Account: r.Account,
 		Subject: r.Subject, ProviderMessageID: r.ReplyToRef, Seq: r.Seq}
 	if r.Channel == ChannelTelegram {
-		in.To = r.To
+		fallback.To = r.To
 	}
-	return in, nil
+	return fallback, nil
+}
+
+// newestFirst visits the conversation's timeline from its newest entry
+// back, a page of replyPage at a time, replyScan entries at most, while
+// visit returns true.
+func (s *Service) newestFirst(ctx context.Context, id string, visit func(Message) bool) error {
+	before := ""
+	for read := 0; read < replyScan; read += replyPage {
+		msgs, next, err := s.Store.Timeline(ctx, id, before, replyPage)
+		if err != nil {
+			return err
+		}
+		for i := len(msgs) - 1; i >= 0; i-- {
+			if !visit(msgs[i]) {
+				return nil
+			}
+		}
+		if next == "" {
+			return nil
+		}
+		before = next
+	}
+	return nil
 }
 
 // Recheck holds a queued reply to its channel's rules again, at send time:
 // the contact may have been blocked, the number opted out, the window
 // closed while it waited (nil if it may go; the tag it goes with).
 func (s *Service) Recheck(ctx context.Context, m Message) (string, error) {
+	if m.Kind == KindCall { // a callback: no window, only the contact
+		return s.checkNow(ctx, m, s.now())
+	}
 	in, err := s.latestInbound(ctx, m.ConversationID, m.Channel)
 	if err != nil {
 		return "", err

@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 	twilioclient "github.com/twilio/twilio-go/client"
 	twilioapi "github.com/twilio/twilio-go/rest/api/v2010"
+	"github.com/twilio/twilio-go/twiml"
 
 	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/delivery"
@@ -194,15 +195,89 @@ func (t *TwilioReplies) SendReply(ctx context.Context, m conversation.Message) (
 		p.SetStatusCallback(t.StatusCallback)
 	}
 	out, err := t.API.CreateMessage(p)
-	var te *twilioclient.TwilioRestError
-	if errors.As(err, &te) && te.Status >= 400 && te.Status < 500 && te.Status != http.StatusTooManyRequests {
-		return "", &PermanentError{Code: strconv.Itoa(te.Code), Reason: fmt.Sprintf("Twilio %d (code %d): %s", te.Status, te.Code, te.Message)}
-	}
 	if err != nil {
-		return "", err
+		return "", twilioError(err)
 	}
 	if out == nil || out.Sid == nil {
 		return "", errors.New("twilio answered without a message SID")
+	}
+	return *out.Sid, nil
+}
+
+// twilioError makes a Twilio 4xx other than 429 a *PermanentError with
+// Twilio's error code; anything else stays an error to retry.
+func twilioError(err error) error {
+	var te *twilioclient.TwilioRestError
+	if errors.As(err, &te) && te.Status >= 400 && te.Status < 500 && te.Status != http.StatusTooManyRequests {
+		return &PermanentError{Code: strconv.Itoa(te.Code), Reason: fmt.Sprintf("Twilio %d (code %d): %s", te.Status, te.Code, te.Message)}
+	}
+	return err
+}
+
+// TwilioCalls places agents' callbacks (a call entry, conversation.Callback)
+// through twilio-go's REST client: Twilio rings the agent's phone from the
+// support number, and the call's TwiML (twilio-go's twiml, inline) dials
+// the customer from that number when the agent answers, recording the
+// bridged call. The Dial's action and the call's status callback go to the
+// voice status webhook, the recording to the recording webhook, each URL
+// naming the conversation and the entry (Twilio signs them with the rest).
+type TwilioCalls struct {
+	API TwilioCallsAPI
+	// PublicBaseURL makes the callback URLs.
+	PublicBaseURL string
+	// Ring is how many seconds each phone rings (default 25).
+	Ring int
+}
+
+// TwilioCallsAPI is the part of twilio-go's REST API that places calls.
+type TwilioCallsAPI interface {
+	CreateCall(params *twilioapi.CreateCallParams) (*twilioapi.ApiV2010Call, error)
+}
+
+// Callback webhook paths (twilio.VoiceStatusPath, twilio.RecordingPath).
+const (
+	voiceStatusPath = "/webhooks/twilio/voice/status"
+	recordingPath   = "/webhooks/twilio/voice/recording"
+)
+
+// CallbackQuery names a callback's entry in its webhook URLs.
+func CallbackQuery(m conversation.Message) url.Values {
+	return url.Values{"callback": {m.ConversationID}, "key": {m.Key}}
+}
+
+// SendReply implements ReplySender: it places the call and returns its SID.
+func (t *TwilioCalls) SendReply(_ context.Context, m conversation.Message) (string, error) {
+	if m.AgentPhone == "" {
+		return "", &PermanentError{Code: "no_agent_phone", Reason: conversation.ErrNoAgentPhone.Reason}
+	}
+	ring := t.Ring
+	if ring == 0 {
+		ring = 25
+	}
+	base := strings.TrimSuffix(t.PublicBaseURL, "/")
+	q := "?" + CallbackQuery(m).Encode()
+	doc, err := twiml.Voice([]twiml.Element{
+		&twiml.VoiceSay{Message: "Connecting you to the customer."},
+		&twiml.VoiceDial{CallerId: m.From, Timeout: strconv.Itoa(ring), Action: base + voiceStatusPath + q,
+			Record: "record-from-answer", RecordingStatusCallback: base + recordingPath + q, RecordingStatusCallbackEvent: "completed",
+			InnerElements: []twiml.Element{&twiml.VoiceNumber{PhoneNumber: m.To}}},
+	})
+	if err != nil {
+		return "", &PermanentError{Code: "twiml", Reason: "callback TwiML: " + err.Error()}
+	}
+	p := &twilioapi.CreateCallParams{}
+	p.SetTo(m.AgentPhone)
+	p.SetFrom(m.From)
+	p.SetTwiml(doc)
+	p.SetTimeout(ring)
+	p.SetStatusCallback(base + voiceStatusPath + q)
+	p.SetStatusCallbackEvent([]string{"completed"})
+	out, err := t.API.CreateCall(p)
+	if err != nil {
+		return "", twilioError(err)
+	}
+	if out == nil || out.Sid == nil {
+		return "", errors.New("twilio answered without a call SID")
 	}
 	return *out.Sid, nil
 }
@@ -338,11 +413,13 @@ func NewReplies(c ReplyConfig, httpClient *http.Client) map[conversation.Channel
 		if c.TwilioAPIURL != "" {
 			client = &http.Client{Timeout: httpClient.Timeout, Transport: &Rebase{Base: c.TwilioAPIURL, Host: "api.twilio.com", Next: httpClient.Transport}}
 		}
-		tw := &TwilioReplies{API: NewTwilioAPI(c.TwilioAccountSID, c.TwilioAuthToken, client), Media: c.Media}
+		rest := NewTwilioREST(c.TwilioAccountSID, c.TwilioAuthToken, client)
+		tw := &TwilioReplies{API: rest, Media: c.Media}
 		if c.PublicBaseURL != "" {
 			tw.StatusCallback = strings.TrimSuffix(c.PublicBaseURL, "/") + "/webhooks/twilio/messaging/status"
 		}
 		out[conversation.ChannelSMS], out[conversation.ChannelWhatsApp] = tw, tw
+		out[conversation.ChannelVoice] = &TwilioCalls{API: rest, PublicBaseURL: c.PublicBaseURL}
 	}
 	if c.TelegramBotToken != "" && (c.Dev == nil || c.TelegramURL != "") {
 		base := c.TelegramURL
@@ -364,7 +441,7 @@ func NewReplies(c ReplyConfig, httpClient *http.Client) map[conversation.Channel
 		out[conversation.ChannelEmail] = &EmailReplies{Mailer: c.Mailer, ReplyTo: c.ReplyTo, Media: c.Media}
 	}
 	if c.Dev != nil {
-		for _, ch := range []conversation.Channel{conversation.ChannelSMS, conversation.ChannelWhatsApp, conversation.ChannelTelegram,
+		for _, ch := range []conversation.Channel{conversation.ChannelSMS, conversation.ChannelWhatsApp, conversation.ChannelVoice, conversation.ChannelTelegram,
 			conversation.ChannelEmail, conversation.ChannelMessenger, conversation.ChannelInstagram, conversation.RouteWhatsAppCloud} {
 			if out[ch] == nil {
 				out[ch] = c.Dev

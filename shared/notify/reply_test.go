@@ -41,10 +41,15 @@ type twilioAPI struct {
 	t      *testing.T
 	mu     sync.Mutex
 	forms  []url.Values
+	calls  []url.Values // Calls.json (callbacks.go's stand-in)
 	answer atomic.Int32 // 0: 201; else that status
 }
 
 func (s *twilioAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/2010-04-01/Accounts/"+twilioSID+"/Calls.json" {
+		s.call(w, r)
+		return
+	}
 	user, pass, ok := r.BasicAuth()
 	if r.Method != http.MethodPost || r.URL.Path != "/2010-04-01/Accounts/"+twilioSID+"/Messages.json" || !ok || user != twilioSID || pass != twilioToken {
 		s.t.Errorf("twilio stand-in: %s %s auth %v %q", r.Method, r.URL.Path, ok, user)

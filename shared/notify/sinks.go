@@ -112,6 +112,12 @@ type TwilioMessages interface {
 // injected HTTP client: its timeout bounds every call, and tests point it at
 // a local stand-in.
 func NewTwilioAPI(accountSID, authToken string, httpClient *http.Client) TwilioMessages {
+	return NewTwilioREST(accountSID, authToken, httpClient)
+}
+
+// NewTwilioREST is twilio-go's 2010 REST API (messages and calls) on
+// httpClient.
+func NewTwilioREST(accountSID, authToken string, httpClient *http.Client) *twilioapi.ApiService {
 	c := &twilioclient.Client{Credentials: twilioclient.NewCredentials(accountSID, authToken), HTTPClient: httpClient}
 	c.SetAccountSid(accountSID)
 	return twilio.NewRestClientWithParams(twilio.ClientParams{Client: c}).Api
@@ -146,12 +152,8 @@ func (s *SMSSender) Text(_ context.Context, to, from, body string) (string, erro
 		p.SetFrom(from)
 	}
 	m, err := s.API.CreateMessage(p)
-	var te *twilioclient.TwilioRestError
-	if errors.As(err, &te) && te.Status >= 400 && te.Status < 500 && te.Status != http.StatusTooManyRequests {
-		return "", &PermanentError{Reason: fmt.Sprintf("Twilio %d (code %d): %s", te.Status, te.Code, te.Message)}
-	}
 	if err != nil {
-		return "", err
+		return "", twilioError(err)
 	}
 	if m != nil && m.Sid != nil {
 		return *m.Sid, nil

@@ -321,6 +321,14 @@ type Recipient struct {
 // Known reports whether id is an agent of the document (an assignee must be).
 func (c *Config) Known(id string) bool { return c.agents[id] != nil }
 
+// AgentPhone is the phone number of agent id ("" if none or unknown).
+func (c *Config) AgentPhone(id string) string {
+	if a := c.agents[id]; a != nil {
+		return a.Phone
+	}
+	return ""
+}
+
 // AgentByEmail returns the id of the agent with that email (any case), "".
 func (c *Config) AgentByEmail(email string) string {
 	for _, a := range c.Agents {

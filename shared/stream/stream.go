@@ -98,7 +98,8 @@ func (h *Handler) Apply(ctx context.Context, m conversation.Message) error {
 		return err
 	}
 	h.logTimings(ctx, conv, m)
-	if h.Outbox != nil && m.Direction == conversation.DirectionOutbound && m.Status == conversation.StatusQueued && m.Agent != "" && m.Kind == "" {
+	if h.Outbox != nil && m.Direction == conversation.DirectionOutbound && m.Status == conversation.StatusQueued && m.Agent != "" &&
+		(m.Kind == "" || m.Kind == conversation.KindCall) { // a reply, or a callback
 		if err := h.Outbox.QueueSend(ctx, m); err != nil {
 			return err
 		}

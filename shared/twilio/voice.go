@@ -209,6 +209,10 @@ func (h *VoiceHandler) Status(w http.ResponseWriter, r *http.Request) {
 		webhook.Fail(w, r, h.cfg.Log, event, err)
 		return
 	}
+	if conv, key := callbackEntry(r); conv != "" {
+		h.callbackStatus(w, r, form, conv, key)
+		return
+	}
 	sid, from := form.Get("CallSid"), form.Get("From")
 	attrs := []slog.Attr{slog.String("sid", sid)}
 	if form.Get("ParentCallSid") != "" { // an agent's leg of a Dial
@@ -327,6 +331,15 @@ func (h *VoiceHandler) voicemailEntry(ctx context.Context, r *http.Request, form
 // Recording records a voicemail's recording: its URL and duration, or that
 // it is absent or failed.
 func (h *VoiceHandler) Recording(w http.ResponseWriter, r *http.Request) {
+	if conv, key := callbackEntry(r); conv != "" {
+		form, err := h.form(r)
+		if err != nil {
+			webhook.Fail(w, r, h.cfg.Log, "twilio.callback_recording", err)
+			return
+		}
+		h.callbackRecording(w, r, form, conv, key)
+		return
+	}
 	h.voicemailCallback(w, r, "twilio.recording", func(form url.Values) (conversation.Amend, []slog.Attr, error) {
 		status := form.Get("RecordingStatus")
 		if status == "" {
