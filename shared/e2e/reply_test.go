@@ -205,8 +205,8 @@ func (s *system) metaEvent(body string) int {
 // request; each provider's own callback (Twilio's status callback, Meta's
 // delivery receipt and WhatsApp status, SES's delivery event through SNS)
 // moves the reply to delivered, so that the timeline reads
-// queued → sent → delivered. Telegram's Bot API reports no deliveries:
-// its reply ends at sent.
+// queued → sent → delivered. Telegram's Bot API reports no deliveries: its
+// reply ends at sent; Instagram reports reads only (messaging_seen).
 func TestRepliesEndToEnd(t *testing.T) {
 	s := newSystem(t, options{visibility: 5, replies: true, sinks: []routing.Sink{{Type: routing.SinkWebhook}}})
 	ctx := context.Background()
@@ -225,6 +225,9 @@ func TestRepliesEndToEnd(t *testing.T) {
 	}
 	if code := s.metaEvent(fmt.Sprintf(`{"object":"page","entry":[{"id":"P1","time":%d,"messaging":[{"sender":{"id":"psid204"},"recipient":{"id":"P1"},"timestamp":%d,"message":{"mid":"m_in204","text":"messenger hello"}}]}]}`, ts*1000, ts*1000)); code != 200 {
 		t.Fatalf("messenger: %d", code)
+	}
+	if code := s.metaEvent(fmt.Sprintf(`{"object":"instagram","entry":[{"id":"IG1","time":%d,"messaging":[{"sender":{"id":"igsid207"},"recipient":{"id":"IG1"},"timestamp":%d,"message":{"mid":"m_in207","text":"instagram hello"}}]}]}`, ts*1000, ts*1000)); code != 200 {
+		t.Fatalf("instagram: %d", code)
 	}
 	if code := s.post(telegram.Path, fmt.Sprintf(`{"update_id":9205,"message":{"message_id":1,"date":%d,"chat":{"id":205},"from":{"id":205,"first_name":"T"},"text":"telegram hello"}}`, ts),
 		map[string]string{telegram.SecretHeader: telegramSecret, "Content-Type": "application/json"}); code != 200 {
@@ -248,6 +251,7 @@ func TestRepliesEndToEnd(t *testing.T) {
 		"whatsapp":       {Kind: conversation.KindPhone, Address: "+14155550202"},
 		"whatsapp-cloud": {Kind: conversation.KindPhone, Address: "+16505550203"},
 		"messenger":      {Kind: conversation.KindMessenger, Address: "psid204"},
+		"instagram":      {Kind: conversation.KindInstagram, Address: "igsid207"},
 		"telegram":       {Kind: conversation.KindTelegram, Address: "205"},
 		"email":          {Kind: conversation.KindEmail, Address: "mia@example.net"},
 	}
@@ -319,7 +323,7 @@ func TestRepliesEndToEnd(t *testing.T) {
 	for _, c := range s.replies.all() {
 		byProvider[c.provider] = append(byProvider[c.provider], c)
 	}
-	if len(byProvider["twilio"]) != 2 || len(byProvider["telegram"]) != 1 || len(byProvider["graph"]) != 1 || len(byProvider["whatsapp"]) != 1 {
+	if len(byProvider["twilio"]) != 2 || len(byProvider["telegram"]) != 1 || len(byProvider["graph"]) != 2 || len(byProvider["whatsapp"]) != 1 {
 		t.Fatalf("provider requests: %v", byProvider)
 	}
 	for _, c := range byProvider["twilio"] {
@@ -350,8 +354,12 @@ func TestRepliesEndToEnd(t *testing.T) {
 	if c := byProvider["whatsapp"][0]; c.json["to"] != "16505550203" {
 		t.Errorf("WhatsApp Cloud reply: %v", c.json)
 	}
-	if c := byProvider["graph"][0]; c.json["recipient"].(map[string]any)["id"] != "psid204" {
-		t.Errorf("Messenger reply: %v", c.json)
+	graphTo := map[any]bool{}
+	for _, c := range byProvider["graph"] {
+		graphTo[c.json["recipient"].(map[string]any)["id"]] = true
+	}
+	if !graphTo["psid204"] || !graphTo["igsid207"] {
+		t.Errorf("Messenger and Instagram replies: %v", byProvider["graph"])
 	}
 	if c := byProvider["telegram"][0]; c.json["chat_id"] != 205.0 || c.json["text"] != "We are on it." {
 		t.Errorf("Telegram reply: %v", c.json)
@@ -392,6 +400,11 @@ func TestRepliesEndToEnd(t *testing.T) {
 		ts*1000, ts*1000, reply("messenger").ProviderMessageID, time.Now().UnixMilli())); code != 200 {
 		t.Errorf("messenger delivery: %d", code)
 	}
+	// Instagram sends no delivery receipts, only reads (messaging_seen).
+	if code := s.metaEvent(fmt.Sprintf(`{"object":"instagram","entry":[{"id":"IG1","time":%d,"messaging":[{"sender":{"id":"igsid207"},"recipient":{"id":"IG1"},"timestamp":%d,"read":{"mid":%q}}]}]}`,
+		ts*1000, ts*1000, reply("instagram").ProviderMessageID)); code != 200 {
+		t.Errorf("instagram read: %d", code)
+	}
 	sesEvent, _ := json.Marshal(map[string]any{"eventType": "Delivery",
 		"mail":     map[string]any{"timestamp": time.Now().UTC().Format(time.RFC3339), "messageId": reply("email").ProviderMessageID, "source": supportEmail, "destination": []string{"mia@example.net"}},
 		"delivery": map[string]any{"timestamp": time.Now().UTC().Format(time.RFC3339), "recipients": []string{"mia@example.net"}, "smtpResponse": "250 2.6.0 Message received"}})
@@ -402,8 +415,11 @@ func TestRepliesEndToEnd(t *testing.T) {
 
 	for name := range convs {
 		want := "queued → sent → delivered"
-		if name == "telegram" {
+		switch name {
+		case "telegram":
 			want = "queued → sent"
+		case "instagram":
+			want = "queued → sent → read"
 		}
 		if got := history(reply(name)); got != want {
 			t.Errorf("%s reply's timeline: %s, want %s", name, got, want)
@@ -411,8 +427,8 @@ func TestRepliesEndToEnd(t *testing.T) {
 	}
 	// Nothing more goes out once the queue is drained.
 	s.settle()
-	if n := len(s.replies.all()); n != 5 {
-		t.Errorf("provider requests after the queue drained: %d, want 5", n)
+	if n := len(s.replies.all()); n != 6 {
+		t.Errorf("provider requests after the queue drained: %d, want 6", n)
 	}
 }
 

@@ -73,8 +73,11 @@ type Messaging struct {
 		MIDs      []string `json:"mids"`
 		Watermark int64    `json:"watermark"`
 	} `json:"delivery"`
+	// Read is Messenger's message_reads (a watermark: everything sent
+	// before it) or Instagram's messaging_seen (the mid read).
 	Read *struct {
-		Watermark int64 `json:"watermark"`
+		Watermark int64  `json:"watermark"`
+		MID       string `json:"mid"`
 	} `json:"read"`
 }
 
@@ -338,6 +341,8 @@ func messagingOne(m Messaging, kind conversation.Kind, ch conversation.Channel, 
 		return Event{Message: &conversation.Inbound{Key: Provider + ":reaction:" + key, Channel: ch, From: id,
 			FromAddress: m.Sender.ID, To: m.Recipient.ID, Body: reactionBody(m.Reaction.Emoji, m.Reaction.Action == "unreact"),
 			Kind: conversation.KindReaction, ReactsTo: m.Reaction.MID, Provider: Provider, ProviderMessageID: key, SentAt: at}}
+	case m.Read != nil && m.Read.MID != "": // Instagram: the message read
+		return Event{Status: &StatusEvent{ProviderMessageID: m.Read.MID, Status: "read", At: at}}
 	case m.Read != nil:
 		id, err := n.Platform(kind, m.Sender.ID)
 		if err != nil {
