@@ -334,8 +334,11 @@ func viewConversation(c conversation.Conversation) conversation.Conversation {
 	return c
 }
 
-// viewMessage likewise.
+// viewMessage likewise, and keeps what a customer unsent out of view.
 func viewMessage(m conversation.Message) conversation.Message {
+	if m.Unsent {
+		m.Body, m.OriginalBody, m.Media, m.Transcript = "", "", nil, ""
+	}
 	if m.Media == nil {
 		m.Media = []conversation.Media{}
 	}

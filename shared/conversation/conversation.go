@@ -20,6 +20,7 @@ const (
 	ChannelMessenger Channel = "messenger"
 	ChannelInstagram Channel = "instagram"
 	ChannelTelegram  Channel = "telegram"
+	ChannelLINE      Channel = "line"
 )
 
 // Direction says whether the customer or the business sent a message.
@@ -290,6 +291,10 @@ const (
 	// KindReaction is a customer's emoji reaction to a message (ReactsTo),
 	// or its removal: on the timeline, never unread or notified.
 	KindReaction = "reaction"
+	// KindSystem is something the channel reported about the customer
+	// rather than a message (LINE's follow, unfollow, unsend; WeChat's
+	// subscribe): on the timeline, never unread or notified.
+	KindSystem = "system"
 	// KindUnsupported is something a customer sent that no mapping reads
 	// yet (ProviderType names it): stored with a readable body, never
 	// dropped, and it notifies like any message.
@@ -300,7 +305,7 @@ const (
 // ringing call, automated mail, junk, a reaction, anything from a blocked
 // contact.
 func (m *Message) Quiet() bool {
-	return m.Blocked || m.Kind == KindCall || m.Kind == KindAutomated || m.Kind == KindJunk || m.Kind == KindReaction
+	return m.Blocked || m.Kind == KindCall || m.Kind == KindAutomated || m.Kind == KindJunk || m.Kind == KindReaction || m.Kind == KindSystem
 }
 
 // Message is one entry on a conversation's timeline.
@@ -336,6 +341,9 @@ type Message struct {
 	// Kind is "" for a message, or one of the Kind constants (a call, a
 	// voicemail, automated mail, a reaction, something unsupported, …).
 	Kind string `json:"kind,omitempty" dynamodbav:"kind,omitempty"`
+	// Unsent: the customer took the message back (LINE's unsend); the API
+	// shows the fact, not the body or the media.
+	Unsent bool `json:"unsent,omitempty" dynamodbav:"unsent,omitempty"`
 	// AgentPhone is the number an agent's callback rang first (Twilio
 	// bridges to the customer, To, when the agent answers).
 	AgentPhone string `json:"agentPhone,omitempty" dynamodbav:"agentPhone,omitempty"`

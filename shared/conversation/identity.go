@@ -19,6 +19,7 @@ const (
 	KindMessenger Kind = "messenger"
 	KindInstagram Kind = "instagram"
 	KindTelegram  Kind = "telegram"
+	KindLINE      Kind = "line"
 	// KindClient is a Twilio Voice SDK caller ("client:alice").
 	KindClient Kind = "client"
 	// KindAddress is a sender that is not a dialable number: a short code,

@@ -389,6 +389,19 @@ func (s *Service) Edit(ctx context.Context, from Identity, provider, providerMes
 	return nil
 }
 
+// Unsend records that the customer took back a message they sent (LINE's
+// unsend): the message stays on the timeline as a fact, and the API no
+// longer shows its body or media (Message.Unsent). The original is looked
+// up by its provider id on the identity's open conversation; ErrNotFound
+// if it is not there.
+func (s *Service) Unsend(ctx context.Context, from Identity, provider, providerMessageID string) error {
+	m, err := s.findOnOpenConversation(ctx, from, provider, providerMessageID)
+	if err != nil {
+		return err
+	}
+	return s.Amend(ctx, m.ConversationID, m.Key, Amend{Unsent: true})
+}
+
 // MarkRead records that the customer read every message the business sent
 // them through provider up to watermark (Messenger read receipts).
 func (s *Service) MarkRead(ctx context.Context, reader Identity, provider string, watermark time.Time) (int, error) {
@@ -449,6 +462,8 @@ type Amend struct {
 	Media            []Media
 	Transcript       string
 	TranscriptStatus string
+	// Unsent: the customer took the message back (LINE's unsend).
+	Unsent bool
 }
 
 // Amend applies a to the message key on conversationID.

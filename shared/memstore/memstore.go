@@ -289,6 +289,9 @@ func (s *Store) AmendMessage(_ context.Context, conversationID, key string, a co
 	if a.TranscriptStatus != "" {
 		m.TranscriptStatus = a.TranscriptStatus
 	}
+	if a.Unsent {
+		m.Unsent = true
+	}
 	// Media to copy arrived by amendment: the stream hears of it, as the
 	// DynamoDB stream's filter passes such a modification.
 	notify := len(a.Media) > 0 && m.PendingMedia()

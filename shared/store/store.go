@@ -645,6 +645,9 @@ func (st *Store) AmendMessage(ctx context.Context, conversationID, key string, a
 	if a.TranscriptStatus != "" {
 		set("transcriptStatus", a.TranscriptStatus)
 	}
+	if a.Unsent {
+		set("unsent", true)
+	}
 	if n == 0 {
 		return nil
 	}
