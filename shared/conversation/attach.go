@@ -113,11 +113,13 @@ const (
 	telegramCaption  = 1024 // characters of a caption
 	whatsappCaption  = 1024
 	mediaPerMessage1 = 1
+	lineImages       = 4 // with the text, the push API's 5 messages
 )
 
 // CheckMedia holds a reply's attachments to what its route (ReplyRoute)
 // can send in one message: Twilio MMS up to 10 (5 MB in all), email 10
-// (10 MB), every other channel one; Messenger and Instagram send an
+// (10 MB), LINE 4 JPEG or PNG images (the text and 4 images are the push
+// API's 5 messages), every other channel one; Messenger and Instagram send an
 // attachment without text; WhatsApp takes images (JPEG, PNG), PDF, MP3,
 // OGG and MP4, an audio file without a caption; Telegram captions are 1 024
 // characters at most.
@@ -136,6 +138,8 @@ func CheckMedia(route Channel, body string, media []Media) error {
 		if total > twilioMMSBytes {
 			return mediaError(http.StatusRequestEntityTooLarge, "media_too_large", "an MMS carries %d bytes of attachments at most; these are %d", twilioMMSBytes, total)
 		}
+	case ChannelLINE:
+		limit = lineImages
 	case ChannelEmail:
 		limit = emailMax
 		if total > emailBytes {
@@ -150,6 +154,12 @@ func CheckMedia(route Channel, body string, media []Media) error {
 	case ChannelMessenger, ChannelInstagram:
 		if strings.TrimSpace(body) != "" {
 			return mediaError(http.StatusBadRequest, "media_with_text", "%s sends an attachment as a message of its own: send the text as a second reply", route)
+		}
+	case ChannelLINE:
+		for _, m := range media {
+			if ct := BareType(m.ContentType); ct != "image/jpeg" && ct != "image/png" {
+				return mediaError(http.StatusUnsupportedMediaType, "media_type", "LINE takes JPEG and PNG images from a bot, not %s", ct)
+			}
 		}
 	case ChannelTelegram:
 		if caption > telegramCaption {

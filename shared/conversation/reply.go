@@ -153,7 +153,7 @@ func (s *Service) Reply(ctx context.Context, conversationID string, r ReplyReque
 		m.CreatedAt = in.CreatedAt
 		m.Seq = max(m.Seq, in.Seq+1)
 	}
-	if in.Channel == ChannelTelegram { // to the chat the customer wrote in (theirs, in a private chat)
+	if in.Channel == ChannelTelegram || in.Channel == ChannelLINE { // to the chat the customer wrote in (theirs, in a private chat)
 		m.From, m.To = "", in.To
 	}
 	if tpl != nil {
@@ -244,7 +244,7 @@ func (s *Service) latestInbound(ctx context.Context, id string, ch Channel) (Mes
 	r := *answered
 	fallback := Message{Channel: r.Channel, Provider: r.Provider, Identity: r.Identity, From: r.To, To: r.From, Account: r.Account,
 		Subject: r.Subject, ProviderMessageID: r.ReplyToRef, Seq: r.Seq}
-	if r.Channel == ChannelTelegram {
+	if r.Channel == ChannelTelegram || r.Channel == ChannelLINE {
 		fallback.To = r.To
 	}
 	return fallback, nil

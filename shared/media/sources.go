@@ -36,6 +36,17 @@ func Meta(accessToken string) Source {
 	}
 }
 
+// LINE serves a message's content at api-data.line.me
+// (/v2/bot/message/{id}/content) to the channel access token as the
+// bearer; an external content provider's URL gets no credentials.
+func LINE(channelToken string) Source {
+	return Source{
+		Hosts:     []string{"api-data.line.me", ".line-scdn.net"},
+		AuthHosts: []string{"api-data.line.me"},
+		Auth:      func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+channelToken) },
+	}
+}
+
 // Telegram serves files at api.telegram.org; the bot token is in the path,
 // so the Source needs no credential header.
 func Telegram() Source { return Source{Hosts: []string{"api.telegram.org"}} }

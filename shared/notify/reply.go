@@ -393,6 +393,9 @@ type ReplyConfig struct {
 	// MetaAccessToken (the page's) sends Messenger and Instagram replies,
 	// MetaGraphURL replaces https://graph.facebook.com.
 	MetaAccessToken, MetaGraphURL string
+	// LineChannelToken sends LINE replies (the push API); LineAPIURL
+	// replaces https://api.line.me.
+	LineChannelToken, LineAPIURL string
 	// Mailer sends email replies (SES v2); nil: none.
 	Mailer  Mailer
 	ReplyTo func(from, conversationID string) string
@@ -437,11 +440,16 @@ func NewReplies(c ReplyConfig, httpClient *http.Client) map[conversation.Channel
 		out[conversation.ChannelMessenger], out[conversation.ChannelInstagram] = g, g
 		out[conversation.RouteWhatsAppCloud] = &WhatsAppCloudReplies{BaseURL: base, Token: c.MetaAccessToken, Client: httpClient, Media: c.Media}
 	}
+	if c.LineChannelToken != "" && (c.Dev == nil || c.LineAPIURL != "") {
+		if l, err := NewLineReplies(c.LineChannelToken, c.LineAPIURL, httpClient, c.Media); err == nil {
+			out[conversation.ChannelLINE] = l
+		}
+	}
 	if c.Mailer != nil && c.Dev == nil {
 		out[conversation.ChannelEmail] = &EmailReplies{Mailer: c.Mailer, ReplyTo: c.ReplyTo, Media: c.Media}
 	}
 	if c.Dev != nil {
-		for _, ch := range []conversation.Channel{conversation.ChannelSMS, conversation.ChannelWhatsApp, conversation.ChannelVoice, conversation.ChannelTelegram,
+		for _, ch := range []conversation.Channel{conversation.ChannelSMS, conversation.ChannelWhatsApp, conversation.ChannelVoice, conversation.ChannelTelegram, conversation.ChannelLINE,
 			conversation.ChannelEmail, conversation.ChannelMessenger, conversation.ChannelInstagram, conversation.RouteWhatsAppCloud} {
 			if out[ch] == nil {
 				out[ch] = c.Dev

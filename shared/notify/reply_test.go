@@ -245,6 +245,7 @@ type outbox struct {
 	graph    *graphAPI
 	mail     *fakeMailer
 	uploads  *attach.DevUploads
+	line     *lineAPI
 	clock    time.Time
 }
 
@@ -255,6 +256,9 @@ func newOutbox(t *testing.T) *outbox {
 	t.Cleanup(tw.Close)
 	t.Cleanup(tg.Close)
 	t.Cleanup(gr.Close)
+	o.line = &lineAPI{t: t, keys: map[string]string{}}
+	ln := httptest.NewServer(o.line)
+	t.Cleanup(ln.Close)
 	o.uploads = &attach.DevUploads{}
 	files := http.NewServeMux()
 	o.uploads.Register(files)
@@ -280,6 +284,7 @@ func newOutbox(t *testing.T) *outbox {
 			TwilioAccountSID: twilioSID, TwilioAuthToken: twilioToken, TwilioAPIURL: tw.URL, PublicBaseURL: publicBase,
 			TelegramBotToken: botToken, TelegramURL: tg.URL, Mailer: o.mail, MetaAccessToken: pageToken, MetaGraphURL: gr.URL,
 			ReplyTo: func(from, id string) string { return "support+" + id + "@example.com" }, Media: o.uploads,
+			LineChannelToken: lineToken, LineAPIURL: ln.URL,
 		}, &http.Client{Timeout: 5 * time.Second})}
 	o.mux = http.NewServeMux()
 	(&api.Handler{Store: o.store, Service: o.svc, Token: agentToken, Log: log, Uploads: o.uploads}).Register(o.mux)
