@@ -86,6 +86,10 @@ func setup(ctx context.Context, log *slog.Logger, httpClient *http.Client) (*not
 	if err != nil {
 		return nil, err
 	}
+	lineToken, err := params.Get(ctx, "LINE_CHANNEL_TOKEN", false)
+	if err != nil {
+		return nil, err
+	}
 	var links notify.MediaLinks // agents' attachments, linked for the providers
 	if cfg.MediaBucket != "" {
 		links = attach.NewUploads(config.S3(awsCfg, cfg.Common), cfg.MediaBucket)
@@ -94,11 +98,15 @@ func setup(ctx context.Context, log *slog.Logger, httpClient *http.Client) (*not
 		TwilioAccountSID: cfg.TwilioAccountSID, TwilioAuthToken: twilioToken, TwilioAPIURL: cfg.TwilioAPIURL, PublicBaseURL: base,
 		TelegramBotToken: botToken, TelegramURL: cfg.TelegramAPIURL, Mailer: mailer, ReplyTo: thread.Address,
 		MetaAccessToken: metaToken, MetaGraphURL: cfg.MetaGraphURL, Media: links,
+		LineChannelToken: lineToken, LineAPIURL: cfg.LineAPIURL,
 	}, httpClient)
 	n.Service = &conversation.Service{Store: st}
 	if cfg.MediaBucket != "" {
 		tgToken := botToken
 		sources := map[string]media.Source{"meta": media.Meta(metaToken)}
+		if lineToken != "" {
+			sources["line"] = media.LINE(lineToken)
+		}
 		if cfg.TwilioAccountSID != "" {
 			sources["twilio"] = media.Twilio(cfg.TwilioAccountSID, twilioToken)
 		}

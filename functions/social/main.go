@@ -1,5 +1,6 @@
 // Command social is the Lambda function behind GET and POST /webhooks/meta
-// (Messenger, Instagram, WhatsApp Cloud API) and POST /webhooks/telegram.
+// (Messenger, Instagram, WhatsApp Cloud API), POST /webhooks/telegram and
+// POST /webhooks/line.
 // A platform whose secrets are not configured is not served (404); with none
 // configured the function serves nothing and says so in its start log.
 package main
@@ -13,6 +14,7 @@ import (
 	"github.com/switchboard/switchboard/shared/config"
 	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/launch"
+	"github.com/switchboard/switchboard/shared/line"
 	"github.com/switchboard/switchboard/shared/meta"
 	"github.com/switchboard/switchboard/shared/spill"
 	"github.com/switchboard/switchboard/shared/store"
@@ -29,7 +31,7 @@ func setup(ctx context.Context, log *slog.Logger) (http.Handler, error) {
 		return nil, err
 	}
 	secrets := map[string]string{}
-	for _, name := range []string{"META_APP_SECRET", "META_VERIFY_TOKEN", "TELEGRAM_SECRET_TOKEN"} {
+	for _, name := range []string{"META_APP_SECRET", "META_VERIFY_TOKEN", "TELEGRAM_SECRET_TOKEN", "LINE_CHANNEL_SECRET"} {
 		if secrets[name], err = params.Get(ctx, name, false); err != nil {
 			return nil, err
 		}
@@ -54,8 +56,16 @@ func setup(ctx context.Context, log *slog.Logger) (http.Handler, error) {
 		tg.Register(mux)
 		enabled = append(enabled, "telegram")
 	}
+	if lineSecret := secrets["LINE_CHANNEL_SECRET"]; lineSecret != "" {
+		lh, err := line.NewHandler(line.Config{ChannelSecret: lineSecret, Service: svc, Log: log})
+		if err != nil {
+			return nil, err
+		}
+		lh.Register(mux)
+		enabled = append(enabled, "line")
+	}
 	if len(enabled) == 0 {
-		log.Warn("start", "platforms", "none", "hint", "set META_APP_SECRET and META_VERIFY_TOKEN, and/or TELEGRAM_SECRET_TOKEN (or their _PARAM)")
+		log.Warn("start", "platforms", "none", "hint", "set META_APP_SECRET and META_VERIFY_TOKEN, TELEGRAM_SECRET_TOKEN and/or LINE_CHANNEL_SECRET (or their _PARAM)")
 	} else {
 		log.Info("start", "platforms", enabled)
 	}

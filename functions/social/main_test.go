@@ -17,12 +17,13 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/switchboard/switchboard/shared/devenv"
+	"github.com/switchboard/switchboard/shared/line"
 	"github.com/switchboard/switchboard/shared/localaws"
 	"github.com/switchboard/switchboard/shared/meta"
 	"github.com/switchboard/switchboard/shared/telegram"
 )
 
-var update = flag.Bool("update", false, "rewrite events/meta and events/telegram from ../shared/corpus")
+var update = flag.Bool("update", false, "rewrite events/meta, events/telegram and events/line from ../shared/corpus")
 
 const corpus = "../../../shared/corpus/"
 
@@ -64,12 +65,18 @@ var samples = []sample{
 		return strings.Replace(file("telegram/official-edited-message.json")(t), `"update_id": 10000`, `"update_id": 10001`, 1)
 	}, "telegram", 200},
 	{"telegram/forged", "POST", "", file("telegram/official-message-text.json"), "forged-telegram", 403},
+	{"line/message-text", "POST", "", file("line/java-sdk-callback-webhook-redelivery.json"), "line", 200},
+	{"line/verify", "POST", "", file("line/docs-verify-request-empty-events.json"), "line", 200},
+	{"line/forged", "POST", "", file("line/java-sdk-callback-text-user.json"), "forged-line", 403},
 }
 
 func envelope(t *testing.T, s sample) events.APIGatewayV2HTTPRequest {
 	path := meta.Path
-	if strings.HasPrefix(s.event, "telegram/") {
+	switch {
+	case strings.HasPrefix(s.event, "telegram/"):
 		path = telegram.Path
+	case strings.HasPrefix(s.event, "line/"):
+		path = line.Path
 	}
 	body := s.source(t)
 	h := map[string]string{"host": "127.0.0.1:3000", "accept": "*/*"}
@@ -87,6 +94,10 @@ func envelope(t *testing.T, s sample) events.APIGatewayV2HTTPRequest {
 		h["x-telegram-bot-api-secret-token"] = devenv.TelegramSecretToken
 	case "forged-telegram":
 		h["x-telegram-bot-api-secret-token"] = "guessed"
+	case "line":
+		h["x-line-signature"] = line.Sign(devenv.LineChannelSecret, []byte(body))
+	case "forged-line":
+		h["x-line-signature"] = line.Sign("not-the-channel-secret", []byte(body))
 	}
 	return events.APIGatewayV2HTTPRequest{
 		Version: "2.0", RouteKey: "$default", RawPath: path, RawQueryString: s.query, Headers: h,
@@ -123,7 +134,7 @@ func TestEventsInStep(t *testing.T) {
 func localEnv(t *testing.T, table string) {
 	t.Setenv("TABLE_NAME", table)
 	for k, v := range map[string]string{"META_APP_SECRET": devenv.MetaAppSecret, "META_VERIFY_TOKEN": devenv.MetaVerifyToken,
-		"TELEGRAM_SECRET_TOKEN": devenv.TelegramSecretToken} {
+		"TELEGRAM_SECRET_TOKEN": devenv.TelegramSecretToken, "LINE_CHANNEL_SECRET": devenv.LineChannelSecret} {
 		t.Setenv(k, v)
 		t.Setenv(k+"_PARAM", "")
 	}
@@ -158,7 +169,7 @@ func TestLambdaOnDynamoDBLocal(t *testing.T) {
 			t.Errorf("handshake answered %q", resp.Body)
 		}
 	}
-	for _, leak := range []string{"16505551234", "Does it come", devenv.MetaAppSecret, devenv.TelegramSecretToken, "Sheena"} {
+	for _, leak := range []string{"16505551234", "Does it come", devenv.MetaAppSecret, devenv.TelegramSecretToken, devenv.LineChannelSecret, "Hello, world", "Sheena"} {
 		if strings.Contains(logs.String(), leak) {
 			t.Errorf("logs contain %q", leak)
 		}
@@ -167,7 +178,7 @@ func TestLambdaOnDynamoDBLocal(t *testing.T) {
 
 func TestSetupPlatforms(t *testing.T) {
 	localEnv(t, "t-x")
-	for _, k := range []string{"META_APP_SECRET", "TELEGRAM_SECRET_TOKEN"} {
+	for _, k := range []string{"META_APP_SECRET", "TELEGRAM_SECRET_TOKEN", "LINE_CHANNEL_SECRET"} {
 		t.Setenv(k, "")
 	}
 	var logs strings.Builder

@@ -17,6 +17,7 @@ import (
 	"github.com/switchboard/switchboard/shared/config"
 	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/launch"
+	"github.com/switchboard/switchboard/shared/line"
 	"github.com/switchboard/switchboard/shared/meta"
 	"github.com/switchboard/switchboard/shared/routing"
 	"github.com/switchboard/switchboard/shared/spill"
@@ -52,7 +53,7 @@ func setup(ctx context.Context, log *slog.Logger) (func(context.Context, events.
 	th.Register(mux)
 	twilio.NewVoiceHandler(twilio.VoiceConfig{Verifier: verifier, Service: svc, Normalizer: norm, PublicBaseURL: base, Routing: rt, Log: log}).Register(mux)
 	secrets := map[string]string{}
-	for _, name := range []string{"META_APP_SECRET", "META_VERIFY_TOKEN", "TELEGRAM_SECRET_TOKEN"} {
+	for _, name := range []string{"META_APP_SECRET", "META_VERIFY_TOKEN", "TELEGRAM_SECRET_TOKEN", "LINE_CHANNEL_SECRET"} {
 		if secrets[name], err = params.Get(ctx, name, false); err != nil {
 			return nil, err
 		}
@@ -66,6 +67,13 @@ func setup(ctx context.Context, log *slog.Logger) (func(context.Context, events.
 			return nil, err
 		}
 		tg.Register(mux)
+	}
+	if s := secrets["LINE_CHANNEL_SECRET"]; s != "" {
+		lh, err := line.NewHandler(line.Config{ChannelSecret: s, Service: svc, Log: log})
+		if err != nil {
+			return nil, err
+		}
+		lh.Register(mux)
 	}
 	return (&spill.Consumer{Handler: mux, Log: log}).Handle, nil
 }

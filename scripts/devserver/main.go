@@ -39,6 +39,7 @@ import (
 	"github.com/switchboard/switchboard/shared/delivery"
 	"github.com/switchboard/switchboard/shared/devenv"
 	"github.com/switchboard/switchboard/shared/email"
+	"github.com/switchboard/switchboard/shared/line"
 	"github.com/switchboard/switchboard/shared/memstore"
 	"github.com/switchboard/switchboard/shared/meta"
 	"github.com/switchboard/switchboard/shared/notify"
@@ -150,6 +151,7 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
 		TwilioAPIURL: os.Getenv("TWILIO_API_URL"), PublicBaseURL: base,
 		TelegramBotToken: env("TELEGRAM_BOT_TOKEN", devenv.TelegramBotToken), TelegramURL: os.Getenv("TELEGRAM_API_URL"),
 		MetaAccessToken: env("META_ACCESS_TOKEN", devenv.MetaAccessToken), MetaGraphURL: os.Getenv("META_GRAPH_URL"), Dev: outbox, Media: uploads,
+		LineChannelToken: env("LINE_CHANNEL_TOKEN", devenv.LineChannelToken), LineAPIURL: os.Getenv("LINE_API_URL"),
 	}, httpClient)
 	notifier.Service = svc
 
@@ -173,6 +175,11 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
 		return err
 	}
 	tg.Register(mux)
+	lh, err := line.NewHandler(line.Config{ChannelSecret: env("LINE_CHANNEL_SECRET", devenv.LineChannelSecret), Service: svc, Log: log})
+	if err != nil {
+		return err
+	}
+	lh.Register(mux)
 	(&api.Handler{Store: svc.Store, Service: svc, Token: agentToken, Tokens: agentTokens, Agents: rt, Log: log, Uploads: uploads}).Register(mux)
 	uploads.Register(mux)
 	mux.HandleFunc("GET /dev/outbox", func(w http.ResponseWriter, r *http.Request) {
@@ -201,8 +208,9 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
   GET  /webhooks/meta                   Meta subscription handshake (META_VERIFY_TOKEN)
   POST /webhooks/meta                   Messenger, Instagram, WhatsApp Cloud API (META_APP_SECRET)
   POST /webhooks/telegram               Telegram bot updates (TELEGRAM_SECRET_TOKEN)
+  POST /webhooks/line                   LINE Messaging API (LINE_CHANNEL_SECRET)
   POST /dev/email                       a raw RFC 5322 message, as SES stores it in S3
-  GET  /dev/outbox                      every reply the dev senders recorded (TWILIO_API_URL, TELEGRAM_API_URL, META_GRAPH_URL send for real)
+  GET  /dev/outbox                      every reply the dev senders recorded (TWILIO_API_URL, TELEGRAM_API_URL, META_GRAPH_URL, LINE_API_URL send for real)
   GET  /api/conversations?status=open   agents' inbox
   GET  /api/conversations/{id}          a timeline
   PATCH /api/conversations/{id}         {"status":"closed"}, assignee, team, labels, priority, snooze

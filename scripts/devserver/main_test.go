@@ -70,7 +70,7 @@ func TestNewcomerPath(t *testing.T) {
 		want int
 	}{{"twilio/sms-inbound", 200}, {"twilio/whatsapp-inbound", 200}, {"twilio/sms-forged", 403},
 		{"meta/whatsapp-text", 200}, {"meta/handshake", 200}, {"meta/forged", 403},
-		{"telegram/message-text", 200}, {"telegram/forged", 403},
+		{"telegram/message-text", 200}, {"telegram/forged", 403}, {"line/message-text", 200}, {"line/forged", 403},
 		{"twilio/voice-incoming", 200}, {"twilio/voice-forged", 403}} {
 		envelope, err := os.ReadFile("../../events/" + ev.file + ".json")
 		if err != nil {
@@ -116,12 +116,12 @@ func TestNewcomerPath(t *testing.T) {
 	for {
 		_, convs := inbox()
 		// The Twilio customer (sms + whatsapp), the WhatsApp Cloud one, the
-		// Telegram one and the email one.
-		if len(convs) == 4 {
+		// Telegram one, the LINE one and the email one.
+		if len(convs) == 5 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("inbox = %v; want four conversations", convs)
+			t.Fatalf("inbox = %v; want five conversations", convs)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -25,6 +25,7 @@ import (
 	"sync"
 
 	"github.com/switchboard/switchboard/shared/devenv"
+	"github.com/switchboard/switchboard/shared/line"
 	"github.com/switchboard/switchboard/shared/meta"
 	"github.com/switchboard/switchboard/shared/telegram"
 	"github.com/switchboard/switchboard/shared/twilio"
@@ -128,6 +129,8 @@ func resign(req *http.Request, base string) error {
 		req.Header.Set("X-Twilio-Signature", twilio.Sign(token, strings.TrimRight(base, "/")+req.URL.RequestURI(), form))
 	case req.Header.Get("X-Hub-Signature-256") != "":
 		req.Header.Set("X-Hub-Signature-256", meta.Sign(getenv("META_APP_SECRET", devenv.MetaAppSecret), body))
+	case req.Header.Get(line.SignatureHeader) != "":
+		req.Header.Set(line.SignatureHeader, line.Sign(getenv("LINE_CHANNEL_SECRET", devenv.LineChannelSecret), body))
 	case req.Header.Get(telegram.SecretHeader) != "":
 		req.Header.Set(telegram.SecretHeader, getenv("TELEGRAM_SECRET_TOKEN", devenv.TelegramSecretToken))
 	}

@@ -194,6 +194,7 @@ type Notify struct {
 	TwilioAPIURL   string `envconfig:"TWILIO_API_URL"`
 	TelegramAPIURL string `envconfig:"TELEGRAM_API_URL"`
 	MetaGraphURL   string `envconfig:"META_GRAPH_URL"`
+	LineAPIURL     string `envconfig:"LINE_API_URL"`
 	// NotifyWebhookURL, if set, receives every agent notification.
 	NotifyWebhookURL string `envconfig:"NOTIFY_WEBHOOK_URL"`
 	TwilioAccountSID string `envconfig:"TWILIO_ACCOUNT_SID"`

@@ -20,6 +20,11 @@ const (
 	MetaVerifyToken = "local-dev-meta-verify-token"
 	// TelegramSecretToken is the dev server's setWebhook secret_token.
 	TelegramSecretToken = "local-dev-telegram-secret"
+	// LineChannelSecret signs the LINE samples in events/line;
+	// LineChannelToken is what the dev server's LINE replies use when
+	// LINE_API_URL points them at a stand-in.
+	LineChannelSecret = "local-dev-line-channel-secret"
+	LineChannelToken  = "local-dev-line-channel-token"
 	// TwilioAccountSID and TelegramBotToken are what the dev server's reply
 	// senders use when TWILIO_API_URL or TELEGRAM_API_URL points them at a
 	// stand-in (by default replies go only to GET /dev/outbox).

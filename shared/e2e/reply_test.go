@@ -25,6 +25,7 @@ import (
 	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/email"
 	"github.com/switchboard/switchboard/shared/email/thread"
+	"github.com/switchboard/switchboard/shared/line"
 	"github.com/switchboard/switchboard/shared/localaws"
 	"github.com/switchboard/switchboard/shared/meta"
 	"github.com/switchboard/switchboard/shared/notify"
@@ -41,6 +42,7 @@ const (
 	replyToken  = "0123456789abcdef0123456789abcdef"
 	botToken    = "4242:e2e-bot-token"
 	pageToken   = "e2e-page-token"
+	lineToken   = "e2e-line-token"
 	agentToken  = "e2e-agent-token"
 	phoneNumber = "106540352242922" // the WhatsApp Cloud number customers write to
 )
@@ -138,6 +140,25 @@ func (p *providers) graph(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprint(w, `{"error":{"message":"(#100) Invalid parameter","type":"OAuthException","code":100}}`)
 }
 
+// line checks a push as LINE documents it (the bearer token, a UUID
+// X-Line-Retry-Key, to and 1–5 messages) and answers with the sent id.
+func (p *providers) line(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		To       string           `json:"to"`
+		Messages []map[string]any `json:"messages"`
+	}
+	raw, _ := io.ReadAll(r.Body)
+	if json.Unmarshal(raw, &body) != nil || r.URL.Path != "/v2/bot/message/push" || r.Header.Get("Authorization") != "Bearer "+lineToken ||
+		len(r.Header.Get("X-Line-Retry-Key")) != 36 || body.To == "" || len(body.Messages) == 0 || body.Messages[0]["type"] != "text" {
+		p.t.Errorf("line stand-in refused %s %s", r.URL.Path, raw)
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprint(w, `{"message":"The request body has 1 error(s)"}`)
+		return
+	}
+	id := p.record(providerCall{provider: "line", path: r.URL.Path, json: map[string]any{"to": body.To, "retryKey": r.Header.Get("X-Line-Retry-Key")}})
+	fmt.Fprintf(w, `{"sentMessages":[{"id":%q,"quoteToken":"q"}]}`, id)
+}
+
 // wireReplies is options.replies: the outbox from the stream to the
 // notifier's reply senders, pointed at the stand-ins (email through moto's
 // SES, attachments in moto's S3), and the agents' API on the webhook
@@ -149,6 +170,8 @@ func (s *system) wireReplies(mux *http.ServeMux, fanout *stream.Handler, n *noti
 	s.t.Cleanup(tw.Close)
 	s.t.Cleanup(tg.Close)
 	s.t.Cleanup(gr.Close)
+	ln := httptest.NewServer(http.HandlerFunc(s.replies.line))
+	s.t.Cleanup(ln.Close)
 	s3c := localaws.S3(s.t)
 	uploads := attach.NewUploads(s3c, localaws.Bucket(s.t, s3c))
 	fanout.Outbox = fanout.Dispatch.(*notify.Dispatcher)
@@ -156,7 +179,7 @@ func (s *system) wireReplies(mux *http.ServeMux, fanout *stream.Handler, n *noti
 	n.Replies = notify.NewReplies(notify.ReplyConfig{
 		TwilioAccountSID: replySID, TwilioAuthToken: replyToken, TwilioAPIURL: tw.URL, PublicBaseURL: publicBase,
 		TelegramBotToken: botToken, TelegramURL: tg.URL, MetaAccessToken: pageToken, MetaGraphURL: gr.URL,
-		Mailer: n.Mailer, ReplyTo: thread.Address, Media: uploads,
+		Mailer: n.Mailer, ReplyTo: thread.Address, Media: uploads, LineChannelToken: lineToken, LineAPIURL: ln.URL,
 	}, &http.Client{Timeout: 5 * time.Second})
 	(&api.Handler{Store: s.store, Service: s.svc, Token: agentToken, Uploads: uploads, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}).Register(mux)
 }
@@ -205,8 +228,9 @@ func (s *system) metaEvent(body string) int {
 // request; each provider's own callback (Twilio's status callback, Meta's
 // delivery receipt and WhatsApp status, SES's delivery event through SNS)
 // moves the reply to delivered, so that the timeline reads
-// queued → sent → delivered. Telegram's Bot API reports no deliveries: its
-// reply ends at sent; Instagram reports reads only (messaging_seen).
+// queued → sent → delivered. Telegram's Bot API and LINE's push API report
+// no deliveries: their replies end at sent; Instagram reports reads only
+// (messaging_seen).
 func TestRepliesEndToEnd(t *testing.T) {
 	s := newSystem(t, options{visibility: 5, replies: true, sinks: []routing.Sink{{Type: routing.SinkWebhook}}})
 	ctx := context.Background()
@@ -233,6 +257,10 @@ func TestRepliesEndToEnd(t *testing.T) {
 		map[string]string{telegram.SecretHeader: telegramSecret, "Content-Type": "application/json"}); code != 200 {
 		t.Fatalf("telegram: %d", code)
 	}
+	lineBody := fmt.Sprintf(`{"destination":"Uab012345678901234567890123456789","events":[{"type":"message","mode":"active","timestamp":%d,"source":{"type":"user","userId":"U208"},"webhookEventId":"01HE2E208","deliveryContext":{"isRedelivery":false},"replyToken":"r","message":{"id":"208","type":"text","text":"line hello","quoteToken":"q"}}]}`, ts*1000)
+	if code := s.post(line.Path, lineBody, map[string]string{line.SignatureHeader: line.Sign(lineSecret, []byte(lineBody)), "Content-Type": "application/json"}); code != 200 {
+		t.Fatalf("line: %d", code)
+	}
 	s3c := localaws.S3(t)
 	bucket := localaws.Bucket(t, s3c)
 	raw := "Authentication-Results: amazonses.com;\r\n spf=pass envelope-from=mia@example.net;\r\n dkim=pass header.i=@example.net;\r\n dmarc=pass header.from=example.net;\r\n" +
@@ -253,6 +281,7 @@ func TestRepliesEndToEnd(t *testing.T) {
 		"messenger":      {Kind: conversation.KindMessenger, Address: "psid204"},
 		"instagram":      {Kind: conversation.KindInstagram, Address: "igsid207"},
 		"telegram":       {Kind: conversation.KindTelegram, Address: "205"},
+		"line":           {Kind: conversation.KindLINE, Address: "U208"},
 		"email":          {Kind: conversation.KindEmail, Address: "mia@example.net"},
 	}
 	convs := map[string]string{}
@@ -323,7 +352,7 @@ func TestRepliesEndToEnd(t *testing.T) {
 	for _, c := range s.replies.all() {
 		byProvider[c.provider] = append(byProvider[c.provider], c)
 	}
-	if len(byProvider["twilio"]) != 2 || len(byProvider["telegram"]) != 1 || len(byProvider["graph"]) != 2 || len(byProvider["whatsapp"]) != 1 {
+	if len(byProvider["twilio"]) != 2 || len(byProvider["telegram"]) != 1 || len(byProvider["graph"]) != 2 || len(byProvider["whatsapp"]) != 1 || len(byProvider["line"]) != 1 {
 		t.Fatalf("provider requests: %v", byProvider)
 	}
 	for _, c := range byProvider["twilio"] {
@@ -360,6 +389,9 @@ func TestRepliesEndToEnd(t *testing.T) {
 	}
 	if !graphTo["psid204"] || !graphTo["igsid207"] {
 		t.Errorf("Messenger and Instagram replies: %v", byProvider["graph"])
+	}
+	if c := byProvider["line"][0]; c.json["to"] != "U208" || c.json["retryKey"] != notify.SendJobID(replies["line"]) {
+		t.Errorf("LINE reply: %v", c.json)
 	}
 	if c := byProvider["telegram"][0]; c.json["chat_id"] != 205.0 || c.json["text"] != "We are on it." {
 		t.Errorf("Telegram reply: %v", c.json)
@@ -416,7 +448,7 @@ func TestRepliesEndToEnd(t *testing.T) {
 	for name := range convs {
 		want := "queued → sent → delivered"
 		switch name {
-		case "telegram":
+		case "telegram", "line":
 			want = "queued → sent"
 		case "instagram":
 			want = "queued → sent → read"
@@ -427,8 +459,8 @@ func TestRepliesEndToEnd(t *testing.T) {
 	}
 	// Nothing more goes out once the queue is drained.
 	s.settle()
-	if n := len(s.replies.all()); n != 6 {
-		t.Errorf("provider requests after the queue drained: %d, want 6", n)
+	if n := len(s.replies.all()); n != 7 {
+		t.Errorf("provider requests after the queue drained: %d, want 7", n)
 	}
 }
 

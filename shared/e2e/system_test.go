@@ -28,6 +28,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/switchboard/switchboard/shared/conversation"
+	"github.com/switchboard/switchboard/shared/line"
 	"github.com/switchboard/switchboard/shared/localaws"
 	"github.com/switchboard/switchboard/shared/meta"
 	"github.com/switchboard/switchboard/shared/notify"
@@ -46,6 +47,7 @@ const (
 	supportEmail   = "support@example.com"
 	metaSecret     = "e2e-meta-app-secret"
 	telegramSecret = "e2e-telegram-secret"
+	lineSecret     = "e2e-line-channel-secret"
 )
 
 // delivery is one notification a sink received.
@@ -180,6 +182,11 @@ func newSystem(t testing.TB, o options) *system {
 		t.Fatal(err)
 	}
 	tg.Register(mux)
+	lh, err := line.NewHandler(line.Config{ChannelSecret: lineSecret, Service: svc, Log: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lh.Register(mux)
 	s.web = httptest.NewServer(mux)
 	t.Cleanup(s.web.Close)
 

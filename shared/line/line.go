@@ -29,6 +29,9 @@ package line
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -54,6 +57,14 @@ const SignatureHeader = "X-Line-Signature"
 
 // DataAPI is LINE's content host (LINE_DATA_API_URL replaces it).
 const DataAPI = "https://api-data.line.me"
+
+// Sign is the x-line-signature of body with the channel secret (for
+// signing samples and tests; the handler checks with the SDK's).
+func Sign(channelSecret string, body []byte) string {
+	mac := hmac.New(sha256.New, []byte(channelSecret))
+	mac.Write(body)
+	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
+}
 
 // ContentURL is where a message's content is read (with the channel
 // access token as the bearer).
@@ -171,6 +182,9 @@ func (h *Handler) event(ctx context.Context, ev webhook.EventInterface, base tim
 	var in *conversation.Inbound
 	switch e := ev.(type) {
 	case webhook.MessageEvent:
+		if e.Message == nil {
+			return "ignored_message_without_content", nil
+		}
 		c = h.common(e.WebhookEventId, e.Source, e.Timestamp)
 		in = h.inbound(c)
 		content(in, e.Message)

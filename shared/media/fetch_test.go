@@ -210,3 +210,27 @@ func TestSSRFAsDeployed(t *testing.T) {
 	}
 	hits.Range(func(k, _ any) bool { t.Errorf("the server was reached: %v", k); return true })
 }
+
+// TestLINEContent: a LINE message's content at api-data.line.me gets the
+// channel token; a host outside LINE's is refused before any request.
+func TestLINEContent(t *testing.T) {
+	p := newProvider(t, func(p *provider, w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer line-token" || r.URL.Path != "/v2/bot/message/325708/content" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("Content-Type", "image/jpeg")
+		fmt.Fprint(w, "LINEJPEG")
+	})
+	f := fetcher(map[string]string{"api-data.line.me": "127.0.0.1", "evil.example": "127.0.0.1"})
+	obj, err := f.Fetch(context.Background(), LINE("line-token"), "http://api-data.line.me:"+p.port()+"/v2/bot/message/325708/content")
+	if err != nil || string(obj.Body) != "LINEJPEG" {
+		t.Fatalf("fetch = %q, %v", obj.Body, err)
+	}
+	if _, err := f.Fetch(context.Background(), LINE("line-token"), "http://evil.example:"+p.port()+"/x"); err == nil {
+		t.Error("a host outside LINE's was fetched")
+	}
+	if hits := p.seen(); len(hits) != 1 {
+		t.Errorf("requests = %q", hits)
+	}
+}
