@@ -10,6 +10,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"os"
+	"time"
 
 	"github.com/switchboard/switchboard/shared/config"
 	"github.com/switchboard/switchboard/shared/conversation"
@@ -57,7 +59,18 @@ func setup(ctx context.Context, log *slog.Logger) (http.Handler, error) {
 		enabled = append(enabled, "telegram")
 	}
 	if lineSecret := secrets["LINE_CHANNEL_SECRET"]; lineSecret != "" {
-		lh, err := line.NewHandler(line.Config{ChannelSecret: lineSecret, Service: svc, Log: log})
+		lc := line.Config{ChannelSecret: lineSecret, Service: svc, Log: log}
+		// With the channel token, a new LINE user's display name and language.
+		token, err := params.Get(ctx, "LINE_CHANNEL_TOKEN", false)
+		if err != nil {
+			return nil, err
+		}
+		if token != "" {
+			if lc.Profile, err = line.Profiles(token, os.Getenv("LINE_API_URL"), &http.Client{Timeout: 3 * time.Second}); err != nil {
+				return nil, err
+			}
+		}
+		lh, err := line.NewHandler(lc)
 		if err != nil {
 			return nil, err
 		}

@@ -40,6 +40,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/line/line-bot-sdk-go/v8/linebot/messaging_api"
 	"github.com/line/line-bot-sdk-go/v8/linebot/webhook"
 
 	"github.com/switchboard/switchboard/shared/conversation"
@@ -75,6 +76,27 @@ func ContentURL(messageID string) string {
 // Profile is what LINE says of a user (GET /v2/bot/profile/{userId}).
 type Profile struct {
 	DisplayName, Language string
+}
+
+// Profiles reads users' profiles with the channel access token
+// (line-bot-sdk-go's messaging_api GetProfile; base replaces
+// https://api.line.me): a Config.Profile.
+func Profiles(token, base string, client *http.Client) (func(ctx context.Context, userID string) (Profile, error), error) {
+	opts := []messaging_api.MessagingApiAPIOption{messaging_api.WithHTTPClient(client)}
+	if base != "" {
+		opts = append(opts, messaging_api.WithEndpoint(base))
+	}
+	api, err := messaging_api.NewMessagingApiAPI(token, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("line: %w", err)
+	}
+	return func(ctx context.Context, userID string) (Profile, error) {
+		p, err := api.WithContext(ctx).GetProfile(userID)
+		if err != nil {
+			return Profile{}, fmt.Errorf("line profile: %w", err)
+		}
+		return Profile{DisplayName: p.DisplayName, Language: p.Language}, nil
+	}, nil
 }
 
 // Config configures a Handler.

@@ -375,3 +375,42 @@ func TestUnsendHidesTheMessage(t *testing.T) {
 		})
 	}
 }
+
+// TestProfileOfANewUser: a user LINE has not told us about before is named
+// by their profile (GetProfile through the SDK, checked by a stand-in);
+// their next message asks no more.
+func TestProfileOfANewUser(t *testing.T) {
+	var calls []string
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls = append(calls, r.Method+" "+r.URL.Path+" "+r.Header.Get("Authorization"))
+		fmt.Fprint(w, `{"displayName":"さくら","userId":"U77","language":"ja","pictureUrl":"https://profile.line-scdn.net/x"}`)
+	}))
+	defer api.Close()
+	profile, err := line.Profiles("tok", api.URL, api.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := backends.Stores()["memstore"](t)
+	svc := &conversation.Service{Store: st, Team: "support"}
+	h, _ := line.NewHandler(line.Config{ChannelSecret: secret, Service: svc, Profile: profile, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	mux := http.NewServeMux()
+	h.Register(mux)
+	for i := range 2 {
+		b := []byte(fmt.Sprintf(`{"events":[{"type":"message","mode":"active","timestamp":1700000000000,"source":{"type":"user","userId":"U77"},"webhookEventId":"01HP%d","deliveryContext":{"isRedelivery":false},"message":{"id":"77%d","type":"text","text":"こんにちは"}}]}`, i, i))
+		req := httptest.NewRequest(http.MethodPost, line.Path, bytes.NewReader(b))
+		req.Header.Set(line.SignatureHeader, sign(secret, b))
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			t.Fatal(rec.Code)
+		}
+	}
+	if len(calls) != 1 || calls[0] != "GET /v2/bot/profile/U77 Bearer tok" {
+		t.Errorf("profile calls: %q", calls)
+	}
+	r, _ := st.Route(context.Background(), conversation.Identity{Kind: conversation.KindLINE, Address: "U77"})
+	c, _ := st.Contact(context.Background(), r.ContactID)
+	if c.Name != "さくら" || c.Language != "ja" {
+		t.Errorf("contact: %+v", c)
+	}
+}
