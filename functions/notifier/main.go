@@ -90,6 +90,10 @@ func setup(ctx context.Context, log *slog.Logger, httpClient *http.Client) (*not
 	if err != nil {
 		return nil, err
 	}
+	xToken, err := params.Get(ctx, "X_ACCESS_TOKEN", false)
+	if err != nil {
+		return nil, err
+	}
 	var links notify.MediaLinks // agents' attachments, linked for the providers
 	if cfg.MediaBucket != "" {
 		links = attach.NewUploads(config.S3(awsCfg, cfg.Common), cfg.MediaBucket)
@@ -98,7 +102,7 @@ func setup(ctx context.Context, log *slog.Logger, httpClient *http.Client) (*not
 		TwilioAccountSID: cfg.TwilioAccountSID, TwilioAuthToken: twilioToken, TwilioAPIURL: cfg.TwilioAPIURL, PublicBaseURL: base,
 		TelegramBotToken: botToken, TelegramURL: cfg.TelegramAPIURL, Mailer: mailer, ReplyTo: thread.Address,
 		MetaAccessToken: metaToken, MetaGraphURL: cfg.MetaGraphURL, Media: links,
-		LineChannelToken: lineToken, LineAPIURL: cfg.LineAPIURL,
+		LineChannelToken: lineToken, LineAPIURL: cfg.LineAPIURL, XAccessToken: xToken, XAPIURL: cfg.XAPIURL,
 	}, httpClient)
 	n.Service = &conversation.Service{Store: st}
 	if cfg.MediaBucket != "" {

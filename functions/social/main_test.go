@@ -21,9 +21,10 @@ import (
 	"github.com/switchboard/switchboard/shared/localaws"
 	"github.com/switchboard/switchboard/shared/meta"
 	"github.com/switchboard/switchboard/shared/telegram"
+	"github.com/switchboard/switchboard/shared/xdm"
 )
 
-var update = flag.Bool("update", false, "rewrite events/meta, events/telegram and events/line from ../shared/corpus")
+var update = flag.Bool("update", false, "rewrite events/meta, events/telegram, events/line and events/x from ../shared/corpus")
 
 const corpus = "../../../shared/corpus/"
 
@@ -68,6 +69,10 @@ var samples = []sample{
 	{"line/message-text", "POST", "", file("line/java-sdk-callback-webhook-redelivery.json"), "line", 200},
 	{"line/verify", "POST", "", file("line/docs-verify-request-empty-events.json"), "line", 200},
 	{"line/forged", "POST", "", file("line/java-sdk-callback-text-user.json"), "forged-line", 403},
+	{"x/dm-received", "POST", "", file("x/docs-xaa-dm.received.json"), "x", 200},
+	{"x/dm-legacy", "POST", "", file("x/docs-aaa-direct_message_events.json"), "x", 200},
+	{"x/crc", "GET", "crc_token=9b4507b3-9040-4669-9ca3-6b94edb50553", func(*testing.T) string { return "" }, "", 200},
+	{"x/forged", "POST", "", file("x/docs-xaa-dm.received.json"), "forged-x", 403},
 }
 
 func envelope(t *testing.T, s sample) events.APIGatewayV2HTTPRequest {
@@ -77,6 +82,8 @@ func envelope(t *testing.T, s sample) events.APIGatewayV2HTTPRequest {
 		path = telegram.Path
 	case strings.HasPrefix(s.event, "line/"):
 		path = line.Path
+	case strings.HasPrefix(s.event, "x/"):
+		path = xdm.Path
 	}
 	body := s.source(t)
 	h := map[string]string{"host": "127.0.0.1:3000", "accept": "*/*"}
@@ -98,6 +105,10 @@ func envelope(t *testing.T, s sample) events.APIGatewayV2HTTPRequest {
 		h["x-line-signature"] = line.Sign(devenv.LineChannelSecret, []byte(body))
 	case "forged-line":
 		h["x-line-signature"] = line.Sign("not-the-channel-secret", []byte(body))
+	case "x":
+		h["x-twitter-webhooks-signature"] = xdm.Sign(devenv.XConsumerSecret, []byte(body))
+	case "forged-x":
+		h["x-twitter-webhooks-signature"] = xdm.Sign("not-the-consumer-secret", []byte(body))
 	}
 	return events.APIGatewayV2HTTPRequest{
 		Version: "2.0", RouteKey: "$default", RawPath: path, RawQueryString: s.query, Headers: h,
@@ -134,7 +145,8 @@ func TestEventsInStep(t *testing.T) {
 func localEnv(t *testing.T, table string) {
 	t.Setenv("TABLE_NAME", table)
 	for k, v := range map[string]string{"META_APP_SECRET": devenv.MetaAppSecret, "META_VERIFY_TOKEN": devenv.MetaVerifyToken,
-		"TELEGRAM_SECRET_TOKEN": devenv.TelegramSecretToken, "LINE_CHANNEL_SECRET": devenv.LineChannelSecret} {
+		"TELEGRAM_SECRET_TOKEN": devenv.TelegramSecretToken, "LINE_CHANNEL_SECRET": devenv.LineChannelSecret,
+		"X_CONSUMER_SECRET": devenv.XConsumerSecret} {
 		t.Setenv(k, v)
 		t.Setenv(k+"_PARAM", "")
 	}
@@ -178,7 +190,7 @@ func TestLambdaOnDynamoDBLocal(t *testing.T) {
 
 func TestSetupPlatforms(t *testing.T) {
 	localEnv(t, "t-x")
-	for _, k := range []string{"META_APP_SECRET", "TELEGRAM_SECRET_TOKEN", "LINE_CHANNEL_SECRET"} {
+	for _, k := range []string{"META_APP_SECRET", "TELEGRAM_SECRET_TOKEN", "LINE_CHANNEL_SECRET", "X_CONSUMER_SECRET"} {
 		t.Setenv(k, "")
 	}
 	var logs strings.Builder

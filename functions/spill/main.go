@@ -24,6 +24,7 @@ import (
 	"github.com/switchboard/switchboard/shared/store"
 	"github.com/switchboard/switchboard/shared/telegram"
 	"github.com/switchboard/switchboard/shared/twilio"
+	"github.com/switchboard/switchboard/shared/xdm"
 )
 
 func main() { launch.Event(setup) }
@@ -53,7 +54,7 @@ func setup(ctx context.Context, log *slog.Logger) (func(context.Context, events.
 	th.Register(mux)
 	twilio.NewVoiceHandler(twilio.VoiceConfig{Verifier: verifier, Service: svc, Normalizer: norm, PublicBaseURL: base, Routing: rt, Log: log}).Register(mux)
 	secrets := map[string]string{}
-	for _, name := range []string{"META_APP_SECRET", "META_VERIFY_TOKEN", "TELEGRAM_SECRET_TOKEN", "LINE_CHANNEL_SECRET"} {
+	for _, name := range []string{"META_APP_SECRET", "META_VERIFY_TOKEN", "TELEGRAM_SECRET_TOKEN", "LINE_CHANNEL_SECRET", "X_CONSUMER_SECRET"} {
 		if secrets[name], err = params.Get(ctx, name, false); err != nil {
 			return nil, err
 		}
@@ -74,6 +75,13 @@ func setup(ctx context.Context, log *slog.Logger) (func(context.Context, events.
 			return nil, err
 		}
 		lh.Register(mux)
+	}
+	if s := secrets["X_CONSUMER_SECRET"]; s != "" {
+		xh, err := xdm.NewHandler(xdm.Config{ConsumerSecret: s, Service: svc, Log: log})
+		if err != nil {
+			return nil, err
+		}
+		xh.Register(mux)
 	}
 	return (&spill.Consumer{Handler: mux, Log: log}).Handle, nil
 }

@@ -49,6 +49,7 @@ import (
 	"github.com/switchboard/switchboard/shared/telegram"
 	"github.com/switchboard/switchboard/shared/twilio"
 	"github.com/switchboard/switchboard/shared/webhook"
+	"github.com/switchboard/switchboard/shared/xdm"
 )
 
 func main() {
@@ -152,6 +153,7 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
 		TelegramBotToken: env("TELEGRAM_BOT_TOKEN", devenv.TelegramBotToken), TelegramURL: os.Getenv("TELEGRAM_API_URL"),
 		MetaAccessToken: env("META_ACCESS_TOKEN", devenv.MetaAccessToken), MetaGraphURL: os.Getenv("META_GRAPH_URL"), Dev: outbox, Media: uploads,
 		LineChannelToken: env("LINE_CHANNEL_TOKEN", devenv.LineChannelToken), LineAPIURL: os.Getenv("LINE_API_URL"),
+		XAccessToken: env("X_ACCESS_TOKEN", devenv.XAccessToken), XAPIURL: os.Getenv("X_API_URL"),
 	}, httpClient)
 	notifier.Service = svc
 
@@ -180,6 +182,11 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
 		return err
 	}
 	lh.Register(mux)
+	xh, err := xdm.NewHandler(xdm.Config{ConsumerSecret: env("X_CONSUMER_SECRET", devenv.XConsumerSecret), Service: svc, Log: log})
+	if err != nil {
+		return err
+	}
+	xh.Register(mux)
 	(&api.Handler{Store: svc.Store, Service: svc, Token: agentToken, Tokens: agentTokens, Agents: rt, Log: log, Uploads: uploads}).Register(mux)
 	uploads.Register(mux)
 	mux.HandleFunc("GET /dev/outbox", func(w http.ResponseWriter, r *http.Request) {
@@ -209,8 +216,9 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
   POST /webhooks/meta                   Messenger, Instagram, WhatsApp Cloud API (META_APP_SECRET)
   POST /webhooks/telegram               Telegram bot updates (TELEGRAM_SECRET_TOKEN)
   POST /webhooks/line                   LINE Messaging API (LINE_CHANNEL_SECRET)
+  GET  /webhooks/x, POST /webhooks/x    X DMs: the CRC, then DM events (X_CONSUMER_SECRET)
   POST /dev/email                       a raw RFC 5322 message, as SES stores it in S3
-  GET  /dev/outbox                      every reply the dev senders recorded (TWILIO_API_URL, TELEGRAM_API_URL, META_GRAPH_URL, LINE_API_URL send for real)
+  GET  /dev/outbox                      every reply the dev senders recorded (TWILIO_API_URL, TELEGRAM_API_URL, META_GRAPH_URL, LINE_API_URL, X_API_URL send for real)
   GET  /api/conversations?status=open   agents' inbox
   GET  /api/conversations/{id}          a timeline
   PATCH /api/conversations/{id}         {"status":"closed"}, assignee, team, labels, priority, snooze

@@ -71,6 +71,7 @@ func TestNewcomerPath(t *testing.T) {
 	}{{"twilio/sms-inbound", 200}, {"twilio/whatsapp-inbound", 200}, {"twilio/sms-forged", 403},
 		{"meta/whatsapp-text", 200}, {"meta/handshake", 200}, {"meta/forged", 403},
 		{"telegram/message-text", 200}, {"telegram/forged", 403}, {"line/message-text", 200}, {"line/forged", 403},
+		{"x/dm-received", 200}, {"x/crc", 200}, {"x/forged", 403},
 		{"twilio/voice-incoming", 200}, {"twilio/voice-forged", 403}} {
 		envelope, err := os.ReadFile("../../events/" + ev.file + ".json")
 		if err != nil {
@@ -116,12 +117,12 @@ func TestNewcomerPath(t *testing.T) {
 	for {
 		_, convs := inbox()
 		// The Twilio customer (sms + whatsapp), the WhatsApp Cloud one, the
-		// Telegram one, the LINE one and the email one.
-		if len(convs) == 5 {
+		// Telegram one, the LINE one, the X one and the email one.
+		if len(convs) == 6 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("inbox = %v; want five conversations", convs)
+			t.Fatalf("inbox = %v; want six conversations", convs)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -29,6 +29,7 @@ import (
 	"github.com/switchboard/switchboard/shared/meta"
 	"github.com/switchboard/switchboard/shared/telegram"
 	"github.com/switchboard/switchboard/shared/twilio"
+	"github.com/switchboard/switchboard/shared/xdm"
 )
 
 func main() {
@@ -129,6 +130,8 @@ func resign(req *http.Request, base string) error {
 		req.Header.Set("X-Twilio-Signature", twilio.Sign(token, strings.TrimRight(base, "/")+req.URL.RequestURI(), form))
 	case req.Header.Get("X-Hub-Signature-256") != "":
 		req.Header.Set("X-Hub-Signature-256", meta.Sign(getenv("META_APP_SECRET", devenv.MetaAppSecret), body))
+	case req.Header.Get(xdm.SignatureHeader) != "":
+		req.Header.Set(xdm.SignatureHeader, xdm.Sign(getenv("X_CONSUMER_SECRET", devenv.XConsumerSecret), body))
 	case req.Header.Get(line.SignatureHeader) != "":
 		req.Header.Set(line.SignatureHeader, line.Sign(getenv("LINE_CHANNEL_SECRET", devenv.LineChannelSecret), body))
 	case req.Header.Get(telegram.SecretHeader) != "":

@@ -195,6 +195,7 @@ type Notify struct {
 	TelegramAPIURL string `envconfig:"TELEGRAM_API_URL"`
 	MetaGraphURL   string `envconfig:"META_GRAPH_URL"`
 	LineAPIURL     string `envconfig:"LINE_API_URL"`
+	XAPIURL        string `envconfig:"X_API_URL"`
 	// NotifyWebhookURL, if set, receives every agent notification.
 	NotifyWebhookURL string `envconfig:"NOTIFY_WEBHOOK_URL"`
 	TwilioAccountSID string `envconfig:"TWILIO_ACCOUNT_SID"`

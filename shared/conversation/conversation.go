@@ -21,6 +21,7 @@ const (
 	ChannelInstagram Channel = "instagram"
 	ChannelTelegram  Channel = "telegram"
 	ChannelLINE      Channel = "line"
+	ChannelX         Channel = "x"
 )
 
 // Direction says whether the customer or the business sent a message.

@@ -20,6 +20,7 @@ const (
 	KindInstagram Kind = "instagram"
 	KindTelegram  Kind = "telegram"
 	KindLINE      Kind = "line"
+	KindX         Kind = "x"
 	// KindClient is a Twilio Voice SDK caller ("client:alice").
 	KindClient Kind = "client"
 	// KindAddress is a sender that is not a dialable number: a short code,

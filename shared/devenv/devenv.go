@@ -25,6 +25,11 @@ const (
 	// LINE_API_URL points them at a stand-in.
 	LineChannelSecret = "local-dev-line-channel-secret"
 	LineChannelToken  = "local-dev-line-channel-token"
+	// XConsumerSecret signs the X samples in events/x (and answers the CRC);
+	// XAccessToken is what the dev server's X replies use when X_API_URL
+	// points them at a stand-in.
+	XConsumerSecret = "local-dev-x-consumer-secret"
+	XAccessToken    = "local-dev-x-user-token"
 	// TwilioAccountSID and TelegramBotToken are what the dev server's reply
 	// senders use when TWILIO_API_URL or TELEGRAM_API_URL points them at a
 	// stand-in (by default replies go only to GET /dev/outbox).

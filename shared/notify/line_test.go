@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -147,5 +148,70 @@ func TestLineReply(t *testing.T) {
 	other.ID, other.Body = "msg_other2", "hello"
 	if _, err := sender.SendReply(context.Background(), other); err == nil || errors.As(err, &perm) {
 		t.Errorf("a 500: %v, want an error to retry", err)
+	}
+}
+
+// TestXReply: an X user's DM is answered through POST
+// /2/dm_conversations/with/:participant_id/messages (a stand-in checking
+// the bearer, the path and the JSON text), once; X's 403 fails the reply
+// with its reason, and media are refused before queueing.
+func TestXReply(t *testing.T) {
+	var mu sync.Mutex
+	var sends []string
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Text string `json:"text"`
+		}
+		raw, _ := io.ReadAll(r.Body)
+		if r.Method != http.MethodPost || !strings.HasPrefix(r.URL.Path, "/2/dm_conversations/with/") || !strings.HasSuffix(r.URL.Path, "/messages") ||
+			r.Header.Get("Authorization") != "Bearer x-user-token" || json.Unmarshal(raw, &body) != nil || body.Text == "" {
+			t.Errorf("x stand-in: %s %s %s", r.Method, r.URL.Path, raw)
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		if body.Text == "blocked" {
+			w.WriteHeader(http.StatusForbidden)
+			fmt.Fprint(w, `{"title":"Forbidden","detail":"You cannot send messages to this user.","type":"about:blank","status":403}`)
+			return
+		}
+		mu.Lock()
+		sends = append(sends, r.URL.Path+" "+body.Text)
+		mu.Unlock()
+		w.WriteHeader(http.StatusCreated)
+		fmt.Fprint(w, `{"data":{"dm_conversation_id":"100-200","dm_event_id":"1582838223558127620"}}`)
+	}))
+	defer api.Close()
+	o := newOutbox(t)
+	o.notifier.Replies[conversation.ChannelX] = &notify.XReplies{BaseURL: api.URL, Token: "x-user-token", Client: api.Client()}
+	id, _ := conversation.Normalizer{}.Platform(conversation.KindX, "200")
+	in := o.customer("x:dm:100:777", conversation.ChannelX, id, "200", "100", "where is my order?", o.clock)
+	if code, out := o.post(in.ConversationID, "x1", `{"body":"On its way"}`); code != http.StatusAccepted {
+		t.Fatalf("reply: %d %v", code, out)
+	}
+	img := o.upload("image/png", "a.png", []byte("\x89PNG\r\n\x1a\n"))
+	if code, out := o.post(in.ConversationID, "x2", `{"media":[{"key":"`+img+`"}]}`); code != http.StatusBadRequest || out["code"] != "media_not_supported" {
+		t.Errorf("media on X: %d %v", code, out)
+	}
+	if code, _ := o.post(in.ConversationID, "x3", `{"body":"blocked"}`); code != http.StatusAccepted {
+		t.Fatal(code)
+	}
+	if failed := o.deliver(); failed != 0 {
+		t.Fatalf("%d failed", failed)
+	}
+	o.deliver()
+	if len(sends) != 1 || sends[0] != "/2/dm_conversations/with/200/messages On its way" {
+		t.Errorf("sends: %q", sends)
+	}
+	_, msgs, _ := o.store.Conversation(context.Background(), in.ConversationID)
+	got := map[string]conversation.Message{}
+	for _, m := range msgs {
+		got[m.Body] = m
+	}
+	if m := got["On its way"]; m.Status != "sent" || m.ProviderMessageID != "1582838223558127620" {
+		t.Errorf("sent reply: %s %s", m.Status, m.ProviderMessageID)
+	}
+	if m := got["blocked"]; m.Status != "failed" || m.ErrorCode != "403" || !strings.Contains(m.Reason, "You cannot send messages") {
+		t.Errorf("refused reply: %s %s %q", m.Status, m.ErrorCode, m.Reason)
 	}
 }

@@ -396,6 +396,9 @@ type ReplyConfig struct {
 	// LineChannelToken sends LINE replies (the push API); LineAPIURL
 	// replaces https://api.line.me.
 	LineChannelToken, LineAPIURL string
+	// XAccessToken (the business account's OAuth 2.0 user token) sends X
+	// DMs; XAPIURL replaces https://api.x.com.
+	XAccessToken, XAPIURL string
 	// Mailer sends email replies (SES v2); nil: none.
 	Mailer  Mailer
 	ReplyTo func(from, conversationID string) string
@@ -445,11 +448,18 @@ func NewReplies(c ReplyConfig, httpClient *http.Client) map[conversation.Channel
 			out[conversation.ChannelLINE] = l
 		}
 	}
+	if c.XAccessToken != "" && (c.Dev == nil || c.XAPIURL != "") {
+		base := c.XAPIURL
+		if base == "" {
+			base = "https://api.x.com"
+		}
+		out[conversation.ChannelX] = &XReplies{BaseURL: base, Token: c.XAccessToken, Client: httpClient}
+	}
 	if c.Mailer != nil && c.Dev == nil {
 		out[conversation.ChannelEmail] = &EmailReplies{Mailer: c.Mailer, ReplyTo: c.ReplyTo, Media: c.Media}
 	}
 	if c.Dev != nil {
-		for _, ch := range []conversation.Channel{conversation.ChannelSMS, conversation.ChannelWhatsApp, conversation.ChannelVoice, conversation.ChannelTelegram, conversation.ChannelLINE,
+		for _, ch := range []conversation.Channel{conversation.ChannelSMS, conversation.ChannelWhatsApp, conversation.ChannelVoice, conversation.ChannelTelegram, conversation.ChannelLINE, conversation.ChannelX,
 			conversation.ChannelEmail, conversation.ChannelMessenger, conversation.ChannelInstagram, conversation.RouteWhatsAppCloud} {
 			if out[ch] == nil {
 				out[ch] = c.Dev
