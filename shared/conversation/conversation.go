@@ -22,6 +22,7 @@ const (
 	ChannelTelegram  Channel = "telegram"
 	ChannelLINE      Channel = "line"
 	ChannelX         Channel = "x"
+	ChannelWeChat    Channel = "wechat"
 )
 
 // Direction says whether the customer or the business sent a message.

@@ -21,6 +21,7 @@ const (
 	KindTelegram  Kind = "telegram"
 	KindLINE      Kind = "line"
 	KindX         Kind = "x"
+	KindWeChat    Kind = "wechat"
 	// KindClient is a Twilio Voice SDK caller ("client:alice").
 	KindClient Kind = "client"
 	// KindAddress is a sender that is not a dialable number: a short code,
