@@ -49,7 +49,8 @@ func setup(ctx context.Context, log *slog.Logger) (http.Handler, error) {
 	h.Store, h.Service = st, &conversation.Service{Store: st, Team: h.Agents.DefaultTeam, ReopenWindow: cfg.ReopenWindow,
 		Templates: h.Agents.Templates,
 		CanSend: replyChannels(os.Getenv("TWILIO_ACCOUNT_SID") != "", os.Getenv("TELEGRAM_BOT_TOKEN_PARAM") != "", os.Getenv("META_ACCESS_TOKEN_PARAM") != "",
-			os.Getenv("LINE_CHANNEL_TOKEN_PARAM") != "", os.Getenv("X_ACCESS_TOKEN_PARAM") != "")}
+			os.Getenv("LINE_CHANNEL_TOKEN_PARAM") != "", os.Getenv("X_ACCESS_TOKEN_PARAM") != "",
+			os.Getenv("WECHAT_APP_SECRET_PARAM") != "")}
 	if cfg.MediaBucket != "" {
 		h.Uploads = attach.NewUploads(config.S3(awsCfg, cfg.Common), cfg.MediaBucket)
 	}
@@ -60,7 +61,7 @@ func setup(ctx context.Context, log *slog.Logger) (http.Handler, error) {
 
 // replyChannels says which channels the notifier has a reply sender for
 // (notify.NewReplies): a reply on another is refused before it is queued.
-func replyChannels(twilio, telegram, meta, line, x bool) func(conversation.Channel) bool {
+func replyChannels(twilio, telegram, meta, line, x, wechat bool) func(conversation.Channel) bool {
 	return func(ch conversation.Channel) bool {
 		switch ch {
 		case conversation.ChannelSMS, conversation.ChannelWhatsApp, conversation.ChannelVoice: // texts, callbacks
@@ -71,6 +72,8 @@ func replyChannels(twilio, telegram, meta, line, x bool) func(conversation.Chann
 			return line
 		case conversation.ChannelX:
 			return x
+		case conversation.ChannelWeChat:
+			return wechat
 		case conversation.ChannelMessenger, conversation.ChannelInstagram, conversation.RouteWhatsAppCloud:
 			return meta
 		case conversation.ChannelEmail:

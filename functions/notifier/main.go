@@ -94,6 +94,10 @@ func setup(ctx context.Context, log *slog.Logger, httpClient *http.Client) (*not
 	if err != nil {
 		return nil, err
 	}
+	wechatSecret, err := params.Get(ctx, "WECHAT_APP_SECRET", false)
+	if err != nil {
+		return nil, err
+	}
 	var links notify.MediaLinks // agents' attachments, linked for the providers
 	if cfg.MediaBucket != "" {
 		links = attach.NewUploads(config.S3(awsCfg, cfg.Common), cfg.MediaBucket)
@@ -103,6 +107,7 @@ func setup(ctx context.Context, log *slog.Logger, httpClient *http.Client) (*not
 		TelegramBotToken: botToken, TelegramURL: cfg.TelegramAPIURL, Mailer: mailer, ReplyTo: thread.Address,
 		MetaAccessToken: metaToken, MetaGraphURL: cfg.MetaGraphURL, Media: links,
 		LineChannelToken: lineToken, LineAPIURL: cfg.LineAPIURL, XAccessToken: xToken, XAPIURL: cfg.XAPIURL,
+		WeChatAppID: cfg.WeChatAppID, WeChatAppSecret: wechatSecret, WeChatAPIURL: cfg.WeChatAPIURL,
 	}, httpClient)
 	n.Service = &conversation.Service{Store: st}
 	if cfg.MediaBucket != "" {

@@ -1,6 +1,6 @@
 // Command social is the Lambda function behind GET and POST /webhooks/meta
 // (Messenger, Instagram, WhatsApp Cloud API), POST /webhooks/telegram and
-// POST /webhooks/line and GET and POST /webhooks/x.
+// POST /webhooks/line, and GET and POST /webhooks/x and /webhooks/wechat.
 // A platform whose secrets are not configured is not served (404); with none
 // configured the function serves nothing and says so in its start log.
 package main
@@ -22,6 +22,7 @@ import (
 	"github.com/switchboard/switchboard/shared/store"
 	"github.com/switchboard/switchboard/shared/telegram"
 	"github.com/switchboard/switchboard/shared/webhook"
+	"github.com/switchboard/switchboard/shared/wechat"
 	"github.com/switchboard/switchboard/shared/xdm"
 )
 
@@ -34,7 +35,8 @@ func setup(ctx context.Context, log *slog.Logger) (http.Handler, error) {
 		return nil, err
 	}
 	secrets := map[string]string{}
-	for _, name := range []string{"META_APP_SECRET", "META_VERIFY_TOKEN", "TELEGRAM_SECRET_TOKEN", "LINE_CHANNEL_SECRET", "X_CONSUMER_SECRET"} {
+	for _, name := range []string{"META_APP_SECRET", "META_VERIFY_TOKEN", "TELEGRAM_SECRET_TOKEN", "LINE_CHANNEL_SECRET", "X_CONSUMER_SECRET",
+		"WECHAT_TOKEN", "WECHAT_ENCODING_AES_KEY"} {
 		if secrets[name], err = params.Get(ctx, name, false); err != nil {
 			return nil, err
 		}
@@ -86,8 +88,16 @@ func setup(ctx context.Context, log *slog.Logger) (http.Handler, error) {
 		xh.Register(mux)
 		enabled = append(enabled, "x")
 	}
+	if tok := secrets["WECHAT_TOKEN"]; tok != "" {
+		wh, err := wechat.NewHandler(wechat.Config{Token: tok, EncodingAESKey: secrets["WECHAT_ENCODING_AES_KEY"], AppID: os.Getenv("WECHAT_APP_ID"), Service: svc, Log: log})
+		if err != nil {
+			return nil, err
+		}
+		wh.Register(mux)
+		enabled = append(enabled, "wechat")
+	}
 	if len(enabled) == 0 {
-		log.Warn("start", "platforms", "none", "hint", "set META_APP_SECRET and META_VERIFY_TOKEN, TELEGRAM_SECRET_TOKEN, LINE_CHANNEL_SECRET and/or X_CONSUMER_SECRET (or their _PARAM)")
+		log.Warn("start", "platforms", "none", "hint", "set META_APP_SECRET and META_VERIFY_TOKEN, TELEGRAM_SECRET_TOKEN, LINE_CHANNEL_SECRET, X_CONSUMER_SECRET and/or WECHAT_TOKEN (or their _PARAM)")
 	} else {
 		log.Info("start", "platforms", enabled)
 	}

@@ -8,10 +8,12 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
@@ -21,10 +23,11 @@ import (
 	"github.com/switchboard/switchboard/shared/localaws"
 	"github.com/switchboard/switchboard/shared/meta"
 	"github.com/switchboard/switchboard/shared/telegram"
+	"github.com/switchboard/switchboard/shared/wechat"
 	"github.com/switchboard/switchboard/shared/xdm"
 )
 
-var update = flag.Bool("update", false, "rewrite events/meta, events/telegram, events/line and events/x from ../shared/corpus")
+var update = flag.Bool("update", false, "rewrite events/meta, events/telegram, events/line, events/x and events/wechat from ../shared/corpus")
 
 const corpus = "../../../shared/corpus/"
 
@@ -73,6 +76,26 @@ var samples = []sample{
 	{"x/dm-legacy", "POST", "", file("x/docs-aaa-direct_message_events.json"), "x", 200},
 	{"x/crc", "GET", "crc_token=9b4507b3-9040-4669-9ca3-6b94edb50553", func(*testing.T) string { return "" }, "", 200},
 	{"x/forged", "POST", "", file("x/docs-xaa-dm.received.json"), "forged-x", 403},
+	{"wechat/message-text", "POST", "openid=fromUser", file("wechat/wechatpy-test_parser-text.xml"), "wechat", 200},
+	{"wechat/subscribe", "POST", "openid=FromUser", file("wechat/wechatpy-test_parser-event-subscribe-qrscene.xml"), "wechat", 200},
+	{"wechat/verify", "GET", "echostr=5939185137456385431", func(*testing.T) string { return "" }, "wechat", 200},
+	{"wechat/forged", "POST", "openid=fromUser", file("wechat/wechatpy-test_parser-text.xml"), "forged-wechat", 403},
+}
+
+// sampleTime is when the WeChat samples are signed (their replay window is
+// 5 minutes, so a test replaying them signs them again: resign).
+var sampleTime = time.Unix(1795338000, 0)
+
+// resign gives a WeChat sample's query a fresh timestamp and signature.
+func resign(ev *events.APIGatewayV2HTTPRequest) {
+	if ev.RawPath != wechat.Path {
+		return
+	}
+	q, _ := url.ParseQuery(ev.RawQueryString)
+	if q.Get("signature") == wechat.Signature("not-the-token", q.Get("timestamp"), q.Get("nonce")) {
+		return // the forged one stays forged
+	}
+	ev.RawQueryString = wechat.SignQuery(q, devenv.WeChatToken, time.Now()).Encode()
 }
 
 func envelope(t *testing.T, s sample) events.APIGatewayV2HTTPRequest {
@@ -84,6 +107,8 @@ func envelope(t *testing.T, s sample) events.APIGatewayV2HTTPRequest {
 		path = line.Path
 	case strings.HasPrefix(s.event, "x/"):
 		path = xdm.Path
+	case strings.HasPrefix(s.event, "wechat/"):
+		path = wechat.Path
 	}
 	body := s.source(t)
 	h := map[string]string{"host": "127.0.0.1:3000", "accept": "*/*"}
@@ -107,6 +132,16 @@ func envelope(t *testing.T, s sample) events.APIGatewayV2HTTPRequest {
 		h["x-line-signature"] = line.Sign("not-the-channel-secret", []byte(body))
 	case "x":
 		h["x-twitter-webhooks-signature"] = xdm.Sign(devenv.XConsumerSecret, []byte(body))
+	case "wechat", "forged-wechat":
+		q, _ := url.ParseQuery(s.query)
+		tok := devenv.WeChatToken
+		if s.sign == "forged-wechat" {
+			tok = "not-the-token"
+		}
+		s.query = wechat.SignQuery(q, tok, sampleTime).Encode()
+		if s.method == "POST" {
+			h["content-type"] = "text/xml"
+		}
 	case "forged-x":
 		h["x-twitter-webhooks-signature"] = xdm.Sign("not-the-consumer-secret", []byte(body))
 	}
@@ -146,7 +181,7 @@ func localEnv(t *testing.T, table string) {
 	t.Setenv("TABLE_NAME", table)
 	for k, v := range map[string]string{"META_APP_SECRET": devenv.MetaAppSecret, "META_VERIFY_TOKEN": devenv.MetaVerifyToken,
 		"TELEGRAM_SECRET_TOKEN": devenv.TelegramSecretToken, "LINE_CHANNEL_SECRET": devenv.LineChannelSecret,
-		"X_CONSUMER_SECRET": devenv.XConsumerSecret} {
+		"X_CONSUMER_SECRET": devenv.XConsumerSecret, "WECHAT_TOKEN": devenv.WeChatToken} {
 		t.Setenv(k, v)
 		t.Setenv(k+"_PARAM", "")
 	}
@@ -173,6 +208,7 @@ func TestLambdaOnDynamoDBLocal(t *testing.T) {
 		if err := json.Unmarshal(raw, &ev); err != nil {
 			t.Fatal(err)
 		}
+		resign(&ev)
 		resp, err := proxy.ProxyWithContext(context.Background(), ev)
 		if err != nil || resp.StatusCode != s.status {
 			t.Errorf("%s: %v %d %s", s.event, err, resp.StatusCode, resp.Body)
@@ -190,7 +226,7 @@ func TestLambdaOnDynamoDBLocal(t *testing.T) {
 
 func TestSetupPlatforms(t *testing.T) {
 	localEnv(t, "t-x")
-	for _, k := range []string{"META_APP_SECRET", "TELEGRAM_SECRET_TOKEN", "LINE_CHANNEL_SECRET", "X_CONSUMER_SECRET"} {
+	for _, k := range []string{"META_APP_SECRET", "TELEGRAM_SECRET_TOKEN", "LINE_CHANNEL_SECRET", "X_CONSUMER_SECRET", "WECHAT_TOKEN"} {
 		t.Setenv(k, "")
 	}
 	var logs strings.Builder

@@ -11,6 +11,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"os"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -24,6 +25,7 @@ import (
 	"github.com/switchboard/switchboard/shared/store"
 	"github.com/switchboard/switchboard/shared/telegram"
 	"github.com/switchboard/switchboard/shared/twilio"
+	"github.com/switchboard/switchboard/shared/wechat"
 	"github.com/switchboard/switchboard/shared/xdm"
 )
 
@@ -54,7 +56,8 @@ func setup(ctx context.Context, log *slog.Logger) (func(context.Context, events.
 	th.Register(mux)
 	twilio.NewVoiceHandler(twilio.VoiceConfig{Verifier: verifier, Service: svc, Normalizer: norm, PublicBaseURL: base, Routing: rt, Log: log}).Register(mux)
 	secrets := map[string]string{}
-	for _, name := range []string{"META_APP_SECRET", "META_VERIFY_TOKEN", "TELEGRAM_SECRET_TOKEN", "LINE_CHANNEL_SECRET", "X_CONSUMER_SECRET"} {
+	for _, name := range []string{"META_APP_SECRET", "META_VERIFY_TOKEN", "TELEGRAM_SECRET_TOKEN", "LINE_CHANNEL_SECRET", "X_CONSUMER_SECRET",
+		"WECHAT_TOKEN", "WECHAT_ENCODING_AES_KEY"} {
 		if secrets[name], err = params.Get(ctx, name, false); err != nil {
 			return nil, err
 		}
@@ -82,6 +85,13 @@ func setup(ctx context.Context, log *slog.Logger) (func(context.Context, events.
 			return nil, err
 		}
 		xh.Register(mux)
+	}
+	if tok := secrets["WECHAT_TOKEN"]; tok != "" {
+		wh, err := wechat.NewHandler(wechat.Config{Token: tok, EncodingAESKey: secrets["WECHAT_ENCODING_AES_KEY"], AppID: os.Getenv("WECHAT_APP_ID"), Service: svc, Log: log})
+		if err != nil {
+			return nil, err
+		}
+		wh.Register(mux)
 	}
 	return (&spill.Consumer{Handler: mux, Log: log}).Handle, nil
 }

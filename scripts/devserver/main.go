@@ -49,6 +49,7 @@ import (
 	"github.com/switchboard/switchboard/shared/telegram"
 	"github.com/switchboard/switchboard/shared/twilio"
 	"github.com/switchboard/switchboard/shared/webhook"
+	"github.com/switchboard/switchboard/shared/wechat"
 	"github.com/switchboard/switchboard/shared/xdm"
 )
 
@@ -154,6 +155,7 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
 		MetaAccessToken: env("META_ACCESS_TOKEN", devenv.MetaAccessToken), MetaGraphURL: os.Getenv("META_GRAPH_URL"), Dev: outbox, Media: uploads,
 		LineChannelToken: env("LINE_CHANNEL_TOKEN", devenv.LineChannelToken), LineAPIURL: os.Getenv("LINE_API_URL"),
 		XAccessToken: env("X_ACCESS_TOKEN", devenv.XAccessToken), XAPIURL: os.Getenv("X_API_URL"),
+		WeChatAppID: env("WECHAT_APP_ID", devenv.WeChatAppID), WeChatAppSecret: env("WECHAT_APP_SECRET", devenv.WeChatAppSecret), WeChatAPIURL: os.Getenv("WECHAT_API_URL"),
 	}, httpClient)
 	notifier.Service = svc
 
@@ -187,6 +189,12 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
 		return err
 	}
 	xh.Register(mux)
+	wch, err := wechat.NewHandler(wechat.Config{Token: env("WECHAT_TOKEN", devenv.WeChatToken), EncodingAESKey: os.Getenv("WECHAT_ENCODING_AES_KEY"),
+		AppID: env("WECHAT_APP_ID", devenv.WeChatAppID), Service: svc, Log: log})
+	if err != nil {
+		return err
+	}
+	wch.Register(mux)
 	(&api.Handler{Store: svc.Store, Service: svc, Token: agentToken, Tokens: agentTokens, Agents: rt, Log: log, Uploads: uploads}).Register(mux)
 	uploads.Register(mux)
 	mux.HandleFunc("GET /dev/outbox", func(w http.ResponseWriter, r *http.Request) {
@@ -217,8 +225,9 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
   POST /webhooks/telegram               Telegram bot updates (TELEGRAM_SECRET_TOKEN)
   POST /webhooks/line                   LINE Messaging API (LINE_CHANNEL_SECRET)
   GET  /webhooks/x, POST /webhooks/x    X DMs: the CRC, then DM events (X_CONSUMER_SECRET)
+  GET  /webhooks/wechat, POST …         WeChat Official Account: the URL check, then pushes (WECHAT_TOKEN)
   POST /dev/email                       a raw RFC 5322 message, as SES stores it in S3
-  GET  /dev/outbox                      every reply the dev senders recorded (TWILIO_API_URL, TELEGRAM_API_URL, META_GRAPH_URL, LINE_API_URL, X_API_URL send for real)
+  GET  /dev/outbox                      every reply the dev senders recorded (TWILIO_API_URL, TELEGRAM_API_URL, META_GRAPH_URL, LINE_API_URL, X_API_URL, WECHAT_API_URL send for real)
   GET  /api/conversations?status=open   agents' inbox
   GET  /api/conversations/{id}          a timeline
   PATCH /api/conversations/{id}         {"status":"closed"}, assignee, team, labels, priority, snooze

@@ -22,6 +22,7 @@ import (
 	"github.com/switchboard/switchboard/shared/devenv"
 	"github.com/switchboard/switchboard/shared/notify"
 	"github.com/switchboard/switchboard/shared/twilio"
+	"github.com/switchboard/switchboard/shared/wechat"
 )
 
 // TestNewcomerPath is the README's promise: start the dev server on its
@@ -72,6 +73,7 @@ func TestNewcomerPath(t *testing.T) {
 		{"meta/whatsapp-text", 200}, {"meta/handshake", 200}, {"meta/forged", 403},
 		{"telegram/message-text", 200}, {"telegram/forged", 403}, {"line/message-text", 200}, {"line/forged", 403},
 		{"x/dm-received", 200}, {"x/crc", 200}, {"x/forged", 403},
+		{"wechat/message-text", 200}, {"wechat/verify", 200}, {"wechat/forged", 403},
 		{"twilio/voice-incoming", 200}, {"twilio/voice-forged", 403}} {
 		envelope, err := os.ReadFile("../../events/" + ev.file + ".json")
 		if err != nil {
@@ -80,6 +82,10 @@ func TestNewcomerPath(t *testing.T) {
 		req, err := devenv.Request(envelope, target)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if strings.HasPrefix(ev.file, "wechat/") && ev.want == 200 {
+			// Signed in the query, within WeChat's 5-minute window: as scripts/send does.
+			req.URL.RawQuery = wechat.SignQuery(req.URL.Query(), devenv.WeChatToken, time.Now()).Encode()
 		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -117,12 +123,12 @@ func TestNewcomerPath(t *testing.T) {
 	for {
 		_, convs := inbox()
 		// The Twilio customer (sms + whatsapp), the WhatsApp Cloud one, the
-		// Telegram one, the LINE one, the X one and the email one.
-		if len(convs) == 6 {
+		// Telegram one, the LINE one, the X one, the WeChat one and the email one.
+		if len(convs) == 7 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("inbox = %v; want six conversations", convs)
+			t.Fatalf("inbox = %v; want seven conversations", convs)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

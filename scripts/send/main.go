@@ -23,12 +23,14 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/switchboard/switchboard/shared/devenv"
 	"github.com/switchboard/switchboard/shared/line"
 	"github.com/switchboard/switchboard/shared/meta"
 	"github.com/switchboard/switchboard/shared/telegram"
 	"github.com/switchboard/switchboard/shared/twilio"
+	"github.com/switchboard/switchboard/shared/wechat"
 	"github.com/switchboard/switchboard/shared/xdm"
 )
 
@@ -130,6 +132,9 @@ func resign(req *http.Request, base string) error {
 		req.Header.Set("X-Twilio-Signature", twilio.Sign(token, strings.TrimRight(base, "/")+req.URL.RequestURI(), form))
 	case req.Header.Get("X-Hub-Signature-256") != "":
 		req.Header.Set("X-Hub-Signature-256", meta.Sign(getenv("META_APP_SECRET", devenv.MetaAppSecret), body))
+	case req.URL.Path == wechat.Path && req.URL.Query().Get("signature") != "":
+		// Signed in the query, with a timestamp WeChat's replay window holds to.
+		req.URL.RawQuery = wechat.SignQuery(req.URL.Query(), getenv("WECHAT_TOKEN", devenv.WeChatToken), time.Now()).Encode()
 	case req.Header.Get(xdm.SignatureHeader) != "":
 		req.Header.Set(xdm.SignatureHeader, xdm.Sign(getenv("X_CONSUMER_SECRET", devenv.XConsumerSecret), body))
 	case req.Header.Get(line.SignatureHeader) != "":

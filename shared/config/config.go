@@ -196,6 +196,8 @@ type Notify struct {
 	MetaGraphURL   string `envconfig:"META_GRAPH_URL"`
 	LineAPIURL     string `envconfig:"LINE_API_URL"`
 	XAPIURL        string `envconfig:"X_API_URL"`
+	WeChatAPIURL   string `envconfig:"WECHAT_API_URL"`
+	WeChatAppID    string `envconfig:"WECHAT_APP_ID"`
 	// NotifyWebhookURL, if set, receives every agent notification.
 	NotifyWebhookURL string `envconfig:"NOTIFY_WEBHOOK_URL"`
 	TwilioAccountSID string `envconfig:"TWILIO_ACCOUNT_SID"`

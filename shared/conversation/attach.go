@@ -146,8 +146,11 @@ func CheckMedia(route Channel, body string, media []Media) error {
 			return mediaError(http.StatusRequestEntityTooLarge, "media_too_large", "an email reply carries %d bytes of attachments at most; these are %d", emailBytes, total)
 		}
 	}
-	if route == ChannelX {
+	switch route {
+	case ChannelX:
 		return mediaError(http.StatusBadRequest, "media_not_supported", "X replies carry text only here (an X attachment needs X's media upload first)")
+	case ChannelWeChat:
+		return mediaError(http.StatusBadRequest, "media_not_supported", "WeChat replies carry text only here (a WeChat attachment needs WeChat's media upload first)")
 	}
 	if len(media) > limit {
 		return mediaError(http.StatusBadRequest, "too_many_media", "a %s reply carries at most %d attachment(s); send the others as further replies", route, limit)

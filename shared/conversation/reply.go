@@ -23,16 +23,19 @@ var (
 	ErrBlocked        = &RuleError{Code: "blocked", Reason: "the contact is blocked"}
 	ErrWhatsAppWindow = &RuleError{Code: "whatsapp_window", Reason: "WhatsApp allows free-form replies only within 24 hours of the customer's last message; a template is needed"}
 	ErrMetaWindow     = &RuleError{Code: "meta_window", Reason: "Messenger and Instagram allow replies only within 7 days of the customer's last message (after 24 hours as a human agent)"}
+	ErrWeChatWindow   = &RuleError{Code: "wechat_window", Reason: "WeChat allows customer-service replies only within 48 hours of the follower's last message"}
 	ErrNotConfigured  = &RuleError{Code: "channel_not_configured", Reason: "replies on this channel are not configured"}
 	ErrNoAddress      = &RuleError{Code: "no_address", Reason: "the customer has not written on this channel in this conversation"}
 	// ErrKeyReused: the idempotency key was used for a different reply.
 	ErrKeyReused = errors.New("idempotency key reused with a different reply")
 )
 
-// Windows of Meta's messaging policy.
+// Windows of Meta's messaging policy, and WeChat's customer-service
+// window.
 const (
 	ServiceWindow  = 24 * time.Hour
 	HumanAgentSpan = 7 * 24 * time.Hour
+	WeChatWindow   = 48 * time.Hour
 )
 
 // TagHumanAgent is Meta's message tag for an agent's answer 24 hours to 7
@@ -321,6 +324,10 @@ func (s *Service) CheckReply(m Message, lastInbound time.Time, blocked, optedOut
 	case ChannelWhatsApp:
 		if age > ServiceWindow && m.Template == nil {
 			return "", ErrWhatsAppWindow
+		}
+	case ChannelWeChat:
+		if age > WeChatWindow {
+			return "", ErrWeChatWindow
 		}
 	case ChannelMessenger, ChannelInstagram:
 		if age > HumanAgentSpan {

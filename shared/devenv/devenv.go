@@ -30,6 +30,12 @@ const (
 	// points them at a stand-in.
 	XConsumerSecret = "local-dev-x-consumer-secret"
 	XAccessToken    = "local-dev-x-user-token"
+	// WeChatToken is the server token of the dev server's WeChat Official
+	// Account (plain mode); WeChatAppID and WeChatAppSecret are what its
+	// WeChat replies use when WECHAT_API_URL points them at a stand-in.
+	WeChatToken     = "localdevwechattoken"
+	WeChatAppID     = "wx0000000000000000"
+	WeChatAppSecret = "local-dev-wechat-app-secret"
 	// TwilioAccountSID and TelegramBotToken are what the dev server's reply
 	// senders use when TWILIO_API_URL or TELEGRAM_API_URL points them at a
 	// stand-in (by default replies go only to GET /dev/outbox).

@@ -399,6 +399,10 @@ type ReplyConfig struct {
 	// XAccessToken (the business account's OAuth 2.0 user token) sends X
 	// DMs; XAPIURL replaces https://api.x.com.
 	XAccessToken, XAPIURL string
+	// WeChatAppID and WeChatAppSecret send WeChat replies (the
+	// customer-service API); WeChatAPIURL replaces
+	// https://api.weixin.qq.com.
+	WeChatAppID, WeChatAppSecret, WeChatAPIURL string
 	// Mailer sends email replies (SES v2); nil: none.
 	Mailer  Mailer
 	ReplyTo func(from, conversationID string) string
@@ -455,11 +459,18 @@ func NewReplies(c ReplyConfig, httpClient *http.Client) map[conversation.Channel
 		}
 		out[conversation.ChannelX] = &XReplies{BaseURL: base, Token: c.XAccessToken, Client: httpClient}
 	}
+	if c.WeChatAppID != "" && c.WeChatAppSecret != "" && (c.Dev == nil || c.WeChatAPIURL != "") {
+		base := c.WeChatAPIURL
+		if base == "" {
+			base = "https://api.weixin.qq.com"
+		}
+		out[conversation.ChannelWeChat] = &WeChatReplies{BaseURL: base, AppID: c.WeChatAppID, AppSecret: c.WeChatAppSecret, Client: httpClient}
+	}
 	if c.Mailer != nil && c.Dev == nil {
 		out[conversation.ChannelEmail] = &EmailReplies{Mailer: c.Mailer, ReplyTo: c.ReplyTo, Media: c.Media}
 	}
 	if c.Dev != nil {
-		for _, ch := range []conversation.Channel{conversation.ChannelSMS, conversation.ChannelWhatsApp, conversation.ChannelVoice, conversation.ChannelTelegram, conversation.ChannelLINE, conversation.ChannelX,
+		for _, ch := range []conversation.Channel{conversation.ChannelSMS, conversation.ChannelWhatsApp, conversation.ChannelVoice, conversation.ChannelTelegram, conversation.ChannelLINE, conversation.ChannelX, conversation.ChannelWeChat,
 			conversation.ChannelEmail, conversation.ChannelMessenger, conversation.ChannelInstagram, conversation.RouteWhatsAppCloud} {
 			if out[ch] == nil {
 				out[ch] = c.Dev

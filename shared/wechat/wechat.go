@@ -37,6 +37,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -58,6 +59,22 @@ const ReplayWindow = 5 * time.Minute
 
 // Signature is hex(sha1(the parts, sorted, concatenated)).
 func Signature(parts ...string) string { return util.Signature(parts...) }
+
+// SignQuery sets a plain-mode query's timestamp (at), nonce and
+// signature, as WeChat signs a push (for samples and tests).
+func SignQuery(q url.Values, token string, at time.Time) url.Values {
+	out := url.Values{}
+	for k, v := range q {
+		out[k] = v
+	}
+	ts := strconv.FormatInt(at.Unix(), 10)
+	if out.Get("nonce") == "" {
+		out.Set("nonce", "1320562132")
+	}
+	out.Set("timestamp", ts)
+	out.Set("signature", Signature(token, ts, out.Get("nonce")))
+	return out
+}
 
 // Message is a WeChat push, message or event; in safe mode only
 // ToUserName and Encrypt.
