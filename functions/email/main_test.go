@@ -43,6 +43,8 @@ var samples = []sample{
 	{"out-of-office", "out_of_office.eml", "inbound/0100019aa1b2c3d4-ooo"},
 	{"unparseable", "no_from.eml", "inbound/0100019aa1b2c3d4-nofrom"},
 	{"missing-object", "", "inbound/0100019aa1b2c3d4-gone"},
+	// What SES writes when the receipt rule is created: skipped, not a failed email.
+	{"ses-setup-notification", "ses_setup_notification.txt", "inbound/AMAZON_SES_SETUP_NOTIFICATION"},
 }
 
 // envelope is an S3 ObjectCreated:Put notification in the shape of
@@ -146,7 +148,7 @@ func TestEnvelopesOnLocalServices(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"first-email", "reply-with-quote", "out-of-office", "unparseable", "first-email"} {
+	for _, name := range []string{"first-email", "reply-with-quote", "out-of-office", "unparseable", "first-email", "ses-setup-notification"} {
 		if err := h(ctx, readEvent(t, name)); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -29,12 +30,22 @@ type S3Handler struct {
 // (S3, DynamoDB) is returned, so that Lambda's asynchronous invocation retries
 // the event and, after its retries, sends it to the function's on-failure
 // queue. Ingest is idempotent, so a retried event never stores twice.
+// SetupNotification is the object SES writes to the bucket when a receipt
+// rule that stores mail there is created.
+const SetupNotification = "AMAZON_SES_SETUP_NOTIFICATION"
+
 func (h *S3Handler) Handle(ctx context.Context, ev events.S3Event) error {
 	var errs []error
 	for _, rec := range ev.Records {
 		bucket, key := rec.S3.Bucket.Name, rec.S3.Object.URLDecodedKey
 		if key == "" {
 			key = rec.S3.Object.Key
+		}
+		if path.Base(key) == SetupNotification {
+			// SES writes it when the receipt rule is created: not a customer's mail.
+			h.Intake.log().LogAttrs(ctx, slog.LevelInfo, "email.ingest", slog.String("outcome", "ignored"),
+				slog.String("reason", "SES setup notification"), slog.String("source", "s3://"+bucket+"/"+key))
+			continue
 		}
 		if err := h.object(ctx, bucket, key, rec.EventTime); err != nil {
 			h.Intake.log().LogAttrs(ctx, slog.LevelError, "email.ingest", slog.String("outcome", "error"),
