@@ -57,4 +57,6 @@ go test -run '^$' -bench 'InboundSMS|Floor|NormalizePhone|DynamoDBPerMessage|Dyn
 step "cfn-lint"
 if ! command -v cfn-lint >/dev/null; then python3 -m pip install --quiet cfn-lint; fi
 cfn-lint template.yaml infra/*.yaml
+step "deploy rehearsal (the SAM translation, created on moto's CloudFormation)"
+python3 scripts/rehearse.py
 step "all tests passed"

@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""Deploy rehearsal: template.yaml as `sam package` and CloudFormation would
+take it, on moto's CloudFormation (MOTO_ENDPOINT, started by
+scripts/local-services.sh). There is no AWS account here, so this is as far
+as the deploy can be exercised:
+
+1. translate the SAM template with the SAM translator (it ships with
+   cfn-lint), the code and the nested alarms template put in moto's S3 as
+   `sam package` would;
+2. create the stack on moto: every Ref, GetAtt, Sub, condition and IAM policy
+   document among the resource types moto creates is resolved for real (a
+   broken one fails the create; step 5 proves it);
+3. list the types moto skips and lint the translated template with cfn-lint,
+   whose rules check every resource's properties against the CloudFormation
+   resource schemas, so the skipped ones are checked too;
+4. check the nested alarms stack was created (moto makes no CloudWatch
+   alarms from templates: cfn-lint and a Go test check them);
+5. break one reference and expect the create to fail.
+
+Exits non-zero on any failure; scripts/test.sh runs it.
+"""
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+import boto3  # noqa: E402  (moto's server brings boto3)
+from cfnlint.decode import decode_str  # noqa: E402
+from samtranslator.translator.transform import transform  # noqa: E402
+
+root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+kw = dict(endpoint_url=os.environ["MOTO_ENDPOINT"], region_name="us-east-1",
+          aws_access_key_id="rehearsal", aws_secret_access_key="rehearsal")
+s3, cfn, cw = boto3.client("s3", **kw), boto3.client("cloudformation", **kw), boto3.client("cloudwatch", **kw)
+failures = []
+
+
+def fail(msg):
+    failures.append(msg)
+    print("FAIL:", msg)
+
+
+def read(path):
+    tpl, matches = decode_str(open(os.path.join(root, path)).read())
+    if tpl is None:
+        sys.exit(f"{path} does not parse: {matches}")
+    return tpl
+
+
+# 1. What `sam package` uploads, and the translation.
+name = "rehearsal-%d" % int(time.time() * 1000)
+bucket = name + "-artifacts"
+s3.create_bucket(Bucket=bucket)
+code = io.BytesIO()
+with zipfile.ZipFile(code, "w") as z:
+    z.writestr("bootstrap", "#!/bin/sh\n")
+tpl = read("template.yaml")
+for logical, r in tpl["Resources"].items():
+    if r["Type"] == "AWS::Serverless::Function":
+        s3.put_object(Bucket=bucket, Key=logical + ".zip", Body=code.getvalue())
+        r["Properties"]["CodeUri"] = f"s3://{bucket}/{logical}.zip"
+alarms = read("infra/alarms.yaml")
+s3.put_object(Bucket=bucket, Key="alarms.json", Body=json.dumps(alarms))
+tpl["Resources"]["Alarms"]["Properties"]["Location"] = f"https://s3.amazonaws.com/{bucket}/alarms.json"
+
+
+class NoManagedPolicies:
+    def load(self):
+        return {}  # the template names no AWS managed policies by name
+
+
+translated = transform(tpl, {}, NoManagedPolicies())
+types = sorted({r["Type"] for r in translated["Resources"].values()})
+print(f"translated: {len(translated['Resources'])} resources of {len(types)} types")
+
+# 2. The stack on moto, with the parameters a first `sam deploy --guided` asks for.
+params = [{"ParameterKey": "RoutingConfigParam", "ParameterValue": "/switchboard/routing-config"}]
+cfn.create_stack(StackName=name, TemplateBody=json.dumps(translated), Parameters=params,
+                 Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"])
+stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
+print("stack:", stack["StackStatus"])
+if stack["StackStatus"] != "CREATE_COMPLETE":
+    fail(f"stack {stack['StackStatus']}: {stack.get('StackStatusReason')}")
+
+# 3. What moto made, what it skipped, and the schemas for the rest.
+made = {r["ResourceType"] for r in cfn.list_stack_resources(StackName=name)["StackResourceSummaries"]}
+skipped = sorted(set(types) - made)
+print("created by moto:", ", ".join(sorted(t for t in made if t)))
+print("skipped by moto (checked against the resource schemas by cfn-lint):", ", ".join(skipped))
+with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+    json.dump(translated, f)
+lint = subprocess.run(["cfn-lint", "--format", "parseable", f.name], capture_output=True, text=True)
+if lint.returncode & 3:  # cfn-lint's exit bits: 1 a failure to run or parse, 2 an error (4, 8: warnings, informational)
+    fail("cfn-lint on the translated template:\n" + lint.stdout + lint.stderr)
+unresolved = [o["OutputKey"] for o in stack.get("Outputs", []) if "${" in o["OutputValue"]]
+print("outputs that name skipped resources (resolved only in AWS):", ", ".join(unresolved) or "none")
+
+# 4. The nested alarms stack: created, its parameters resolved. moto makes no
+# CloudWatch alarms from a template (it lists them untyped), so the alarms
+# themselves are checked by cfn-lint and TestEveryFunctionAndQueueIsAlarmed.
+nested = [r for r in cfn.list_stack_resources(StackName=name)["StackResourceSummaries"] if r["LogicalResourceId"] == "Alarms"]
+if not nested or nested[0]["ResourceStatus"] != "CREATE_COMPLETE":
+    fail(f"the nested alarms stack: {nested}")
+want = sum(1 for r in alarms["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm")
+made_alarms = len(cw.describe_alarms(MaxRecords=100)["MetricAlarms"])
+print(f"alarms: the nested stack was created; moto made {made_alarms} of its {want} CloudWatch alarms (it does not make them from templates)")
+
+# 5. A broken reference fails the create.
+broken = json.loads(json.dumps(translated))
+broken["Resources"]["NotifierFunction"]["Properties"]["Environment"]["Variables"]["NOTIFY_QUEUE_URL"] = {"Ref": "NoSuchQueue"}
+try:
+    cfn.create_stack(StackName=name + "-broken", TemplateBody=json.dumps(broken), Parameters=params,
+                     Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"])
+    status = cfn.describe_stacks(StackName=name + "-broken")["Stacks"][0]["StackStatus"]
+    if status == "CREATE_COMPLETE":
+        fail("a stack with a Ref to a resource that does not exist was created")
+    else:
+        print("broken reference: the create ended", status)
+except Exception as e:  # moto refuses it outright
+    print("broken reference: refused,", type(e).__name__)
+
+# Not deleted: the table's deletion protection refuses it, as in AWS (the
+# README's teardown turns it off first); moto is thrown away after the run.
+if failures:
+    sys.exit(f"deploy rehearsal: {len(failures)} failure(s)")
+print("deploy rehearsal passed")
