@@ -11,6 +11,7 @@ import (
 	"os"
 	"reflect"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -142,13 +143,85 @@ func SSM(cfg aws.Config, c Common) *ssm.Client {
 // ParameterAPI is the part of the SSM client secrets need.
 type ParameterAPI interface {
 	GetParameter(context.Context, *ssm.GetParameterInput, ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
+	GetParameters(context.Context, *ssm.GetParametersInput, ...func(*ssm.Options)) (*ssm.GetParametersOutput, error)
 }
 
 // Params resolves secrets and deploy-time settings by name. Getenv defaults
-// to os.Getenv.
+// to os.Getenv. Made by Setup (NewParams), the first Get reads every SSM
+// parameter the environment names (each X_PARAM) in one GetParameters call
+// (10 names a call), so a cold start costs one round trip, not one per
+// secret; without that cache each Get reads its own.
 type Params struct {
 	SSM    ParameterAPI
 	Getenv func(string) string
+	// Environ lists the environment (os.Environ by default): where the
+	// _PARAM names come from.
+	Environ func() []string
+	cache   *paramCache
+}
+
+// NewParams returns Params on client that read all of a function's SSM
+// parameters at once.
+func NewParams(client ParameterAPI) Params {
+	return Params{SSM: client, cache: &paramCache{}}
+}
+
+type paramCache struct {
+	mu      sync.Mutex
+	loaded  bool
+	values  map[string]string // SSM name → value
+	missing map[string]bool
+}
+
+// load reads every parameter the environment names, once (a failure is
+// not kept: the next Get tries again).
+func (c *paramCache) load(ctx context.Context, s Params) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.loaded {
+		return nil
+	}
+	environ := s.Environ
+	if environ == nil {
+		environ = os.Environ
+	}
+	var names []string
+	seen := map[string]bool{}
+	for _, kv := range environ() {
+		k, v, _ := strings.Cut(kv, "=")
+		if strings.HasSuffix(k, "_PARAM") && v != "" && !seen[v] {
+			seen[v] = true
+			names = append(names, v)
+		}
+	}
+	values, missing := map[string]string{}, map[string]bool{}
+	for len(names) > 0 {
+		batch := names[:min(10, len(names))]
+		names = names[len(batch):]
+		out, err := s.SSM.GetParameters(ctx, &ssm.GetParametersInput{Names: batch, WithDecryption: aws.Bool(true)})
+		if err != nil {
+			return fmt.Errorf("read SSM parameters %s: %w", strings.Join(batch, ", "), err)
+		}
+		for _, p := range out.Parameters {
+			values[aws.ToString(p.Name)] = aws.ToString(p.Value)
+		}
+		for _, n := range out.InvalidParameters {
+			missing[n] = true
+		}
+	}
+	c.values, c.missing, c.loaded = values, missing, true
+	return nil
+}
+
+// lookup is a prefetched parameter's value; ok false if it was not among
+// those the environment named.
+func (c *paramCache) lookup(name string) (v string, missing, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if v, ok := c.values[name]; ok {
+		return v, false, true
+	}
+	return "", c.missing[name], c.missing[name]
 }
 
 // Get returns the value of name: from the SSM parameter named by
@@ -164,11 +237,25 @@ func (s Params) Get(ctx context.Context, name string, required bool) (string, er
 		if s.SSM == nil {
 			return "", fmt.Errorf("%s: %s_PARAM is set but no SSM client is configured", name, name)
 		}
-		out, err := s.SSM.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(param), WithDecryption: aws.Bool(true)})
-		if err != nil {
-			return "", fmt.Errorf("%s: read SSM parameter %s: %w", name, param, err)
+		var raw string
+		var found bool
+		if s.cache != nil {
+			if err := s.cache.load(ctx, s); err != nil {
+				return "", fmt.Errorf("%s: %w", name, err)
+			}
+			var missing bool
+			if raw, missing, found = s.cache.lookup(param); missing {
+				return "", fmt.Errorf("%s: SSM parameter %s does not exist", name, param)
+			}
 		}
-		v := strings.TrimSpace(aws.ToString(out.Parameter.Value))
+		if !found {
+			out, err := s.SSM.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(param), WithDecryption: aws.Bool(true)})
+			if err != nil {
+				return "", fmt.Errorf("%s: read SSM parameter %s: %w", name, param, err)
+			}
+			raw = aws.ToString(out.Parameter.Value)
+		}
+		v := strings.TrimSpace(raw)
 		if v == "" && required {
 			return "", fmt.Errorf("%s: SSM parameter %s is empty", name, param)
 		}
@@ -223,5 +310,5 @@ func Setup(ctx context.Context, spec any, common *Common) (aws.Config, Params, e
 	if err != nil {
 		return cfg, Params{}, err
 	}
-	return cfg, Params{SSM: SSM(cfg, *common)}, nil
+	return cfg, NewParams(SSM(cfg, *common)), nil
 }

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/devenv"
@@ -229,10 +232,19 @@ func TestBinariesAsDeployed(t *testing.T) {
 		fmt.Fprint(w, `{"sid":"SMbinaryreply00000000000000000001","status":"queued"}`)
 	}))
 	defer twilioAPI.Close()
+	// Its secrets come from moto's SSM, as deployed: one GetParameters call.
+	ssmc := ssm.NewFromConfig(localaws.Config(), func(o *ssm.Options) { o.BaseEndpoint = aws.String(os.Getenv("SSM_ENDPOINT")) })
+	ssmPrefix := "/switchboard/e2e/" + strconv.FormatInt(time.Now().UnixNano(), 36) + "/"
+	for name, value := range map[string]string{"twilio-auth-token": binaryTwilioToken, "public-base-url": devenv.PublicBaseURL} {
+		if _, err := ssmc.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(ssmPrefix + name), Value: aws.String(value),
+			Type: ssmtypes.ParameterTypeSecureString}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	notifier := lambdatest.Start(t, bins["notifier"], audited("NotifierFunction", env("NOTIFY_WEBHOOK_SECRET", devenv.NotifyWebhookSecret,
 		"S3_ENDPOINT", os.Getenv("S3_ENDPOINT"), "MEDIA_BUCKET", mediaBucket, "EMAIL_BUCKET", emailBucket,
-		"TWILIO_ACCOUNT_SID", binaryTwilioSID, "TWILIO_AUTH_TOKEN", binaryTwilioToken, "TWILIO_API_URL", twilioAPI.URL,
-		"PUBLIC_BASE_URL", devenv.PublicBaseURL)))
+		"TWILIO_ACCOUNT_SID", binaryTwilioSID, "TWILIO_AUTH_TOKEN_PARAM", ssmPrefix+"twilio-auth-token", "TWILIO_API_URL", twilioAPI.URL,
+		"PUBLIC_BASE_URL_PARAM", ssmPrefix+"public-base-url", "SSM_ENDPOINT", os.Getenv("SSM_ENDPOINT"))))
 	started = append(started, notifier)
 	job, err := notify.ParseJob(aws.ToString(msgs.Messages[0].Body))
 	if err != nil || job.Sink.Type != routing.SinkWebhook {

@@ -36,7 +36,7 @@ func (a *audit) endpoints(t *testing.T, env map[string]string) map[string]string
 	for k, v := range env {
 		out[k] = v
 	}
-	for _, name := range []string{"DYNAMODB_ENDPOINT", "SQS_ENDPOINT", "S3_ENDPOINT"} {
+	for _, name := range []string{"DYNAMODB_ENDPOINT", "SQS_ENDPOINT", "S3_ENDPOINT", "SSM_ENDPOINT"} {
 		target := env[name]
 		if target == "" {
 			continue
@@ -78,6 +78,8 @@ func (a *audit) record(service string, r *http.Request, body []byte) {
 		}
 	case "SQS_ENDPOINT":
 		a.actions["sqs:"+strings.TrimSuffix(op, "Batch")] = true
+	case "SSM_ENDPOINT":
+		a.actions["ssm:"+op] = true
 	case "S3_ENDPOINT":
 		switch r.Method {
 		case http.MethodGet, http.MethodHead:
