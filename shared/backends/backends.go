@@ -8,6 +8,8 @@ package backends
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/switchboard/switchboard/shared/conversation"
@@ -99,4 +101,40 @@ func CheckEntry(t *testing.T, msgs []conversation.Message, want Entry) {
 	if (got.ReplyTo == orig.ID) != want.ReplyTo || (got.ReactsTo == orig.ID) != want.ReactsTo {
 		t.Errorf("replyTo %q reactsTo %q, original %q; want reply %v react %v", got.ReplyTo, got.ReactsTo, orig.ID, want.ReplyTo, want.ReactsTo)
 	}
+}
+
+// Seed adds every file matching pattern (a corpus glob) to a fuzz target's
+// seed corpus.
+func Seed(f *testing.F, pattern string) {
+	f.Helper()
+	files, err := filepath.Glob(pattern)
+	if err != nil || len(files) == 0 {
+		f.Fatalf("no seed files match %s (%v)", pattern, err)
+	}
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+}
+
+// Messages is every timeline entry of the store's open conversations.
+func Messages(t testing.TB, st conversation.Store) []conversation.Message {
+	t.Helper()
+	ctx := context.Background()
+	cs, err := conversation.All(ctx, st, conversation.StatusOpen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []conversation.Message
+	for _, c := range cs {
+		_, msgs, err := st.Conversation(ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, msgs...)
+	}
+	return out
 }

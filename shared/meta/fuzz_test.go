@@ -1,10 +1,9 @@
 package meta_test
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 
+	"github.com/switchboard/switchboard/shared/backends"
 	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/meta"
 )
@@ -13,14 +12,7 @@ import (
 // with every Meta payload of ../shared/corpus: never a panic, and every
 // message it yields has a key and an identity.
 func FuzzParse(f *testing.F) {
-	files, _ := filepath.Glob(corpus + "*.json")
-	for _, name := range files {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
+	backends.Seed(f, corpus+"*.json")
 	f.Fuzz(func(t *testing.T, body []byte) {
 		env, err := meta.Parse(body)
 		if err != nil {

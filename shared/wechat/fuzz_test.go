@@ -2,11 +2,10 @@ package wechat_test
 
 import (
 	"net/http"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/switchboard/switchboard/shared/backends"
 	"github.com/switchboard/switchboard/shared/memstore"
 	"github.com/switchboard/switchboard/shared/wechat"
 )
@@ -15,14 +14,7 @@ import (
 // the whole handler on the in-memory store, seeded with the corpus: each
 // is answered "success" (200), 400 or 413, never a 5xx or a panic.
 func FuzzPush(f *testing.F) {
-	files, _ := filepath.Glob(corpus + "*.xml")
-	for _, name := range files {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
+	backends.Seed(f, corpus+"*.xml")
 	now := time.Now()
 	f.Fuzz(func(t *testing.T, body []byte) {
 		w := newWorld(&testing.T{}, memstore.New(nil), wechat.Config{Now: func() time.Time { return now }})

@@ -1,7 +1,6 @@
 package wechat_test
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -83,18 +82,7 @@ func signed(tok string, at time.Time) string {
 	return url.Values{"signature": {wechat.Signature(tok, ts, nonce)}, "timestamp": {ts}, "nonce": {nonce}, "openid": {"o1"}}.Encode()
 }
 
-func (w *world) messages() []conversation.Message {
-	cs, err := conversation.All(context.Background(), w.store, conversation.StatusOpen)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	var out []conversation.Message
-	for _, c := range cs {
-		_, msgs, _ := w.store.Conversation(context.Background(), c.ID)
-		out = append(out, msgs...)
-	}
-	return out
-}
+func (w *world) messages() []conversation.Message { return backends.Messages(w.t, w.store) }
 
 func at(ts string) func() time.Time {
 	sec, _ := strconv.ParseInt(ts, 10, 64)

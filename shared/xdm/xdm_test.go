@@ -51,19 +51,7 @@ func (w *world) post(body []byte, signature string) int {
 	return rec.Code
 }
 
-func (w *world) messages() []conversation.Message {
-	w.t.Helper()
-	cs, err := conversation.All(context.Background(), w.store, conversation.StatusOpen)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	var out []conversation.Message
-	for _, c := range cs {
-		_, msgs, _ := w.store.Conversation(context.Background(), c.ID)
-		out = append(out, msgs...)
-	}
-	return out
-}
+func (w *world) messages() []conversation.Message { return backends.Messages(w.t, w.store) }
 
 func read(t *testing.T, name string) []byte {
 	b, err := os.ReadFile(corpus + name)
