@@ -79,13 +79,24 @@ types = sorted({r["Type"] for r in translated["Resources"].values()})
 print(f"translated: {len(translated['Resources'])} resources of {len(types)} types")
 
 # 2. The stack on moto, with the parameters a first `sam deploy --guided` asks for.
-params = [{"ParameterKey": "RoutingConfigParam", "ParameterValue": "/switchboard/routing-config"}]
+# (a customer KMS key too, so that the conditional kms:Decrypt statements are
+# made; cfn-lint covers the template without it)
+params = [{"ParameterKey": "RoutingConfigParam", "ParameterValue": "/switchboard/routing-config"},
+          {"ParameterKey": "SecretsKmsKeyArn", "ParameterValue": "arn:aws:kms:us-east-1:123456789012:key/0b7c52c2-6d44-4c1e-9d8e-4b8f3b1f6a10"}]
 cfn.create_stack(StackName=name, TemplateBody=json.dumps(translated), Parameters=params,
                  Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"])
 stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
 print("stack:", stack["StackStatus"])
 if stack["StackStatus"] != "CREATE_COMPLETE":
     fail(f"stack {stack['StackStatus']}: {stack.get('StackStatusReason')}")
+
+# The customer key's conditional statement reached the functions' roles.
+iam = boto3.client("iam", **kw)
+role = next(r for r in cfn.list_stack_resources(StackName=name)["StackResourceSummaries"] if r["LogicalResourceId"] == "NotifierFunctionRole")
+policies = iam.list_role_policies(RoleName=role["PhysicalResourceId"])["PolicyNames"]
+granted = json.dumps([iam.get_role_policy(RoleName=role["PhysicalResourceId"], PolicyName=p)["PolicyDocument"] for p in policies])
+if "kms:Decrypt" not in granted or "kms:ViaService" not in granted:
+    fail("with SecretsKmsKeyArn set, the notifier's role has no kms:Decrypt through SSM")
 
 # 3. What moto made, what it skipped, and the schemas for the rest.
 made = {r["ResourceType"] for r in cfn.list_stack_resources(StackName=name)["StackResourceSummaries"]}
