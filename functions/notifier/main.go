@@ -112,7 +112,7 @@ func setup(ctx context.Context, log *slog.Logger, httpClient *http.Client) (*not
 	n.Service = &conversation.Service{Store: st}
 	if cfg.MediaBucket != "" {
 		tgToken := botToken
-		sources := map[string]media.Source{"meta": media.Meta(metaToken)}
+		sources := map[string]media.Source{"meta": media.Meta(metaToken), "wechat": media.WeChat()}
 		if lineToken != "" {
 			sources["line"] = media.LINE(lineToken)
 		}

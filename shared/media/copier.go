@@ -120,6 +120,8 @@ func (c *Copier) fetch(ctx context.Context, m *conversation.Message, md *convers
 		}
 		a := (*attachments)[n]
 		return a.Content, a.ContentType, nil
+	case strings.HasPrefix(md.URL, "wechat:media/"):
+		return nil, "", fmt.Errorf("%w: WeChat voice and video are kept by WeChat by media id (media/get with an access token), which is not built yet", ErrRefused)
 	case strings.HasPrefix(md.URL, "telegram:file/"):
 		src := Telegram()
 		api := c.TelegramAPI

@@ -234,3 +234,21 @@ func TestLINEContent(t *testing.T) {
 		t.Errorf("requests = %q", hits)
 	}
 }
+
+// TestWeChatImage: a follower's image at its PicUrl on WeChat's CDN is
+// fetched without credentials; a media-id reference is refused for good,
+// saying why.
+func TestWeChatImage(t *testing.T) {
+	p := newProvider(t, func(p *provider, w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/jpeg")
+		fmt.Fprint(w, "WXJPEG")
+	})
+	f := fetcher(map[string]string{"mmbiz.qpic.cn": "127.0.0.1"})
+	obj, err := f.Fetch(context.Background(), WeChat(), "http://mmbiz.qpic.cn:"+p.port()+"/mmbiz_jpg/abc/0")
+	if err != nil || string(obj.Body) != "WXJPEG" {
+		t.Fatalf("fetch = %q, %v", obj.Body, err)
+	}
+	if hits := p.seen(); len(hits) != 1 || !strings.HasSuffix(hits[0], " ") {
+		t.Errorf("requests = %q; want one, without credentials", hits)
+	}
+}

@@ -47,6 +47,11 @@ func LINE(channelToken string) Source {
 	}
 }
 
+// WeChat serves a follower's image at its PicUrl on its image CDN
+// (mmbiz.qpic.cn), public; voice and video are by media id only (media/get
+// with an access token: not copied yet).
+func WeChat() Source { return Source{Hosts: []string{".qpic.cn", "mmbiz.qpic.cn"}} }
+
 // Telegram serves files at api.telegram.org; the bot token is in the path,
 // so the Source needs no credential header.
 func Telegram() Source { return Source{Hosts: []string{"api.telegram.org"}} }

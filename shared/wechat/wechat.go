@@ -357,7 +357,10 @@ func content(in *conversation.Inbound, m Message) {
 		in.Body = m.Content
 	case "image":
 		u := m.PicURL
-		if u == "" {
+		if rest, ok := strings.CutPrefix(u, "http://"); ok && strings.HasSuffix(strings.SplitN(rest, "/", 2)[0], ".qpic.cn") {
+			u = "https://" + rest // WeChat's image CDN serves https too; the fetcher takes nothing else
+		}
+		if u == "" || !strings.HasPrefix(u, "https://") {
 			u = MediaRef(m.MediaID)
 		}
 		in.Media = []conversation.Media{{URL: u, ContentType: "image/jpeg"}}

@@ -235,6 +235,16 @@ func TestCorpusOnBothStores(t *testing.T) {
 					t.Errorf("%s: %+v", file, msgs)
 				}
 			}
+			// A PicUrl on WeChat's CDN is copied over https; anything else by media id.
+			img := `<xml><ToUserName>gh_1</ToUserName><FromUserName>o1</FromUserName><CreateTime>1348831860</CreateTime><MsgType>image</MsgType>` +
+				`<PicUrl>http://mmbiz.qpic.cn/mmbiz_jpg/abc/0</PicUrl><MediaId>m1</MediaId><MsgId>99</MsgId></xml>`
+			wi := newWorld(t, ns(t), wechat.Config{})
+			if rec := wi.do(http.MethodPost, signed(token, time.Now()), img); rec.Code != http.StatusOK {
+				t.Fatal(rec.Code)
+			}
+			if m := wi.messages(); len(m) != 1 || len(m[0].Media) != 1 || m[0].Media[0].URL != "https://mmbiz.qpic.cn/mmbiz_jpg/abc/0" {
+				t.Errorf("image media: %+v", m)
+			}
 			// The passive reply sample is what a server answers, not a push:
 			// without a MsgId it is refused, and nothing is stored.
 			raw, _ := os.ReadFile(corpus + "official-doc-passive-reply-text.xml")
