@@ -2,7 +2,6 @@ package conversation
 
 import (
 	"context"
-	"errors"
 	"fmt"
 )
 
@@ -55,10 +54,11 @@ func (s *Service) Callback(ctx context.Context, conversationID string, r Callbac
 		}
 		return prev, false, nil
 	}
-	if prev, err := s.Store.Message(ctx, c.ID, key); err == nil {
+	if prev, found, err := s.queued(ctx, c.ID, key); err != nil || found {
+		if err != nil {
+			return Message{}, false, err
+		}
 		return same(prev)
-	} else if !errors.Is(err, ErrNotFound) {
-		return Message{}, false, fmt.Errorf("read callback: %w", err)
 	}
 	// The number to call back, and the support number it is called from:
 	// the customer's latest text or call.
@@ -83,22 +83,9 @@ func (s *Service) Callback(ctx context.Context, conversationID string, r Callbac
 		Provider: "twilio", Status: StatusQueued, Agent: r.Agent, Identity: in.Identity, CreatedAt: now, ReceivedAt: now, Seq: now.UnixNano(),
 		StatusHistory: []StatusChange{{Status: StatusQueued, At: now}},
 	}
-	if !m.CreatedAt.After(in.CreatedAt) {
-		m.CreatedAt, m.Seq = in.CreatedAt, max(m.Seq, in.Seq+1)
-	}
+	answering(&m, *in)
 	if _, err := s.checkNow(ctx, m, now); err != nil {
 		return Message{}, false, err
 	}
-	err = s.Store.PutMessage(ctx, m)
-	if errors.Is(err, ErrDuplicate) {
-		prev, err := s.Store.Message(ctx, c.ID, key)
-		if err != nil {
-			return Message{}, false, fmt.Errorf("read callback: %w", err)
-		}
-		return same(prev)
-	}
-	if err != nil {
-		return Message{}, false, fmt.Errorf("put callback: %w", err)
-	}
-	return m, true, nil
+	return s.queueOnce(ctx, m, same)
 }

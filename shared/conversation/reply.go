@@ -134,10 +134,11 @@ func (s *Service) Reply(ctx context.Context, conversationID string, r ReplyReque
 		return Message{}, false, err
 	}
 	key := "reply:" + c.ID + ":" + r.Key
-	if prev, err := s.Store.Message(ctx, c.ID, key); err == nil {
+	if prev, found, err := s.queued(ctx, c.ID, key); err != nil || found {
+		if err != nil {
+			return Message{}, false, err
+		}
 		return sameReply(prev, r)
-	} else if !errors.Is(err, ErrNotFound) {
-		return Message{}, false, fmt.Errorf("read reply: %w", err)
 	}
 	in, err := s.latestInbound(ctx, c.ID, r.Channel)
 	if err != nil {
@@ -150,12 +151,7 @@ func (s *Service) Reply(ctx context.Context, conversationID string, r ReplyReque
 		Status: StatusQueued, Agent: r.Agent, Identity: in.Identity, CreatedAt: now, ReceivedAt: now, Seq: now.UnixNano(),
 		StatusHistory: []StatusChange{{Status: StatusQueued, At: now}},
 	}
-	if !m.CreatedAt.After(in.CreatedAt) {
-		// The answer sorts after the message it answers, whatever the
-		// clocks (a provider's timestamp ahead of ours, two in one tick).
-		m.CreatedAt = in.CreatedAt
-		m.Seq = max(m.Seq, in.Seq+1)
-	}
+	answering(&m, in)
 	if in.Channel == ChannelTelegram || in.Channel == ChannelLINE { // to the chat the customer wrote in (theirs, in a private chat)
 		m.From, m.To = "", in.To
 	}
@@ -183,18 +179,50 @@ func (s *Service) Reply(ctx context.Context, conversationID string, r ReplyReque
 	if m.Tag, err = s.checkNow(ctx, m, in.CreatedAt); err != nil {
 		return Message{}, false, err
 	}
-	err = s.Store.PutMessage(ctx, m)
-	if errors.Is(err, ErrDuplicate) { // the same key, concurrently
-		prev, err := s.Store.Message(ctx, c.ID, key)
-		if err != nil {
-			return Message{}, false, fmt.Errorf("read reply: %w", err)
-		}
-		return sameReply(prev, r)
+	return s.queueOnce(ctx, m, func(prev Message) (Message, bool, error) { return sameReply(prev, r) })
+}
+
+// queued is the entry an earlier request with the same idempotency key
+// wrote, if any.
+func (s *Service) queued(ctx context.Context, conversationID, key string) (Message, bool, error) {
+	prev, err := s.Store.Message(ctx, conversationID, key)
+	if errors.Is(err, ErrNotFound) {
+		return Message{}, false, nil
 	}
 	if err != nil {
-		return Message{}, false, fmt.Errorf("put reply: %w", err)
+		return Message{}, false, fmt.Errorf("read %s: %w", key, err)
+	}
+	return prev, true, nil
+}
+
+// queueOnce writes an outbound entry for the outbox (a reply, a callback)
+// unless a request with its key, concurrently, wrote one first: then same
+// answers with that one (or refuses a key reused for something else).
+func (s *Service) queueOnce(ctx context.Context, m Message, same func(prev Message) (Message, bool, error)) (Message, bool, error) {
+	err := s.Store.PutMessage(ctx, m)
+	if errors.Is(err, ErrDuplicate) {
+		prev, found, err := s.queued(ctx, m.ConversationID, m.Key)
+		if err != nil {
+			return Message{}, false, err
+		}
+		if !found {
+			return Message{}, false, fmt.Errorf("read %s after a duplicate put: %w", m.Key, ErrNotFound)
+		}
+		return same(prev)
+	}
+	if err != nil {
+		return Message{}, false, fmt.Errorf("put %s: %w", m.Key, err)
 	}
 	return m, true, nil
+}
+
+// answering puts m after in on the timeline, whatever the clocks (a
+// provider's timestamp ahead of ours, two in one tick).
+func answering(m *Message, in Message) {
+	if !m.CreatedAt.After(in.CreatedAt) {
+		m.CreatedAt = in.CreatedAt
+		m.Seq = max(m.Seq, in.Seq+1)
+	}
 }
 
 // template finds an approved template by name and language.
