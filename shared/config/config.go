@@ -213,15 +213,13 @@ func (c *paramCache) load(ctx context.Context, s Params) error {
 	return nil
 }
 
-// lookup is a prefetched parameter's value; ok false if it was not among
-// those the environment named.
-func (c *paramCache) lookup(name string) (v string, missing, ok bool) {
+// lookup is a prefetched parameter: its value if SSM had it, missing if
+// SSM said it does not exist; neither if the environment did not name it.
+func (c *paramCache) lookup(name string) (v string, found, missing bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if v, ok := c.values[name]; ok {
-		return v, false, true
-	}
-	return "", c.missing[name], c.missing[name]
+	v, found = c.values[name]
+	return v, found, c.missing[name]
 }
 
 // Get returns the value of name: from the SSM parameter named by
@@ -244,7 +242,7 @@ func (s Params) Get(ctx context.Context, name string, required bool) (string, er
 				return "", fmt.Errorf("%s: %w", name, err)
 			}
 			var missing bool
-			if raw, missing, found = s.cache.lookup(param); missing {
+			if raw, found, missing = s.cache.lookup(param); missing {
 				return "", fmt.Errorf("%s: SSM parameter %s does not exist", name, param)
 			}
 		}

@@ -342,7 +342,8 @@ func (t *TelegramReplies) SendReply(ctx context.Context, m conversation.Message)
 	return strconv.FormatInt(out.Result.MessageID, 10), nil
 }
 
-// redactToken keeps the bot token (in the URL) out of an error.
+// redactToken keeps a credential that travels in a URL (Telegram's bot
+// token, WeChat's AppSecret and access token) out of an error.
 func redactToken(err error, token string) error {
 	if token == "" {
 		return err

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -97,7 +96,7 @@ func (w *WeChatReplies) call(ctx context.Context, method, path string, body []by
 	}
 	resp, err := w.Client.Do(req)
 	if err != nil {
-		return redactSecret(err, w.AppSecret)
+		return redactToken(err, w.AppSecret)
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
@@ -110,14 +109,6 @@ func (w *WeChatReplies) call(ctx context.Context, method, path string, body []by
 	return nil
 }
 
-// redactSecret keeps the AppSecret (in the token URL) out of an error.
-func redactSecret(err error, secret string) error {
-	if secret == "" {
-		return err
-	}
-	return errors.New(strings.ReplaceAll(err.Error(), secret, "<secret>"))
-}
-
 // SendReply implements ReplySender.
 func (w *WeChatReplies) SendReply(ctx context.Context, m conversation.Message) (string, error) {
 	payload, _ := json.Marshal(map[string]any{"touser": m.To, "msgtype": "text", "text": map[string]string{"content": m.Body}})
@@ -128,7 +119,7 @@ func (w *WeChatReplies) SendReply(ctx context.Context, m conversation.Message) (
 		}
 		var a wechatAnswer
 		if err := w.call(ctx, http.MethodPost, "/cgi-bin/message/custom/send?access_token="+url.QueryEscape(token), payload, &a); err != nil {
-			return "", fmt.Errorf("wechat custom send: %w", redactSecret(err, token))
+			return "", fmt.Errorf("wechat custom send: %w", redactToken(err, token))
 		}
 		switch a.ErrCode {
 		case 0:
