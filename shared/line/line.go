@@ -104,8 +104,9 @@ type Config struct {
 	// ChannelSecret signs LINE's webhooks (LINE_CHANNEL_SECRET).
 	ChannelSecret string
 	Service       *conversation.Service
-	// Profile, if set, names a user LINE has not told us about before
-	// (their display name and language, on the new contact).
+	// Profile, if set, names the contact of a conversation LINE opens when
+	// it has no name or language yet (their LINE display name and
+	// language).
 	Profile func(ctx context.Context, userID string) (Profile, error)
 	Log     *slog.Logger
 }
@@ -250,15 +251,6 @@ func (h *Handler) event(ctx context.Context, ev webhook.EventInterface, base tim
 	}
 	in.Key = key(c, ev.GetType(), in.ProviderMessageID)
 	in.Seq = base.UnixNano() + int64(i)
-	if h.cfg.Profile != nil && in.Kind == "" {
-		if _, err := h.cfg.Service.Store.Route(ctx, in.From); errors.Is(err, conversation.ErrNotFound) {
-			if p, err := h.cfg.Profile(ctx, c.userID); err == nil {
-				in.ProfileName, in.Language = p.DisplayName, p.Language
-			} else {
-				h.cfg.Log.LogAttrs(ctx, slog.LevelWarn, "line.profile", slog.String("outcome", "error"), slog.String("error", err.Error()))
-			}
-		}
-	}
 	res, err := h.cfg.Service.Ingest(ctx, *in)
 	if err != nil {
 		return "", err
@@ -266,7 +258,38 @@ func (h *Handler) event(ctx context.Context, ev webhook.EventInterface, base tim
 	if res.Duplicate {
 		return "duplicates", nil
 	}
+	if res.NewConversation && h.cfg.Profile != nil {
+		h.name(ctx, res.Message.ContactID, c.userID)
+	}
 	return "stored", nil
+}
+
+// name gives a contact without a name or language the user's LINE profile
+// (asked when a conversation opens, not on every message). A profile that
+// cannot be read leaves the contact as it is: the message is stored.
+func (h *Handler) name(ctx context.Context, contactID, userID string) {
+	c, err := h.cfg.Service.Store.Contact(ctx, contactID)
+	if err != nil || c.Name != "" && c.Language != "" {
+		return
+	}
+	p, err := h.cfg.Profile(ctx, userID)
+	if err != nil {
+		h.cfg.Log.LogAttrs(ctx, slog.LevelWarn, "line.profile", slog.String("outcome", "error"), slog.String("error", err.Error()))
+		return
+	}
+	var patch conversation.ContactPatch
+	if c.Name == "" && p.DisplayName != "" {
+		patch.Name = &p.DisplayName
+	}
+	if c.Language == "" && p.Language != "" {
+		patch.Language = &p.Language
+	}
+	if patch.Name == nil && patch.Language == nil {
+		return
+	}
+	if _, err := h.cfg.Service.UpdateContact(ctx, contactID, patch); err != nil {
+		h.cfg.Log.LogAttrs(ctx, slog.LevelWarn, "line.profile", slog.String("outcome", "not_recorded"), slog.String("error", err.Error()))
+	}
 }
 
 func (h *Handler) common(id string, src webhook.SourceInterface, ms int64) common {
