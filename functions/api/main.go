@@ -48,9 +48,7 @@ func setup(ctx context.Context, log *slog.Logger) (http.Handler, error) {
 	st := store.New(config.DynamoDB(awsCfg, cfg.Common), cfg.TableName)
 	h.Store, h.Service = st, &conversation.Service{Store: st, Team: h.Agents.DefaultTeam, ReopenWindow: cfg.ReopenWindow,
 		Templates: h.Agents.Templates,
-		CanSend: replyChannels(os.Getenv("TWILIO_ACCOUNT_SID") != "", os.Getenv("TELEGRAM_BOT_TOKEN_PARAM") != "", os.Getenv("META_ACCESS_TOKEN_PARAM") != "",
-			os.Getenv("LINE_CHANNEL_TOKEN_PARAM") != "", os.Getenv("X_ACCESS_TOKEN_PARAM") != "",
-			os.Getenv("WECHAT_APP_SECRET_PARAM") != "")}
+		CanSend:   replyChannels(os.Getenv)}
 	if cfg.MediaBucket != "" {
 		h.Uploads = attach.NewUploads(config.S3(awsCfg, cfg.Common), cfg.MediaBucket)
 	}
@@ -60,22 +58,25 @@ func setup(ctx context.Context, log *slog.Logger) (http.Handler, error) {
 }
 
 // replyChannels says which channels the notifier has a reply sender for
-// (notify.NewReplies): a reply on another is refused before it is queued.
-func replyChannels(twilio, telegram, meta, line, x, wechat bool) func(conversation.Channel) bool {
+// (notify.NewReplies), by the settings the template gives both functions
+// (only their presence: no secret is read): a reply on another channel is
+// refused before it is queued.
+func replyChannels(getenv func(string) string) func(conversation.Channel) bool {
+	set := func(name string) bool { return getenv(name) != "" }
 	return func(ch conversation.Channel) bool {
 		switch ch {
 		case conversation.ChannelSMS, conversation.ChannelWhatsApp, conversation.ChannelVoice: // texts, callbacks
-			return twilio
+			return set("TWILIO_ACCOUNT_SID")
 		case conversation.ChannelTelegram:
-			return telegram
+			return set("TELEGRAM_BOT_TOKEN_PARAM")
 		case conversation.ChannelLINE:
-			return line
+			return set("LINE_CHANNEL_TOKEN_PARAM")
 		case conversation.ChannelX:
-			return x
+			return set("X_ACCESS_TOKEN_PARAM")
 		case conversation.ChannelWeChat:
-			return wechat
+			return set("WECHAT_APP_SECRET_PARAM")
 		case conversation.ChannelMessenger, conversation.ChannelInstagram, conversation.RouteWhatsAppCloud:
-			return meta
+			return set("META_ACCESS_TOKEN_PARAM")
 		case conversation.ChannelEmail:
 			return true
 		}
