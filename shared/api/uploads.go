@@ -19,13 +19,16 @@ type Uploads interface {
 	Link(ctx context.Context, key string) (string, error)
 }
 
+// errNoUploads answers for attachments when no media bucket is configured.
+var errNoUploads = &conversation.MediaError{Status: http.StatusNotImplemented, Code: "not_configured", Reason: "attachments need a media bucket (MEDIA_BUCKET)"}
+
 // upload serves POST /api/uploads {"contentType","size","filename"?}: 201
 // {"upload":{"key","method","url","headers","expiresAt"}}, a presigned PUT
 // of one attachment (its type and size signed in); 413 over the cap, 415 a
 // type not allowed.
 func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 	if h.Uploads == nil {
-		writeError(w, http.StatusNotImplemented, "not_configured", "attachments need a media bucket (MEDIA_BUCKET)")
+		h.fail(w, r, "api.upload", errNoUploads)
 		return
 	}
 	fields, ok := decode(w, r, "contentType", "size", "filename")
@@ -58,7 +61,7 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) media(w http.ResponseWriter, r *http.Request) {
 	key := r.PathValue("key")
 	if h.Uploads == nil {
-		writeError(w, http.StatusNotImplemented, "not_configured", "attachments need a media bucket (MEDIA_BUCKET)")
+		h.fail(w, r, "api.media", errNoUploads)
 		return
 	}
 	if !strings.HasPrefix(key, conversation.UploadPrefix) && !strings.HasPrefix(key, "media/") || strings.Contains(key, "..") || strings.Contains(key, "//") {
@@ -82,7 +85,7 @@ func (h *Handler) replyMedia(ctx context.Context, refs []struct {
 		return nil, nil
 	}
 	if h.Uploads == nil {
-		return nil, &conversation.MediaError{Status: http.StatusNotImplemented, Code: "not_configured", Reason: "attachments need a media bucket (MEDIA_BUCKET)"}
+		return nil, errNoUploads
 	}
 	out := make([]conversation.Media, 0, len(refs))
 	for _, ref := range refs {
