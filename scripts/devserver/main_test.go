@@ -254,20 +254,12 @@ func TestCloseThenNextSMSOpensANewConversation(t *testing.T) {
 		}
 	}
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		resp, err := http.Get(target + "/dev/outbox")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out struct {
-			Sends []notify.DevSend `json:"sends"`
-		}
-		_ = json.NewDecoder(resp.Body).Decode(&out)
-		resp.Body.Close()
-		if len(out.Sends) == 1 && out.Sends[0].To == "+14155550177" && out.Sends[0].Body == "Glad it came!" && out.Sends[0].Channel == "sms" {
+		sends := outbox(t, target)
+		if len(sends) == 1 && sends[0].To == "+14155550177" && sends[0].Body == "Glad it came!" && sends[0].Channel == "sms" {
 			break
 		}
-		if len(out.Sends) > 1 || time.Now().After(deadline) {
-			t.Fatalf("dev outbox: %+v", out.Sends)
+		if len(sends) > 1 || time.Now().After(deadline) {
+			t.Fatalf("dev outbox: %+v", sends)
 		}
 	}
 
@@ -349,20 +341,12 @@ func TestReplyWithAttachment(t *testing.T) {
 		t.Fatalf("reply: %d %v", code, out)
 	}
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		resp, err := http.Get(target + "/dev/outbox")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var o struct {
-			Sends []notify.DevSend `json:"sends"`
-		}
-		_ = json.NewDecoder(resp.Body).Decode(&o)
-		resp.Body.Close()
-		if len(o.Sends) == 1 && len(o.Sends[0].Media) == 1 && o.Sends[0].Media[0] == key {
+		sends := outbox(t, target)
+		if len(sends) == 1 && len(sends[0].Media) == 1 && sends[0].Media[0] == key {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("dev outbox: %+v", o.Sends)
+			t.Fatalf("dev outbox: %+v", sends)
 		}
 	}
 	// The console shows it through GET /api/media/{key}: a redirect to the file.
@@ -380,4 +364,21 @@ func TestReplyWithAttachment(t *testing.T) {
 	if code, _ := call(http.MethodGet, "/api/media/../../etc/passwd", "", ""); code != http.StatusNotFound && code != http.StatusMovedPermanently {
 		t.Errorf("a path outside the media: %d", code)
 	}
+}
+
+// outbox is what the dev server's senders recorded (GET /dev/outbox).
+func outbox(t *testing.T, target string) []notify.DevSend {
+	t.Helper()
+	resp, err := http.Get(target + "/dev/outbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Sends []notify.DevSend `json:"sends"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	return out.Sends
 }
