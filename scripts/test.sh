@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: starts DynamoDB Local and moto on loopback (installing them
-# if missing), runs vet, gofmt, the Go tests (which may not skip for want of
+# if missing) and installs Debian's chromium for the browser tests if it is
+# missing, runs vet, gofmt, the Go tests (which may not skip for want of
 # those services) with the fuzz targets' seed corpora, the benchmarks once as
 # a smoke check, and cfn-lint on the template; stops the services however it
 # ends.
@@ -23,6 +24,14 @@ envfile=$(scripts/local-services.sh start)
 # shellcheck disable=SC1090
 . "$envfile"
 export SWITCHBOARD_REQUIRE_LOCAL=1
+
+# The browser tests (the chat widget) drive Debian's Chromium with chromedp.
+if ! command -v chromium >/dev/null; then
+  step "installing Debian's chromium for the browser tests"
+  sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+fi
 
 step "go vet"
 go vet ./...

@@ -48,6 +48,7 @@ import (
 	"github.com/switchboard/switchboard/shared/stream"
 	"github.com/switchboard/switchboard/shared/telegram"
 	"github.com/switchboard/switchboard/shared/twilio"
+	"github.com/switchboard/switchboard/shared/webchat"
 	"github.com/switchboard/switchboard/shared/webhook"
 	"github.com/switchboard/switchboard/shared/wechat"
 	"github.com/switchboard/switchboard/shared/xdm"
@@ -146,6 +147,12 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
 	// Agents' replies go nowhere but GET /dev/outbox, unless a provider's
 	// API URL points a real sender somewhere (a stand-in).
 	outbox := &notify.DevOutbox{}
+	// Web chat: visitors' tokens, and the socket replies are pushed to.
+	chatSigner, err := webchat.NewSigner(env("CHAT_SIGNING_KEY", devenv.ChatSigningKey))
+	if err != nil {
+		return err
+	}
+	hub := &webchat.Hub{Signer: chatSigner}
 	// Agents' attachments: in memory, behind presigned URLs of its own.
 	uploads := &attach.DevUploads{}
 	notifier.Replies = notify.NewReplies(notify.ReplyConfig{
@@ -156,6 +163,7 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
 		LineChannelToken: env("LINE_CHANNEL_TOKEN", devenv.LineChannelToken), LineAPIURL: os.Getenv("LINE_API_URL"),
 		XAccessToken: env("X_ACCESS_TOKEN", devenv.XAccessToken), XAPIURL: os.Getenv("X_API_URL"),
 		WeChatAppID: env("WECHAT_APP_ID", devenv.WeChatAppID), WeChatAppSecret: env("WECHAT_APP_SECRET", devenv.WeChatAppSecret), WeChatAPIURL: os.Getenv("WECHAT_API_URL"),
+		Chat: hub,
 	}, httpClient)
 	notifier.Service = svc
 
@@ -209,8 +217,16 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
 		return err
 	}
 	// Upload and media URLs are this server's own (PUBLIC_BASE_URL when
-	// set, the listening address when not).
+	// set, the listening address when not); so are the chat's pages.
 	uploads.Base = env("PUBLIC_BASE_URL", "http://"+ln.Addr().String())
+	hub.Self = uploads.Base
+	chat, err := webchat.NewHandler(webchat.Config{Service: svc, Sites: rt.Sites, Signer: chatSigner,
+		IdentitySecret: env("CHAT_IDENTITY_SECRET", devenv.ChatIdentitySecret), Self: uploads.Base, SocketURL: os.Getenv("CHAT_WS_URL"), Log: log})
+	if err != nil {
+		return err
+	}
+	chat.Register(mux)
+	hub.Register(mux, func(site string) []string { s, _ := rt.Site(site); return s.Origins })
 	notes := "NOTIFY_WEBHOOK_URL is unset: set it to any local listener to receive them"
 	if webhookURL != "" {
 		notes = "each is POSTed to NOTIFY_WEBHOOK_URL=" + webhookURL + ", signed (Standard Webhooks) with NOTIFY_WEBHOOK_SECRET"
@@ -235,6 +251,8 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
   POST /api/conversations/{id}/messages a reply (Idempotency-Key), media from POST /api/uploads
   POST /api/uploads                     {"contentType","size"}: a presigned PUT (kept in memory here)
   GET  /api/contacts/{id}               a contact
+  GET  /chat/demo                       the web chat widget on a demo page (site "demo"); /chat/widget.js, /chat/config
+  POST /chat/sessions, /chat/messages   the visitor API; GET /chat/ws?token= its socket; POST /dev/chat/disconnect drops every socket
 
 Webhooks are verified against PUBLIC_BASE_URL=%s with TWILIO_AUTH_TOKEN%s.
 Agent notifications: routing %s; %s.

@@ -23,6 +23,7 @@ const (
 	ChannelLINE      Channel = "line"
 	ChannelX         Channel = "x"
 	ChannelWeChat    Channel = "wechat"
+	ChannelWebchat   Channel = "webchat"
 )
 
 // Direction says whether the customer or the business sent a message.

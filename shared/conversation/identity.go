@@ -22,6 +22,11 @@ const (
 	KindLINE      Kind = "line"
 	KindX         Kind = "x"
 	KindWeChat    Kind = "wechat"
+	// KindChat is a web chat visitor the site vouched for
+	// ("chat:<site>:<identifier>"); KindVisitor an anonymous one
+	// ("visitor:<site>:<random id>"), whose only proof is its token.
+	KindChat    Kind = "chat"
+	KindVisitor Kind = "visitor"
 	// KindClient is a Twilio Voice SDK caller ("client:alice").
 	KindClient Kind = "client"
 	// KindAddress is a sender that is not a dialable number: a short code,

@@ -42,6 +42,11 @@ const (
 	TwilioAccountSID = "AC00000000000000000000000000000000"
 	TelegramBotToken = "123456:local-dev-telegram-bot-token"
 	MetaAccessToken  = "local-dev-meta-page-token"
+	// ChatSigningKey signs the dev server's web chat visitor tokens;
+	// ChatIdentitySecret is what its demo site computes identifierHash
+	// with (hex HMAC-SHA256 of the identifier).
+	ChatSigningKey     = "local-dev-chat-signing-key"
+	ChatIdentitySecret = "local-dev-chat-identity-secret"
 	// TableName is the table the dev server creates in DynamoDB Local.
 	TableName = "switchboard-dev"
 	// NotifyWebhookSecret signs the dev server's webhook notifications
@@ -57,6 +62,7 @@ const (
   "coalesceWindow": "0s",
   "teams": [{"id": "support", "timeZone": "UTC"}],
   "email": {"address": "support@example.com"},
-  "agents": [{"id": "dev", "name": "Dev Agent", "teams": ["support"], "sinks": []}]
+  "agents": [{"id": "dev", "name": "Dev Agent", "teams": ["support"], "sinks": []}],
+  "sites": [{"id": "demo", "name": "Switchboard demo", "preChatEmail": "optional"}]
 }`
 )

@@ -22,6 +22,7 @@ import (
 	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/delivery"
 	"github.com/switchboard/switchboard/shared/routing"
+	"github.com/switchboard/switchboard/shared/webchat"
 )
 
 // The outbox: an agent's reply is an outbound message the stream hands to
@@ -414,6 +415,9 @@ type ReplyConfig struct {
 	// Dev sends nowhere: every channel without a provider URL set records
 	// its sends in Dev and marks them sent with a dev- id.
 	Dev *DevOutbox
+	// Chat pushes web chat replies to visitors' sockets (the dev server's
+	// hub, or API Gateway's @connections); nil: no web chat.
+	Chat webchat.Pusher
 }
 
 // NewReplies makes the reply senders by channel.
@@ -469,6 +473,9 @@ func NewReplies(c ReplyConfig, httpClient *http.Client) map[conversation.Channel
 	}
 	if c.Mailer != nil && c.Dev == nil {
 		out[conversation.ChannelEmail] = &EmailReplies{Mailer: c.Mailer, ReplyTo: c.ReplyTo, Media: c.Media}
+	}
+	if c.Chat != nil {
+		out[conversation.ChannelWebchat] = &WebchatReplies{Push: c.Chat}
 	}
 	if c.Dev != nil {
 		for _, ch := range []conversation.Channel{conversation.ChannelSMS, conversation.ChannelWhatsApp, conversation.ChannelVoice, conversation.ChannelTelegram, conversation.ChannelLINE, conversation.ChannelX, conversation.ChannelWeChat,

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -120,10 +121,64 @@ type Config struct {
 	// last one): name, language, body with {{1}}… parameters, and the
 	// Twilio Content API id (twilioContentSid) for Twilio's WhatsApp.
 	Templates []conversation.Template `json:"templates,omitempty"`
+	// Sites are the websites that embed the web chat widget.
+	Sites []Site `json:"sites,omitempty"`
 
 	window time.Duration
 	teams  map[string]*Team
 	agents map[string]*Agent
+}
+
+// Site is a website with the web chat widget (GET /chat/widget.js): its id
+// (the widget's data-site, the identities' namespace chat:<site>:…), the
+// name its header shows, the origins (scheme://host[:port]) whose pages may
+// call /chat/* and open its socket, whether the widget asks for an email
+// before the chat ("off", "optional", "required"), its default language,
+// and whether only visitors the site vouches for (identifierHash) may chat.
+type Site struct {
+	ID               string   `json:"id"`
+	Name             string   `json:"name,omitempty"`
+	Origins          []string `json:"origins,omitempty"`
+	PreChatEmail     string   `json:"preChatEmail,omitempty"`
+	Locale           string   `json:"locale,omitempty"`
+	IdentityRequired bool     `json:"identityRequired,omitempty"`
+}
+
+// Site returns the site with id.
+func (c *Config) Site(id string) (Site, bool) {
+	for _, s := range c.Sites {
+		if s.ID == id {
+			return s, true
+		}
+	}
+	return Site{}, false
+}
+
+// validSites checks each site: an id of letters, digits, - and _ (it is
+// part of identities), once; origins without a path; a known pre-chat mode.
+func (c *Config) validSites() error {
+	seen := map[string]bool{}
+	for i, s := range c.Sites {
+		if s.ID == "" || len(s.ID) > 40 || strings.Trim(s.ID, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") != "" {
+			return fmt.Errorf("routing: sites[%d] needs an id of 1-40 letters, digits, - or _", i)
+		}
+		if seen[s.ID] {
+			return fmt.Errorf("routing: site %q twice", s.ID)
+		}
+		seen[s.ID] = true
+		switch s.PreChatEmail {
+		case "", "off", "optional", "required":
+		default:
+			return fmt.Errorf("routing: site %q: preChatEmail %q (want off, optional or required)", s.ID, s.PreChatEmail)
+		}
+		for _, o := range s.Origins {
+			u, err := url.Parse(o)
+			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+				return fmt.Errorf("routing: site %q: origin %q is not scheme://host[:port]", s.ID, o)
+			}
+		}
+	}
+	return nil
 }
 
 // MaxCoalesceWindow is SQS's longest message delay.
@@ -168,6 +223,9 @@ func (c *Config) validTemplates() error {
 
 func (c *Config) validate() error {
 	if err := c.validTemplates(); err != nil {
+		return err
+	}
+	if err := c.validSites(); err != nil {
 		return err
 	}
 	var errs []error
