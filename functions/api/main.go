@@ -79,6 +79,8 @@ func replyChannels(getenv func(string) string) func(conversation.Channel) bool {
 			return set("META_ACCESS_TOKEN_PARAM")
 		case conversation.ChannelEmail:
 			return true
+		case conversation.ChannelWebchat: // pushed through the WebSocket API
+			return set("CHAT_WS_URL")
 		}
 		return false
 	}

@@ -1,6 +1,8 @@
 // Command social is the Lambda function behind GET and POST /webhooks/meta
 // (Messenger, Instagram, WhatsApp Cloud API), POST /webhooks/telegram and
-// POST /webhooks/line, and GET and POST /webhooks/x and /webhooks/wechat.
+// POST /webhooks/line, GET and POST /webhooks/x and /webhooks/wechat, and
+// the web chat's visitor API and widget (/chat/*: CHAT_SIGNING_KEY; the
+// sites from the routing document).
 // A platform whose secrets are not configured is not served (404); with none
 // configured the function serves nothing and says so in its start log.
 package main
@@ -18,9 +20,11 @@ import (
 	"github.com/switchboard/switchboard/shared/launch"
 	"github.com/switchboard/switchboard/shared/line"
 	"github.com/switchboard/switchboard/shared/meta"
+	"github.com/switchboard/switchboard/shared/routing"
 	"github.com/switchboard/switchboard/shared/spill"
 	"github.com/switchboard/switchboard/shared/store"
 	"github.com/switchboard/switchboard/shared/telegram"
+	"github.com/switchboard/switchboard/shared/webchat"
 	"github.com/switchboard/switchboard/shared/webhook"
 	"github.com/switchboard/switchboard/shared/wechat"
 	"github.com/switchboard/switchboard/shared/xdm"
@@ -36,7 +40,7 @@ func setup(ctx context.Context, log *slog.Logger) (http.Handler, error) {
 	}
 	secrets := map[string]string{}
 	for _, name := range []string{"META_APP_SECRET", "META_VERIFY_TOKEN", "TELEGRAM_SECRET_TOKEN", "LINE_CHANNEL_SECRET", "X_CONSUMER_SECRET",
-		"WECHAT_TOKEN", "WECHAT_ENCODING_AES_KEY"} {
+		"WECHAT_TOKEN", "WECHAT_ENCODING_AES_KEY", "CHAT_SIGNING_KEY", "CHAT_IDENTITY_SECRET"} {
 		if secrets[name], err = params.Get(ctx, name, false); err != nil {
 			return nil, err
 		}
@@ -96,11 +100,38 @@ func setup(ctx context.Context, log *slog.Logger) (http.Handler, error) {
 		wh.Register(mux)
 		enabled = append(enabled, "wechat")
 	}
+	if key := secrets["CHAT_SIGNING_KEY"]; key != "" {
+		chat, err := chatHandler(ctx, key, secrets["CHAT_IDENTITY_SECRET"], cfg, params, svc, log)
+		if err != nil {
+			return nil, err
+		}
+		chat.Register(mux)
+		enabled = append(enabled, "webchat")
+	}
 	if len(enabled) == 0 {
-		log.Warn("start", "platforms", "none", "hint", "set META_APP_SECRET and META_VERIFY_TOKEN, TELEGRAM_SECRET_TOKEN, LINE_CHANNEL_SECRET, X_CONSUMER_SECRET and/or WECHAT_TOKEN (or their _PARAM)")
+		log.Warn("start", "platforms", "none", "hint", "set META_APP_SECRET and META_VERIFY_TOKEN, TELEGRAM_SECRET_TOKEN, LINE_CHANNEL_SECRET, X_CONSUMER_SECRET, WECHAT_TOKEN and/or CHAT_SIGNING_KEY (or their _PARAM)")
 	} else {
 		log.Info("start", "platforms", enabled)
 	}
 	// A verified webhook our store cannot take is kept on the spill queue.
 	return webhook.Receive(mux, spill.FromConfig(awsCfg, cfg)), nil
+}
+
+// chatHandler is the web chat's visitor API: tokens signed with key, the
+// sites of the routing document, the widget pointed at CHAT_WS_URL.
+func chatHandler(ctx context.Context, key, identitySecret string, cfg config.Common, params config.Params, svc *conversation.Service, log *slog.Logger) (*webchat.Handler, error) {
+	signer, err := webchat.NewSigner(key)
+	if err != nil {
+		return nil, err
+	}
+	rt, err := routing.Load(ctx, cfg.RoutingConfigFile, params)
+	if err != nil {
+		return nil, err
+	}
+	base, err := params.Get(ctx, "PUBLIC_BASE_URL", true)
+	if err != nil {
+		return nil, err
+	}
+	return webchat.NewHandler(webchat.Config{Service: svc, Sites: rt.Sites, Signer: signer, IdentitySecret: identitySecret,
+		Self: base, SocketURL: os.Getenv("CHAT_WS_URL"), Log: log})
 }

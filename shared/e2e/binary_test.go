@@ -34,7 +34,7 @@ import (
 const root = "../.."
 
 var functions = []string{"./functions/messaging", "./functions/voice", "./functions/social", "./functions/api",
-	"./functions/fanout", "./functions/notifier", "./functions/email", "./functions/spill", "./functions/sweeper", "./shared/lambdatest/testdata/hello"}
+	"./functions/fanout", "./functions/notifier", "./functions/email", "./functions/spill", "./functions/sweeper", "./functions/chatsocket", "./shared/lambdatest/testdata/hello"}
 
 // emailBucket is the bucket events/email names.
 const emailBucket = "switchboard-email-example"
@@ -46,7 +46,7 @@ const (
 	binaryTwilioToken = "22222222222222222222222222222222"
 )
 
-const binaryRouting = `{"defaultTeam":"support","teams":[{"id":"support"}],"agents":[{"id":"ana","teams":["support"],"phone":"+14155550001","sinks":[]}]}`
+const binaryRouting = `{"defaultTeam":"support","teams":[{"id":"support"}],"agents":[{"id":"ana","teams":["support"],"phone":"+14155550001","sinks":[]}],"sites":[{"id":"demo"}]}`
 
 func event(t *testing.T, name string) []byte {
 	b, err := os.ReadFile(root + "/events/" + name + ".json")
@@ -141,9 +141,43 @@ func TestBinariesAsDeployed(t *testing.T) {
 		map[string]string{"twilio/sms-inbound": "<Response", "twilio/sms-forged": "invalid X-Twilio-Signature"}))
 	started = append(started, web("voice", env("PUBLIC_BASE_URL", devenv.PublicBaseURL, "TWILIO_AUTH_TOKEN", devenv.TwilioAuthToken, "ROUTING_CONFIG", binaryRouting),
 		map[string]int{"twilio/voice-incoming": 200, "twilio/voice-forged": 403}, map[string]string{"twilio/voice-incoming": "<Dial"}))
-	started = append(started, web("social", env("META_APP_SECRET", devenv.MetaAppSecret, "META_VERIFY_TOKEN", devenv.MetaVerifyToken, "TELEGRAM_SECRET_TOKEN", devenv.TelegramSecretToken),
-		map[string]int{"meta/whatsapp-text": 200, "meta/handshake": 200, "meta/forged": 403, "telegram/message-text": 200},
-		map[string]string{"meta/handshake": "1158201444"}))
+	social := web("social", env("META_APP_SECRET", devenv.MetaAppSecret, "META_VERIFY_TOKEN", devenv.MetaVerifyToken, "TELEGRAM_SECRET_TOKEN", devenv.TelegramSecretToken,
+		"CHAT_SIGNING_KEY", devenv.ChatSigningKey, "ROUTING_CONFIG", binaryRouting, "PUBLIC_BASE_URL", devenv.PublicBaseURL),
+		map[string]int{"meta/whatsapp-text": 200, "meta/handshake": 200, "meta/forged": 403, "telegram/message-text": 200, "webchat/session": 200},
+		map[string]string{"meta/handshake": "1158201444", "webchat/session": `"token"`})
+	started = append(started, social)
+
+	// The web chat socket binary: a visitor's session token through the
+	// $connect authorizer, then $connect and $disconnect.
+	_, sessionBody := httpStatus(t, invoke(social, "webchat/session"))
+	var session struct{ Token string }
+	_ = json.Unmarshal([]byte(sessionBody), &session)
+	chatSocket := lambdatest.Start(t, bins["chatsocket"], audited("ChatSocketFunction", env("CHAT_SIGNING_KEY", devenv.ChatSigningKey,
+		"ROUTING_CONFIG", binaryRouting, "PUBLIC_BASE_URL", devenv.PublicBaseURL)))
+	started = append(started, chatSocket)
+	authorize := strings.ReplaceAll(string(event(t, "webchat/authorize")), "<a token from POST /chat/sessions>", session.Token)
+	authOut, err := chatSocket.Invoke(ctx, []byte(authorize))
+	var policy events.APIGatewayCustomAuthorizerResponse
+	if err != nil || json.Unmarshal(authOut, &policy) != nil || len(policy.PolicyDocument.Statement) != 1 || policy.PolicyDocument.Statement[0].Effect != "Allow" {
+		t.Fatalf("chat authorizer: %s %v\n%s", authOut, err, chatSocket.Output())
+	}
+	var connect map[string]any
+	_ = json.Unmarshal(event(t, "webchat/connect"), &connect)
+	connect["requestContext"].(map[string]any)["authorizer"] = policy.Context
+	raw, _ := json.Marshal(connect)
+	if out, err := chatSocket.Invoke(ctx, raw); err != nil || !strings.Contains(string(out), `"statusCode":200`) {
+		t.Errorf("chat $connect: %s %v", out, err)
+	}
+	visitor, _ := policy.Context["visitor"].(string)
+	if ids, err := st.Connections(ctx, visitor); err != nil || len(ids) != 1 {
+		t.Errorf("connections after $connect: %v %v", ids, err)
+	}
+	if out := invoke(chatSocket, "webchat/disconnect"); !strings.Contains(string(out), `"statusCode":200`) {
+		t.Errorf("chat $disconnect: %s", out)
+	}
+	if ids, _ := st.Connections(ctx, visitor); len(ids) != 0 {
+		t.Errorf("connections after $disconnect: %v", ids)
+	}
 	started = append(started, web("api", env("AGENT_API_TOKEN", devenv.AgentAPIToken, "ROUTING_CONFIG", binaryRouting),
 		map[string]int{"api/conversations-open": 200}, map[string]string{"api/conversations-open": "cv_sample"}))
 
@@ -369,14 +403,15 @@ func BenchmarkColdStart(b *testing.B) {
 	bins := lambdatest.Build(b, root, lambdatest.NativeArch(), dir+"/native", functions...)
 	arm := lambdatest.Build(b, root, "arm64", dir+"/arm64", functions...)
 	envs := map[string]map[string]string{
-		"messaging": {"TABLE_NAME": "t", "PUBLIC_BASE_URL": devenv.PublicBaseURL, "TWILIO_AUTH_TOKEN": "x"},
-		"voice":     {"TABLE_NAME": "t", "PUBLIC_BASE_URL": devenv.PublicBaseURL, "TWILIO_AUTH_TOKEN": "x", "ROUTING_CONFIG": binaryRouting},
-		"social":    {"TABLE_NAME": "t", "TELEGRAM_SECRET_TOKEN": "x"},
-		"api":       {"TABLE_NAME": "t", "AGENT_API_TOKEN": "x"},
-		"fanout":    {"TABLE_NAME": "t", "NOTIFY_QUEUE_URL": "http://127.0.0.1:1/q", "ROUTING_CONFIG": binaryRouting},
-		"notifier":  {"TABLE_NAME": "t"},
-		"email":     {"TABLE_NAME": "t", "ROUTING_CONFIG": binaryRouting},
-		"hello":     {},
+		"messaging":  {"TABLE_NAME": "t", "PUBLIC_BASE_URL": devenv.PublicBaseURL, "TWILIO_AUTH_TOKEN": "x"},
+		"voice":      {"TABLE_NAME": "t", "PUBLIC_BASE_URL": devenv.PublicBaseURL, "TWILIO_AUTH_TOKEN": "x", "ROUTING_CONFIG": binaryRouting},
+		"social":     {"TABLE_NAME": "t", "TELEGRAM_SECRET_TOKEN": "x"},
+		"api":        {"TABLE_NAME": "t", "AGENT_API_TOKEN": "x"},
+		"fanout":     {"TABLE_NAME": "t", "NOTIFY_QUEUE_URL": "http://127.0.0.1:1/q", "ROUTING_CONFIG": binaryRouting},
+		"notifier":   {"TABLE_NAME": "t"},
+		"email":      {"TABLE_NAME": "t", "ROUTING_CONFIG": binaryRouting},
+		"chatsocket": {"TABLE_NAME": "t", "CHAT_SIGNING_KEY": devenv.ChatSigningKey, "ROUTING_CONFIG": binaryRouting},
+		"hello":      {},
 	}
 	names := make([]string, 0, len(envs))
 	for n := range envs {

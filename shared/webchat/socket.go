@@ -82,7 +82,7 @@ func (s *Socket) Authorize(ctx context.Context, req events.APIGatewayCustomAutho
 		return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized
 	}
 	effect := "Allow"
-	if o := header(req.Headers, "Origin"); o != "" && o != s.Self && !slices.Contains(s.Origins(c.Site), o) {
+	if o := header(req.Headers, "Origin"); o != "" && o != Origin(s.Self) && !slices.Contains(s.Origins(c.Site), o) {
 		effect = "Deny"
 		s.log().LogAttrs(ctx, slog.LevelInfo, "chat.connect", slog.String("outcome", "refused"), slog.String("reason", "origin"), slog.String("site", c.Site))
 	}

@@ -32,6 +32,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/mail"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -120,11 +121,20 @@ func (h *Handler) site(id string) (routing.Site, bool) {
 	return h.cfg.Sites[i], true
 }
 
+// Origin is a URL's origin (scheme://host[:port]), what browsers send.
+func Origin(u string) string {
+	p, err := url.Parse(u)
+	if err != nil || p.Host == "" {
+		return u
+	}
+	return p.Scheme + "://" + p.Host
+}
+
 // allowed reports whether a browser on origin may call for site. A
 // request without Origin is not a browser's cross-site call (curl, a
 // server): its token alone decides.
 func (h *Handler) allowed(origin string, s routing.Site) bool {
-	return origin == "" || origin == h.cfg.Self || slices.Contains(s.Origins, origin)
+	return origin == "" || origin == Origin(h.cfg.Self) || slices.Contains(s.Origins, origin)
 }
 
 // cors checks the request's origin for site and answers 403 if it may not
@@ -146,7 +156,7 @@ func (h *Handler) cors(w http.ResponseWriter, r *http.Request, s routing.Site) b
 // site is not known before the request itself).
 func (h *Handler) preflight(w http.ResponseWriter, r *http.Request) {
 	o := r.Header.Get("Origin")
-	ok := o == h.cfg.Self || slices.ContainsFunc(h.cfg.Sites, func(s routing.Site) bool { return slices.Contains(s.Origins, o) })
+	ok := o == Origin(h.cfg.Self) || slices.ContainsFunc(h.cfg.Sites, func(s routing.Site) bool { return slices.Contains(s.Origins, o) })
 	if !ok {
 		writeError(w, http.StatusForbidden, "origin_not_allowed", "no site allows this origin")
 		return
