@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// TestTwentyVisitorsAtOnce: 20 visitors chat at the same time on the dev
+// server, each message posted twice (a retry racing the first try), and an
+// agent answers each conversation with a double-clicked reply: every
+// message is stored once and every reply reaches its visitor's socket
+// once, and no one else's.
+func TestTwentyVisitorsAtOnce(t *testing.T) {
+	target := startDev(t)
+	const visitors, perVisitor = 20, 3
+	type visitor struct {
+		token  string
+		frames chan map[string]any
+		conn   *websocket.Conn
+	}
+	vs := make([]*visitor, visitors)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var wg sync.WaitGroup
+	for i := range vs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			v := &visitor{frames: make(chan map[string]any, 16)}
+			var s struct{ Token string }
+			if code := postJSON(t, target+"/chat/sessions", "", `{"site":"demo"}`, &s); code != 200 {
+				t.Errorf("session: %d", code)
+				return
+			}
+			v.token = s.Token
+			c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(target, "http")+"/chat/ws?token="+s.Token, nil)
+			if err != nil {
+				t.Errorf("dial: %v", err)
+				return
+			}
+			v.conn = c
+			go func() {
+				for {
+					_, data, err := c.Read(ctx)
+					if err != nil {
+						close(v.frames)
+						return
+					}
+					var f map[string]any
+					_ = json.Unmarshal(data, &f)
+					v.frames <- f
+				}
+			}()
+			vs[i] = v
+			var inner sync.WaitGroup
+			for m := range perVisitor {
+				for range 2 { // the message and its retry, at once
+					inner.Add(1)
+					go func() {
+						defer inner.Done()
+						body := fmt.Sprintf(`{"body":"visitor %d message %d","clientMessageId":"m%d"}`, i, m, m)
+						if code := postJSON(t, target+"/chat/messages", v.token, body, nil); code != 201 && code != 200 {
+							t.Errorf("visitor %d message %d: %d", i, m, code)
+						}
+					}()
+				}
+			}
+			inner.Wait()
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	convs := agentGet(t, target, "/api/conversations?status=open&limit=100")["conversations"].([]any)
+	if len(convs) != visitors {
+		t.Fatalf("%d conversations, want %d", len(convs), visitors)
+	}
+	// The agent answers every conversation, each reply double-clicked.
+	replyOf := map[string]string{} // conversation → the reply's body
+	for _, c := range convs {
+		id := c.(map[string]any)["id"].(string)
+		timeline := agentGet(t, target, "/api/conversations/"+id)["messages"].([]any)
+		if len(timeline) != perVisitor {
+			t.Errorf("conversation %s has %d messages, want %d once each", id, len(timeline), perVisitor)
+		}
+		body := "answer for " + timeline[0].(map[string]any)["body"].(string)
+		replyOf[id] = body
+		var two sync.WaitGroup
+		for range 2 {
+			two.Add(1)
+			go func() {
+				defer two.Done()
+				b, _ := json.Marshal(map[string]string{"body": body})
+				req, _ := http.NewRequest(http.MethodPost, target+"/api/conversations/"+id+"/messages", strings.NewReader(string(b)))
+				req.Header.Set("Authorization", "Bearer local-dev-agent-token")
+				req.Header.Set("Idempotency-Key", "answer-"+id)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				resp.Body.Close()
+				if resp.StatusCode != 202 && resp.StatusCode != 200 && resp.StatusCode != 409 {
+					t.Errorf("reply: %d", resp.StatusCode)
+				}
+			}()
+		}
+		two.Wait()
+	}
+	// Each visitor's socket gets its own answer, once.
+	for i, v := range vs {
+		want := fmt.Sprintf("answer for visitor %d message ", i)
+		got := 0
+		deadline := time.After(20 * time.Second)
+	wait:
+		for got == 0 {
+			select {
+			case f, ok := <-v.frames:
+				if !ok {
+					break wait
+				}
+				if f["type"] == "message.created" {
+					body := f["data"].(map[string]any)["body"].(string)
+					if !strings.HasPrefix(body, want) {
+						t.Errorf("visitor %d got %q", i, body)
+					}
+					got++
+				}
+			case <-deadline:
+				break wait
+			}
+		}
+		// Anything more within a moment would be a second delivery.
+		select {
+		case f := <-v.frames:
+			if f["type"] == "message.created" {
+				got++
+			}
+		case <-time.After(200 * time.Millisecond):
+		}
+		if got != 1 {
+			t.Errorf("visitor %d got %d replies, want 1", i, got)
+		}
+		_ = v.conn.Close(websocket.StatusNormalClosure, "")
+	}
+	sent := 0
+	for _, c := range convs {
+		id := c.(map[string]any)["id"].(string)
+		for _, m := range agentGet(t, target, "/api/conversations/"+id)["messages"].([]any) {
+			if m.(map[string]any)["direction"] == "outbound" {
+				sent++
+			}
+		}
+	}
+	if sent != visitors {
+		t.Errorf("%d replies stored, want %d (one per conversation)", sent, visitors)
+	}
+}
+
+func postJSON(t *testing.T, url, token, body string, out any) int {
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Error(err)
+		return 0
+	}
+	defer resp.Body.Close()
+	if out != nil {
+		_ = json.NewDecoder(resp.Body).Decode(out)
+	}
+	return resp.StatusCode
+}
