@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -75,6 +76,12 @@ func setup(ctx context.Context, log *slog.Logger, httpClient *http.Client) (*not
 	}
 	st := store.New(config.DynamoDB(awsCfg, cfg.Common), cfg.TableName)
 	n := &notify.Notifier{Store: st, Deliveries: st, Senders: senders, Texter: texter, Mailer: mailer, Log: log}
+	// A web chat reply nobody saw goes by email after this long.
+	if v := os.Getenv("CHAT_OFFLINE_AFTER"); v != "" {
+		if n.ChatOfflineAfter, err = time.ParseDuration(v); err != nil {
+			return nil, fmt.Errorf("CHAT_OFFLINE_AFTER: %w", err)
+		}
+	}
 	// Agents' replies: Twilio (SMS, WhatsApp), Telegram, SES; each rechecked
 	// against its channel's rules at send time.
 	base, err := params.Get(ctx, "PUBLIC_BASE_URL", false)

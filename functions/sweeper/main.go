@@ -6,12 +6,14 @@ package main
 import (
 	"context"
 	"log/slog"
+	"os"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/switchboard/switchboard/shared/config"
 	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/launch"
+	"github.com/switchboard/switchboard/shared/routing"
 	"github.com/switchboard/switchboard/shared/store"
 )
 
@@ -19,12 +21,20 @@ func main() { launch.Event(setup) }
 
 func setup(ctx context.Context, log *slog.Logger) (func(context.Context, events.EventBridgeEvent) error, error) {
 	var cfg config.Common
-	awsCfg, _, err := config.Setup(ctx, &cfg, &cfg)
+	awsCfg, params, err := config.Setup(ctx, &cfg, &cfg)
 	if err != nil {
 		return nil, err
 	}
 	st := store.New(config.DynamoDB(awsCfg, cfg), cfg.TableName)
 	svc := &conversation.Service{Store: st}
+	// A web chat reply nobody saw is emailed from the support address.
+	if cfg.RoutingConfigFile != "" || os.Getenv("ROUTING_CONFIG") != "" || os.Getenv("ROUTING_CONFIG_PARAM") != "" {
+		rt, err := routing.Load(ctx, cfg.RoutingConfigFile, params)
+		if err != nil {
+			return nil, err
+		}
+		svc.ChatEmailFrom = rt.Email.Address
+	}
 	return func(ctx context.Context, _ events.EventBridgeEvent) error {
 		n, err := svc.Sweep(ctx, st)
 		if err != nil {

@@ -183,3 +183,98 @@ func postJSON(t *testing.T, url, token, body string, out any) int {
 	}
 	return resp.StatusCode
 }
+
+// TestChatReplyNobodySawGoesByEmail: a reply to a visitor with no live
+// socket waits CHAT_OFFLINE_AFTER and then goes, once, to the email they
+// gave before chatting; a reply pushed to a live socket, or one a sync
+// read meanwhile, does not.
+func TestChatReplyNobodySawGoesByEmail(t *testing.T) {
+	target := startDev(t, "CHAT_OFFLINE_AFTER", "1s", "DEV_SWEEP_EVERY", "100ms")
+	type visitor struct{ token, conv string }
+	start := func(email, msg string) visitor {
+		var s struct{ Token string }
+		if code := postJSON(t, target+"/chat/sessions", "", `{"site":"demo","email":"`+email+`"}`, &s); code != 200 {
+			t.Fatalf("session: %d", code)
+		}
+		var m struct{ Message struct{ Cursor string } }
+		if code := postJSON(t, target+"/chat/messages", s.Token, `{"body":"`+msg+`","clientMessageId":"c1"}`, &m); code != 201 {
+			t.Fatalf("message: %d", code)
+		}
+		conv, _, _ := strings.Cut(m.Message.Cursor, ".")
+		return visitor{s.Token, conv}
+	}
+	away := start("away@example.com", "anyone there?")
+	live := start("live@example.com", "hello")
+	synced := start("synced@example.com", "hi")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(target, "http")+"/chat/ws?token="+live.token, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	time.Sleep(100 * time.Millisecond) // the socket registered
+	for _, v := range []visitor{away, live, synced} {
+		agentReply(t, target, v.conv, "r-"+v.conv, "We are here: order 7 ships Monday.")
+	}
+	// The synced visitor reads the history before the second is up.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		req, _ := http.NewRequest(http.MethodGet, target+"/chat/messages", nil)
+		req.Header.Set("Authorization", "Bearer "+synced.token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var h struct {
+			Messages []struct{ Direction, Status string }
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&h)
+		resp.Body.Close()
+		if len(h.Messages) == 2 && h.Messages[1].Status == "delivered" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the synced visitor never saw the reply: %+v", h)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// The away visitor's reply goes by email, once.
+	var mails []string
+	deadline = time.Now().Add(15 * time.Second)
+	for len(mails) == 0 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+		mails = nil
+		for _, s := range outbox(t, target) {
+			if s.Channel == "email" {
+				mails = append(mails, s.To)
+			}
+		}
+	}
+	time.Sleep(1500 * time.Millisecond) // another sweep or two: nothing more
+	mails = nil
+	for _, s := range outbox(t, target) {
+		if s.Channel == "email" {
+			mails = append(mails, s.To)
+			if !strings.Contains(s.Body, "order 7 ships Monday") {
+				t.Errorf("the email says %q", s.Body)
+			}
+		}
+	}
+	if len(mails) != 1 || mails[0] != "away@example.com" {
+		t.Fatalf("emails to %v, want one to away@example.com", mails)
+	}
+	statuses := map[string]string{}
+	for _, v := range []visitor{away, live, synced} {
+		for _, m := range agentGet(t, target, "/api/conversations/"+v.conv)["messages"].([]any) {
+			mm := m.(map[string]any)
+			if mm["direction"] == "outbound" && mm["channel"] == "webchat" {
+				statuses[v.conv] = mm["status"].(string)
+			}
+		}
+	}
+	if statuses[live.conv] != "delivered" || statuses[synced.conv] != "delivered" || statuses[away.conv] != "sent" {
+		t.Errorf("reply statuses: away %s, live %s, synced %s; want sent, delivered, delivered",
+			statuses[away.conv], statuses[live.conv], statuses[synced.conv])
+	}
+}

@@ -100,7 +100,11 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
 			return fmt.Errorf(`AGENT_TOKENS: want {"token":"agent id",…}: %w`, err)
 		}
 	}
-	svc := &conversation.Service{Team: rt.DefaultTeam, Window: rt.Window(), ReopenWindow: reopen, Templates: rt.Templates}
+	svc := &conversation.Service{Team: rt.DefaultTeam, Window: rt.Window(), ReopenWindow: reopen, Templates: rt.Templates, ChatEmailFrom: rt.Email.Address}
+	chatOffline, err := time.ParseDuration(env("CHAT_OFFLINE_AFTER", "10m"))
+	if err != nil {
+		return fmt.Errorf("CHAT_OFFLINE_AFTER: %w", err)
+	}
 	sh := &stream.Handler{Service: svc, Log: log}
 
 	var deliveries delivery.Records
@@ -126,7 +130,7 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	notifier := &notify.Notifier{Store: svc.Store, Deliveries: deliveries, Log: log,
+	notifier := &notify.Notifier{Store: svc.Store, Deliveries: deliveries, Log: log, ChatOfflineAfter: chatOffline,
 		Senders: map[string]notify.Sender{routing.SinkWebhook: wh, routing.SinkSlack: &notify.SlackSender{Client: httpClient}}}
 	var queue notify.Queue
 	var queueName string
@@ -266,8 +270,12 @@ Post an email the way SES would have stored it:
 	// Receive stamps each webhook's receive time, as in the functions; the
 	// in-memory store does not fail, so nothing is spilled.
 	// The timer sweeper, as the scheduled function runs it every minute.
+	sweep, err := time.ParseDuration(env("DEV_SWEEP_EVERY", "10s"))
+	if err != nil {
+		return fmt.Errorf("DEV_SWEEP_EVERY: %w", err)
+	}
 	if ts, ok := svc.Store.(conversation.TimerStore); ok {
-		go sweepEvery(ctx, 10*time.Second, svc, ts, log)
+		go sweepEvery(ctx, sweep, svc, ts, log)
 	}
 	srv := &http.Server{Handler: webhook.Receive(mux, nil), ReadHeaderTimeout: 5 * time.Second}
 	go func() {

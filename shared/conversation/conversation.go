@@ -57,6 +57,10 @@ type Contact struct {
 	ID       string `json:"id" dynamodbav:"contactId"`
 	Name     string `json:"name,omitempty" dynamodbav:"name,omitempty"`
 	Language string `json:"language,omitempty" dynamodbav:"language,omitempty"`
+	// Email is an address the person gave (a web chat visitor's pre-chat
+	// email): contact data for an offline answer, never a link to the
+	// contact an email identity of that address belongs to.
+	Email string `json:"email,omitempty" dynamodbav:"email,omitempty"`
 	// Blocked contacts' messages are stored quietly and notify no one; their
 	// calls are rejected.
 	Blocked         bool       `json:"blocked" dynamodbav:"blocked,omitempty"`

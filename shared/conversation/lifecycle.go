@@ -350,13 +350,15 @@ type ContactPatch struct {
 	Name     *string
 	Language *string
 	Blocked  *bool
+	// Email is contact data (see Contact.Email), checked by the caller.
+	Email *string
 }
 
 // UpdateContact changes a contact's name, language or blocked flag. A
 // blocked contact's messages, on any channel, are stored quietly from then
 // on: never unread, never notified.
 func (s *Service) UpdateContact(ctx context.Context, id string, p ContactPatch) (Contact, error) {
-	for _, f := range []*string{p.Name, p.Language} {
+	for _, f := range []*string{p.Name, p.Language, p.Email} {
 		if f != nil && CheckText(*f) != nil {
 			return Contact{}, fmt.Errorf("%w: name and language must be text", ErrInvalid)
 		}
@@ -379,7 +381,10 @@ func (s *Service) UpdateContact(ctx context.Context, id string, p ContactPatch) 
 		if p.Blocked != nil {
 			after.Blocked = *p.Blocked
 		}
-		if after.Name == before.Name && after.Language == before.Language && after.Blocked == before.Blocked {
+		if p.Email != nil {
+			after.Email = strings.ToLower(strings.TrimSpace(*p.Email))
+		}
+		if after.Name == before.Name && after.Language == before.Language && after.Blocked == before.Blocked && after.Email == before.Email {
 			return before, nil
 		}
 		err = s.Store.ChangeContact(ctx, before, after)

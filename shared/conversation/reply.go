@@ -384,6 +384,9 @@ const (
 	StatusQueued = "queued"
 	StatusSent   = "sent"
 	StatusFailed = "failed"
+	// StatusDelivered: the provider (or the web chat's socket, or the
+	// visitor's sync) says the customer's device has it.
+	StatusDelivered = "delivered"
 )
 
 // StatusChange is one entry of a message's statusHistory.

@@ -155,8 +155,11 @@ type Service struct {
 	CanSend func(Channel) bool
 	// Templates are the approved WhatsApp templates (the routing document).
 	Templates []Template
-	Now       func() time.Time
-	NewID     func(prefix string) string
+	// ChatEmailFrom is the address a web chat reply nobody saw is emailed
+	// from (the routing document's email.address; empty: none is sent).
+	ChatEmailFrom string
+	Now           func() time.Time
+	NewID         func(prefix string) string
 }
 
 // maxAttempts bounds how often Ingest re-reads a route that changed under it

@@ -25,7 +25,19 @@ type Timer struct {
 const (
 	// TimerWake wakes a snoozed conversation at its SnoozeUntil.
 	TimerWake = "wake"
+	// TimerChatOffline follows a web chat reply nobody saw (no live
+	// socket, no sync since: its status still "sent") with an email to
+	// the address the visitor gave. Ref is the reply's key.
+	TimerChatOffline = "chat_offline"
 )
+
+// TimerWriter sets a timer on its own (not in a conversation's change).
+type TimerWriter interface {
+	PutTimer(ctx context.Context, t Timer) error
+}
+
+// ChatMailPrefix begins the key of a web chat reply's email follow-up.
+const ChatMailPrefix = "chatmail:"
 
 // Minute is the bucket a time falls in: timers are stored and swept by it.
 func Minute(t time.Time) time.Time { return t.UTC().Truncate(time.Minute) }
@@ -104,6 +116,43 @@ func (s *Service) fire(ctx context.Context, t Timer) error {
 			return nil
 		}
 		return err
+	case TimerChatOffline:
+		return s.chatOffline(ctx, t)
 	}
 	return nil // a kind this version does not know: dropped, not retried for ever
+}
+
+// chatOffline sends a web chat reply the visitor has not seen by email, if
+// they gave an address: a new outbound email on the same conversation,
+// through the same outbox, keyed by the reply so that a timer fired twice
+// queues it once. A reply seen since (delivered), a failed one, a blocked
+// contact or one without an address: nothing.
+func (s *Service) chatOffline(ctx context.Context, t Timer) error {
+	m, err := s.Store.Message(ctx, t.ConversationID, t.Ref)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read chat reply: %w", err)
+	}
+	if m.Status != StatusSent || m.Channel != ChannelWebchat {
+		return nil
+	}
+	c, err := s.Store.Contact(ctx, m.ContactID)
+	if err != nil {
+		return fmt.Errorf("read contact: %w", err)
+	}
+	if c.Email == "" || c.Blocked || s.ChatEmailFrom == "" {
+		return nil
+	}
+	now := s.now().UTC()
+	mail := Message{
+		ID: s.newID("msg"), Key: ChatMailPrefix + m.Key, ConversationID: m.ConversationID, ContactID: m.ContactID,
+		Channel: ChannelEmail, Direction: DirectionOutbound, From: s.ChatEmailFrom, To: c.Email, Provider: "ses",
+		Subject: "Re: your chat with us", Body: m.Body + "\n\n(You were away when we answered your chat; reply to this email to continue.)",
+		Status: StatusQueued, Agent: m.Agent, Identity: Identity{Kind: KindEmail, Address: c.Email},
+		CreatedAt: now, ReceivedAt: now, Seq: now.UnixNano(), StatusHistory: []StatusChange{{Status: StatusQueued, At: now}},
+	}
+	_, _, err = s.queueOnce(ctx, mail, func(prev Message) (Message, bool, error) { return prev, false, nil })
+	return err
 }

@@ -636,6 +636,15 @@ func (s *Store) DueTimers(_ context.Context, minute time.Time) ([]conversation.T
 	return out, nil
 }
 
+// PutTimer implements conversation.TimerWriter.
+func (s *Store) PutTimer(_ context.Context, tm conversation.Timer) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tm.Due = tm.Due.UTC()
+	s.timers[tm] = true
+	return nil
+}
+
 // DeleteTimer implements conversation.TimerStore.
 func (s *Store) DeleteTimer(_ context.Context, tm conversation.Timer) error {
 	s.mu.Lock()
@@ -670,7 +679,7 @@ func (s *Store) ChangeContact(_ context.Context, before, after conversation.Cont
 	if !ok {
 		return conversation.ErrNotFound
 	}
-	c.Name, c.Language, c.Blocked = after.Name, after.Language, after.Blocked
+	c.Name, c.Language, c.Blocked, c.Email = after.Name, after.Language, after.Blocked, after.Email
 	for _, id := range c.Identities {
 		if rec := s.identities[id.Key()]; rec != nil {
 			rec.route.Blocked = after.Blocked

@@ -110,8 +110,11 @@ type Notifier struct {
 	Lease time.Duration
 	// SinkTimeout bounds one send; default 10s.
 	SinkTimeout time.Duration
-	Now         func() time.Time
-	Log         *slog.Logger
+	// ChatOfflineAfter is how long a web chat reply nobody saw waits
+	// before it goes by email (CHAT_OFFLINE_AFTER; 0: never).
+	ChatOfflineAfter time.Duration
+	Now              func() time.Time
+	Log              *slog.Logger
 }
 
 // Handle processes an SQS batch and reports the jobs to retry; a malformed

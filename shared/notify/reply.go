@@ -126,7 +126,13 @@ func (n *Notifier) sendReply(ctx context.Context, job Job, attrs []slog.Attr) er
 		return n.failed(ctx, job, attrs, m, conversation.ErrNotConfigured.Code, conversation.ErrNotConfigured.Reason)
 	}
 	sctx, cancel := context.WithTimeout(ctx, n.sinkTimeout())
-	id, err := sender.SendReply(sctx, m)
+	status := conversation.StatusSent
+	var id string
+	if ss, ok := sender.(statusSender); ok {
+		id, status, err = ss.SendReplyStatus(sctx, m)
+	} else {
+		id, err = sender.SendReply(sctx, m)
+	}
 	cancel()
 	var perm *PermanentError
 	if errors.As(err, &perm) {
@@ -137,11 +143,26 @@ func (n *Notifier) sendReply(ctx context.Context, job Job, attrs []slog.Attr) er
 	}
 	ctx, cancelAfter := afterSend(ctx)
 	defer cancelAfter()
-	if _, err := n.Store.RecordSend(ctx, m, conversation.SendResult{Status: conversation.StatusSent, ProviderMessageID: id, At: n.now()}); err != nil {
+	if _, err := n.Store.RecordSend(ctx, m, conversation.SendResult{Status: status, ProviderMessageID: id, At: n.now()}); err != nil {
 		attrs = append(attrs, slog.String("timeline_error", err.Error())) // sent: never again (the claim says so)
+	}
+	if m.Channel == conversation.ChannelWebchat && status == conversation.StatusSent && n.ChatOfflineAfter > 0 {
+		// Nobody was there: an email follows unless the visitor syncs first.
+		if tw, ok := n.Store.(conversation.TimerWriter); ok {
+			t := conversation.Timer{Due: n.now().Add(n.ChatOfflineAfter), Kind: conversation.TimerChatOffline, ConversationID: m.ConversationID, Ref: m.Key}
+			if err := tw.PutTimer(ctx, t); err != nil {
+				attrs = append(attrs, slog.String("timer_error", err.Error()))
+			}
+		}
 	}
 	attrs = append(attrs, slog.String("provider_message_id", id))
 	return n.finish(ctx, job, attrs, delivery.Sent, "")
+}
+
+// statusSender is a ReplySender that knows more than "sent": the web chat
+// says "delivered" when a live socket took the reply.
+type statusSender interface {
+	SendReplyStatus(ctx context.Context, m conversation.Message) (id, status string, err error)
 }
 
 // failed records a reply's final failure on the message and the delivery.

@@ -19,13 +19,25 @@ type WebchatReplies struct {
 
 // SendReply implements ReplySender.
 func (s *WebchatReplies) SendReply(ctx context.Context, m conversation.Message) (string, error) {
+	id, _, err := s.SendReplyStatus(ctx, m)
+	return id, err
+}
+
+// SendReplyStatus is SendReply saying whether a live socket took it
+// (delivered) or the reply waits for the visitor's next sync (sent; the
+// notifier then sets the CHAT_OFFLINE_AFTER timer of the email follow-up).
+func (s *WebchatReplies) SendReplyStatus(ctx context.Context, m conversation.Message) (string, string, error) {
 	if len(m.Media) > 0 {
-		return "", &PermanentError{Code: "media_unsupported", Reason: "web chat replies carry text only"}
+		return "", "", &PermanentError{Code: "media_unsupported", Reason: "web chat replies carry text only"}
 	}
 	v := webchat.ViewOf(m)
 	v.Status = conversation.StatusSent
-	if _, err := s.Push.Push(ctx, m.To, webchat.Frame(webchat.FrameMessage, v)); err != nil {
-		return "", fmt.Errorf("webchat push: %w", err)
+	n, err := s.Push.Push(ctx, m.To, webchat.Frame(webchat.FrameMessage, v))
+	if err != nil {
+		return "", "", fmt.Errorf("webchat push: %w", err)
 	}
-	return "webchat:" + m.ID, nil
+	if n > 0 {
+		return "webchat:" + m.ID, conversation.StatusDelivered, nil
+	}
+	return "webchat:" + m.ID, conversation.StatusSent, nil
 }

@@ -1058,6 +1058,19 @@ func (st *Store) DueTimers(ctx context.Context, minute time.Time) ([]conversatio
 	return out, nil
 }
 
+// PutTimer implements conversation.TimerWriter: one PutItem (setting the
+// same timer again writes the same item).
+func (st *Store) PutTimer(ctx context.Context, tm conversation.Timer) error {
+	item, err := timerItem(tm)
+	if err != nil {
+		return err
+	}
+	if _, err := st.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &st.table, Item: item}); err != nil {
+		return fmt.Errorf("put timer: %w", err)
+	}
+	return nil
+}
+
 // DeleteTimer implements conversation.TimerStore.
 func (st *Store) DeleteTimer(ctx context.Context, tm conversation.Timer) error {
 	item, err := timerItem(tm)
@@ -1109,6 +1122,7 @@ func (st *Store) ChangeContact(ctx context.Context, before, after conversation.C
 	upd := set(expression.UpdateBuilder{}, "name", after.Name, after.Name == "")
 	upd = set(upd, "language", after.Language, after.Language == "")
 	upd = set(upd, "blocked", true, !after.Blocked)
+	upd = set(upd, "email", after.Email, after.Email == "")
 	exists := expression.AttributeExists(expression.Name("PK"))
 	ct, err := st.updateItem(contactKey(after.ID), upd, exists)
 	if err != nil {

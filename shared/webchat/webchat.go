@@ -332,6 +332,12 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, "chat.message", err)
 		return
 	}
+	if res.NewConversation && c.Email != "" {
+		// The pre-chat email: contact data, for an answer while they are away.
+		if _, err := h.cfg.Service.UpdateContact(r.Context(), res.Message.ContactID, conversation.ContactPatch{Email: &c.Email}); err != nil {
+			h.cfg.Log.LogAttrs(r.Context(), slog.LevelWarn, "chat.email", slog.String("outcome", "not_recorded"), slog.String("error", err.Error()))
+		}
+	}
 	status, m := http.StatusCreated, res.Message
 	if res.Duplicate {
 		status = http.StatusOK
@@ -464,6 +470,14 @@ func (h *Handler) History(ctx context.Context, id conversation.Identity, after s
 			v := ViewOf(m)
 			views = append(views, v)
 			next = v.Cursor
+			if m.Direction == conversation.DirectionOutbound && m.Status == conversation.StatusSent && m.ProviderMessageID != "" {
+				// The visitor has it now: no email follow-up.
+				if _, err := h.cfg.Service.RecordStatus(ctx, Provider, m.ProviderMessageID, conversation.StatusUpdate{Status: conversation.StatusDelivered, At: time.Now()}); err != nil {
+					h.cfg.Log.LogAttrs(ctx, slog.LevelWarn, "chat.delivered", slog.String("outcome", "not_recorded"), slog.String("error", err.Error()))
+				}
+				v.Status = conversation.StatusDelivered
+				views[len(views)-1] = v
+			}
 		}
 	}
 	return views, next, nil
