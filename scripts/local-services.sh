@@ -60,7 +60,9 @@ start() {
   (cd "$ddb" && exec java -Djava.library.path=./DynamoDBLocal_lib -jar DynamoDBLocal.jar -inMemory -port "$dport") \
     >"$dir/dynamodb.log" 2>&1 &
   echo $! >"$dir/dynamodb.pid"
-  moto_server -H 127.0.0.1 -p "$mport" >"$dir/moto.log" 2>&1 &
+  # LOCAL_SERVICES_HOST=0.0.0.0 lets sam local's containers reach moto
+  # (scripts/samenv); DynamoDB Local listens on every interface already.
+  moto_server -H "${LOCAL_SERVICES_HOST:-127.0.0.1}" -p "$mport" >"$dir/moto.log" 2>&1 &
   echo $! >"$dir/moto.pid"
   wait_http "http://127.0.0.1:$dport" dynamodb "$(cat "$dir/dynamodb.pid")"
   wait_http "http://127.0.0.1:$mport/moto-api/" moto "$(cat "$dir/moto.pid")"
