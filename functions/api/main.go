@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/switchboard/switchboard/shared/api"
 	"github.com/switchboard/switchboard/shared/attach"
@@ -20,6 +21,7 @@ import (
 	"github.com/switchboard/switchboard/shared/launch"
 	"github.com/switchboard/switchboard/shared/routing"
 	"github.com/switchboard/switchboard/shared/store"
+	"github.com/switchboard/switchboard/shared/webchat"
 )
 
 func main() { launch.HTTP(setup) }
@@ -49,6 +51,10 @@ func setup(ctx context.Context, log *slog.Logger) (http.Handler, error) {
 	h.Store, h.Service = st, &conversation.Service{Store: st, Team: h.Agents.DefaultTeam, ReopenWindow: cfg.ReopenWindow,
 		Templates: h.Agents.Templates,
 		CanSend:   replyChannels(os.Getenv)}
+	// Agents' typing and status changes, pushed to web chat visitors.
+	if chat := webchat.FromEnv(os.Getenv, awsCfg, st, &http.Client{Timeout: 5 * time.Second}, log); chat != nil {
+		h.Chat = chat
+	}
 	if cfg.MediaBucket != "" {
 		h.Uploads = attach.NewUploads(config.S3(awsCfg, cfg.Common), cfg.MediaBucket)
 	}

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/switchboard/switchboard/shared/attach"
 	"github.com/switchboard/switchboard/shared/config"
@@ -118,7 +117,7 @@ func setup(ctx context.Context, log *slog.Logger, httpClient *http.Client) (*not
 		MetaAccessToken: metaToken, MetaGraphURL: cfg.MetaGraphURL, Media: links,
 		LineChannelToken: lineToken, LineAPIURL: cfg.LineAPIURL, XAccessToken: xToken, XAPIURL: cfg.XAPIURL,
 		WeChatAppID: cfg.WeChatAppID, WeChatAppSecret: wechatSecret, WeChatAPIURL: cfg.WeChatAPIURL,
-		Chat: chatPusher(awsCfg, st, httpClient, log),
+		Chat: webchat.FromEnv(os.Getenv, awsCfg, st, httpClient, log),
 	}, httpClient)
 	n.Service = &conversation.Service{Store: st}
 	if cfg.MediaBucket != "" {
@@ -134,18 +133,4 @@ func setup(ctx context.Context, log *slog.Logger, httpClient *http.Client) (*not
 			Fetcher: &media.Fetcher{}, Sources: sources, TelegramToken: tgToken, Log: log}
 	}
 	return n, nil
-}
-
-// chatPusher pushes web chat replies through the WebSocket API's
-// @connections (APIGW_MANAGEMENT_ENDPOINT, else CHAT_WS_URL's); nil when
-// the stack has no socket URL.
-func chatPusher(awsCfg aws.Config, st *store.Store, client *http.Client, log *slog.Logger) webchat.Pusher {
-	ep := os.Getenv("APIGW_MANAGEMENT_ENDPOINT")
-	if ep == "" {
-		ep = webchat.ManagementEndpoint(os.Getenv("CHAT_WS_URL"))
-	}
-	if ep == "" {
-		return nil
-	}
-	return &webchat.Management{Endpoint: ep, Region: awsCfg.Region, Credentials: awsCfg.Credentials, Client: client, Conns: st, Log: log}
 }

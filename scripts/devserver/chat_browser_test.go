@@ -196,6 +196,13 @@ func TestWebChatInTheBrowser(t *testing.T) {
 	agentReply(t, target, id, "reply-3", `<b>bold?</b><script>alert(2)</script>`)
 	waitText(t, ctx, `<b>bold?</b><script>alert(2)</script>`)
 
+	// The agent types, then closes: the page says so, pushed.
+	agentPost(t, target, "/api/conversations/"+id+"/typing", `{"on":true}`, http.StatusNoContent)
+	waitTyping(t, ctx, "An agent is typing…")
+	agentPatch(t, target, "/api/conversations/"+id, `{"status":"closed"}`)
+	waitTyping(t, ctx, "This conversation was closed. Write again any time.")
+	agentPost(t, target, "/api/conversations/cv_nope/typing", `{"on":true}`, http.StatusNotFound)
+
 	// A phone-sized screen: the panel fills it.
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(360, 740)); err != nil {
 		t.Fatal(err)
@@ -233,5 +240,44 @@ func agentReply(t *testing.T, target, conv, key, body string) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("reply: %d, want 202", resp.StatusCode)
+	}
+}
+
+func waitTyping(t *testing.T, ctx context.Context, text string) {
+	t.Helper()
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	js := fmt.Sprintf(`document.querySelector('#sbchat-typing').textContent === %q`, text)
+	if _, err := chromedp.Run(wctx, chromedp.Poll[bool](js, chromedp.WithPollingInterval(5*time.Millisecond))); err != nil {
+		got, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#sbchat-typing")))
+		t.Fatalf("the chat never said %q (it says %q): %v", text, got, err)
+	}
+}
+
+func agentPost(t *testing.T, target, path, body string, want int) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, target+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+devenv.AgentAPIToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != want {
+		t.Fatalf("POST %s: %d, want %d", path, resp.StatusCode, want)
+	}
+}
+
+func agentPatch(t *testing.T, target, path, body string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPatch, target+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+devenv.AgentAPIToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("PATCH %s: %d", path, resp.StatusCode)
 	}
 }

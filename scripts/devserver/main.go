@@ -207,7 +207,7 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
 		return err
 	}
 	wch.Register(mux)
-	(&api.Handler{Store: svc.Store, Service: svc, Token: agentToken, Tokens: agentTokens, Agents: rt, Log: log, Uploads: uploads}).Register(mux)
+	(&api.Handler{Store: svc.Store, Service: svc, Token: agentToken, Tokens: agentTokens, Agents: rt, Log: log, Uploads: uploads, Chat: hub}).Register(mux)
 	uploads.Register(mux)
 	mux.HandleFunc("GET /dev/outbox", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

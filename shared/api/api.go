@@ -33,6 +33,7 @@ import (
 
 	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/routing"
+	"github.com/switchboard/switchboard/shared/webchat"
 )
 
 // Store is what the API reads; its changes go through Service.
@@ -64,6 +65,9 @@ type Handler struct {
 	// Uploads holds agents' attachments (POST /api/uploads, GET
 	// /api/media/{key}, a reply's media); nil: none (501).
 	Uploads Uploads
+	// Chat pushes to web chat visitors' sockets what agents do that they
+	// see at once: typing, and the conversation's status; nil: nothing.
+	Chat webchat.Pusher
 
 	keyCache
 }
@@ -108,6 +112,7 @@ func (h *Handler) routes() []route {
 		{"GET /api/templates", h.templates},
 		{"POST /api/uploads", h.upload},
 		{"GET /api/media/{key...}", h.media},
+		{"POST /api/conversations/{id}/typing", h.typing},
 	}
 }
 
@@ -460,6 +465,9 @@ func (h *Handler) patch(w http.ResponseWriter, r *http.Request) {
 	}
 	h.log().LogAttrs(r.Context(), slog.LevelInfo, "api.patch", slog.String("outcome", "changed"),
 		slog.String("conversation", c.ID), slog.String("agent", agent(r)), slog.String("status", c.Status))
+	if p.Status != nil {
+		h.pushChat(r.Context(), c, webchat.FrameStatus, map[string]string{"status": c.Status})
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"conversation": viewConversation(c)})
 }
 
@@ -518,4 +526,41 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// typing tells a web chat visitor that an agent is typing ({"on":true}) or
+// stopped: pushed to their sockets, stored nowhere (the widget clears it
+// after 30 seconds by itself). 204; a conversation without web chat: 204
+// and nothing pushed.
+func (h *Handler) typing(w http.ResponseWriter, r *http.Request) {
+	fields, ok := decode(w, r, "on")
+	if !ok {
+		return
+	}
+	on := true
+	if _, ok := field(w, fields, "on", &on); !ok {
+		return
+	}
+	c, err := h.Store.Summary(r.Context(), r.PathValue("id"))
+	if err != nil {
+		h.fail(w, r, "api.typing", err)
+		return
+	}
+	h.pushChat(r.Context(), c, webchat.FrameTyping, map[string]bool{"on": on})
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// pushChat sends a frame to the conversation's web chat visitor, if it has
+// one: best-effort (a visitor away sees the state at its next sync).
+func (h *Handler) pushChat(ctx context.Context, c conversation.Conversation, kind string, data any) {
+	if h.Chat == nil || !slices.Contains(c.Channels, conversation.ChannelWebchat) {
+		return
+	}
+	visitor, err := h.service().Visitor(ctx, c.ID)
+	if err == nil {
+		_, err = h.Chat.Push(ctx, visitor, webchat.Frame(kind, data))
+	}
+	if err != nil {
+		h.log().LogAttrs(ctx, slog.LevelWarn, "api.chat_push", slog.String("outcome", "not_pushed"), slog.String("frame", kind), slog.String("error", err.Error()))
+	}
 }

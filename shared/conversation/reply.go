@@ -425,3 +425,17 @@ func ReplyRoute(m Message) Channel {
 	}
 	return m.Channel
 }
+
+// Visitor is the web chat visitor of a conversation (its identity key, as
+// their sockets are known): who its latest web chat message came from.
+// ErrNoAddress if it has none.
+func (s *Service) Visitor(ctx context.Context, conversationID string) (string, error) {
+	in, err := s.latestInbound(ctx, conversationID, ChannelWebchat)
+	if err != nil {
+		return "", err
+	}
+	if in.Channel != ChannelWebchat || in.From == "" {
+		return "", ErrNoAddress
+	}
+	return in.From, nil
+}

@@ -171,6 +171,20 @@ type Management struct {
 	Log         *slog.Logger
 }
 
+// FromEnv is the deployed functions' pusher: @connections at
+// APIGW_MANAGEMENT_ENDPOINT, else CHAT_WS_URL's https form, signed with
+// the function's own credentials; nil when neither is set.
+func FromEnv(getenv func(string) string, awsCfg aws.Config, conns Connections, client *http.Client, log *slog.Logger) Pusher {
+	ep := getenv("APIGW_MANAGEMENT_ENDPOINT")
+	if ep == "" {
+		ep = ManagementEndpoint(getenv("CHAT_WS_URL"))
+	}
+	if ep == "" {
+		return nil
+	}
+	return &Management{Endpoint: ep, Region: awsCfg.Region, Credentials: awsCfg.Credentials, Client: client, Conns: conns, Log: log}
+}
+
 // ManagementEndpoint is the @connections base of a WebSocket API's URL
 // (wss://… → https://…).
 func ManagementEndpoint(socketURL string) string {

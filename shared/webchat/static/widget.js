@@ -20,37 +20,37 @@
       online: 'Connected', offline: 'Reconnecting…', slow: 'Slow down a little: sending again shortly.',
       email: 'Your email, so we can answer if you leave', emailOptional: 'Your email (optional), so we can answer if you leave',
       start: 'Start chat', skip: 'Skip', unverified: 'We could not confirm your account: chatting as a guest.',
-      typing: 'An agent is typing…', you: 'You', agent: 'Support', tooLong: 'That message is too long.'},
+      typing: 'An agent is typing…', you: 'You', agent: 'Support', tooLong: 'That message is too long.', closed: 'This conversation was closed. Write again any time.'},
     es: {open: 'Chatea con nosotros', close: 'Cerrar chat', label: 'Tu mensaje', send: 'Enviar', log: 'Conversación',
       sending: 'Enviando…', sent: 'Enviado', failed: 'No enviado. Selecciona para reintentar.', connecting: 'Conectando…',
       online: 'Conectado', offline: 'Reconectando…', slow: 'Más despacio: se reenviará en breve.',
       email: 'Tu correo, para responderte si te vas', emailOptional: 'Tu correo (opcional), para responderte si te vas',
       start: 'Empezar', skip: 'Omitir', unverified: 'No pudimos confirmar tu cuenta: chateas como invitado.',
-      typing: 'Un agente está escribiendo…', you: 'Tú', agent: 'Soporte', tooLong: 'El mensaje es demasiado largo.'},
+      typing: 'Un agente está escribiendo…', you: 'Tú', agent: 'Soporte', tooLong: 'El mensaje es demasiado largo.', closed: 'Esta conversación se cerró. Escríbenos cuando quieras.'},
     fr: {open: 'Discuter avec nous', close: 'Fermer la discussion', label: 'Votre message', send: 'Envoyer', log: 'Conversation',
       sending: 'Envoi…', sent: 'Envoyé', failed: 'Non envoyé. Sélectionnez pour réessayer.', connecting: 'Connexion…',
       online: 'Connecté', offline: 'Reconnexion…', slow: 'Doucement : nouvel envoi dans un instant.',
       email: 'Votre e-mail, pour vous répondre si vous partez', emailOptional: 'Votre e-mail (facultatif), pour vous répondre si vous partez',
       start: 'Commencer', skip: 'Passer', unverified: 'Compte non confirmé : vous discutez en invité.',
-      typing: 'Un agent écrit…', you: 'Vous', agent: 'Support', tooLong: 'Ce message est trop long.'},
+      typing: 'Un agent écrit…', you: 'Vous', agent: 'Support', tooLong: 'Ce message est trop long.', closed: 'Cette conversation est close. Écrivez-nous quand vous voulez.'},
     de: {open: 'Chatten Sie mit uns', close: 'Chat schließen', label: 'Ihre Nachricht', send: 'Senden', log: 'Unterhaltung',
       sending: 'Wird gesendet…', sent: 'Gesendet', failed: 'Nicht gesendet. Zum Wiederholen auswählen.', connecting: 'Verbinde…',
       online: 'Verbunden', offline: 'Verbindung wird wiederhergestellt…', slow: 'Etwas langsamer: gleich erneut.',
       email: 'Ihre E-Mail, damit wir antworten können', emailOptional: 'Ihre E-Mail (optional), damit wir antworten können',
       start: 'Chat starten', skip: 'Überspringen', unverified: 'Konto nicht bestätigt: Sie chatten als Gast.',
-      typing: 'Ein Mitarbeiter schreibt…', you: 'Sie', agent: 'Support', tooLong: 'Die Nachricht ist zu lang.'},
+      typing: 'Ein Mitarbeiter schreibt…', you: 'Sie', agent: 'Support', tooLong: 'Die Nachricht ist zu lang.', closed: 'Diese Unterhaltung wurde geschlossen. Schreiben Sie jederzeit wieder.'},
     pt: {open: 'Fale conosco', close: 'Fechar chat', label: 'Sua mensagem', send: 'Enviar', log: 'Conversa',
       sending: 'Enviando…', sent: 'Enviada', failed: 'Não enviada. Selecione para tentar de novo.', connecting: 'Conectando…',
       online: 'Conectado', offline: 'Reconectando…', slow: 'Mais devagar: reenviando em instantes.',
       email: 'Seu e-mail, para responder se você sair', emailOptional: 'Seu e-mail (opcional), para responder se você sair',
       start: 'Começar', skip: 'Pular', unverified: 'Não confirmamos sua conta: você conversa como convidado.',
-      typing: 'Um atendente está digitando…', you: 'Você', agent: 'Suporte', tooLong: 'A mensagem é longa demais.'},
+      typing: 'Um atendente está digitando…', you: 'Você', agent: 'Suporte', tooLong: 'A mensagem é longa demais.', closed: 'Esta conversa foi encerrada. Escreva quando quiser.'},
     ja: {open: 'チャットで問い合わせ', close: 'チャットを閉じる', label: 'メッセージ', send: '送信', log: '会話',
       sending: '送信中…', sent: '送信済み', failed: '未送信。選択すると再送します。', connecting: '接続中…',
       online: '接続済み', offline: '再接続中…', slow: '少しお待ちください。まもなく再送します。',
       email: 'メールアドレス(退席時の返信用)', emailOptional: 'メールアドレス(任意・退席時の返信用)',
       start: '開始', skip: 'スキップ', unverified: 'アカウントを確認できませんでした。ゲストとしてチャットします。',
-      typing: '担当者が入力中…', you: 'あなた', agent: 'サポート', tooLong: 'メッセージが長すぎます。'}
+      typing: '担当者が入力中…', you: 'あなた', agent: 'サポート', tooLong: 'メッセージが長すぎます。', closed: 'この会話は終了しました。いつでもまたどうぞ。'}
   };
   var t = T.en;
 
@@ -235,6 +235,11 @@
     sock.onmessage = function (e) {
       var f; try { f = JSON.parse(e.data); } catch (x) { return; }
       if (f.type === 'message.created' && f.data) render(f.data);
+      if (f.type === 'status' && f.data) {
+        var closed = f.data.status === 'closed';
+        panel.setAttribute('data-conversation', f.data.status);
+        typing.textContent = closed ? t.closed : '';
+      }
       if (f.type === 'typing') {
         typing.textContent = f.data && f.data.on === false ? '' : t.typing;
         clearTimeout(typingTimer);
