@@ -15,6 +15,9 @@ import (
 	"os"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/switchboard/switchboard/shared/attach"
 	"github.com/switchboard/switchboard/shared/config"
 	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/launch"
@@ -101,7 +104,7 @@ func setup(ctx context.Context, log *slog.Logger) (http.Handler, error) {
 		enabled = append(enabled, "wechat")
 	}
 	if key := secrets["CHAT_SIGNING_KEY"]; key != "" {
-		chat, err := chatHandler(ctx, key, secrets["CHAT_IDENTITY_SECRET"], cfg, params, svc, log)
+		chat, err := chatHandler(ctx, awsCfg, key, secrets["CHAT_IDENTITY_SECRET"], cfg, params, svc, log)
 		if err != nil {
 			return nil, err
 		}
@@ -119,7 +122,7 @@ func setup(ctx context.Context, log *slog.Logger) (http.Handler, error) {
 
 // chatHandler is the web chat's visitor API: tokens signed with key, the
 // sites of the routing document, the widget pointed at CHAT_WS_URL.
-func chatHandler(ctx context.Context, key, identitySecret string, cfg config.Common, params config.Params, svc *conversation.Service, log *slog.Logger) (*webchat.Handler, error) {
+func chatHandler(ctx context.Context, awsCfg aws.Config, key, identitySecret string, cfg config.Common, params config.Params, svc *conversation.Service, log *slog.Logger) (*webchat.Handler, error) {
 	signer, err := webchat.NewSigner(key)
 	if err != nil {
 		return nil, err
@@ -132,6 +135,10 @@ func chatHandler(ctx context.Context, key, identitySecret string, cfg config.Com
 	if err != nil {
 		return nil, err
 	}
+	var uploads webchat.Uploads
+	if bucket := os.Getenv("MEDIA_BUCKET"); bucket != "" {
+		uploads = attach.NewUploads(config.S3(awsCfg, cfg), bucket)
+	}
 	return webchat.NewHandler(webchat.Config{Service: svc, Sites: rt.Sites, Signer: signer, IdentitySecret: identitySecret,
-		Self: base, SocketURL: os.Getenv("CHAT_WS_URL"), Log: log})
+		Self: base, SocketURL: os.Getenv("CHAT_WS_URL"), Uploads: uploads, Log: log})
 }

@@ -225,7 +225,7 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
 	uploads.Base = env("PUBLIC_BASE_URL", "http://"+ln.Addr().String())
 	hub.Self = uploads.Base
 	chat, err := webchat.NewHandler(webchat.Config{Service: svc, Sites: rt.Sites, Signer: chatSigner,
-		IdentitySecret: env("CHAT_IDENTITY_SECRET", devenv.ChatIdentitySecret), Self: uploads.Base, SocketURL: os.Getenv("CHAT_WS_URL"), Log: log})
+		IdentitySecret: env("CHAT_IDENTITY_SECRET", devenv.ChatIdentitySecret), Self: uploads.Base, SocketURL: os.Getenv("CHAT_WS_URL"), Uploads: uploads, Log: log})
 	if err != nil {
 		return err
 	}

@@ -114,6 +114,7 @@ const (
 	whatsappCaption  = 1024
 	mediaPerMessage1 = 1
 	lineImages       = 4 // with the text, the push API's 5 messages
+	webchatMax       = 5 // the widget shows them in the message (webchat.MaxMedia)
 )
 
 // CheckMedia holds a reply's attachments to what its route (ReplyRoute)
@@ -140,6 +141,8 @@ func CheckMedia(route Channel, body string, media []Media) error {
 		}
 	case ChannelLINE:
 		limit = lineImages
+	case ChannelWebchat:
+		limit = webchatMax
 	case ChannelEmail:
 		limit = emailMax
 		if total > emailBytes {

@@ -496,7 +496,7 @@ func NewReplies(c ReplyConfig, httpClient *http.Client) map[conversation.Channel
 		out[conversation.ChannelEmail] = &EmailReplies{Mailer: c.Mailer, ReplyTo: c.ReplyTo, Media: c.Media}
 	}
 	if c.Chat != nil {
-		out[conversation.ChannelWebchat] = &WebchatReplies{Push: c.Chat}
+		out[conversation.ChannelWebchat] = &WebchatReplies{Push: c.Chat, Media: c.Media}
 	}
 	if c.Dev != nil {
 		for _, ch := range []conversation.Channel{conversation.ChannelSMS, conversation.ChannelWhatsApp, conversation.ChannelVoice, conversation.ChannelTelegram, conversation.ChannelLINE, conversation.ChannelX, conversation.ChannelWeChat,

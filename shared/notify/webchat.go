@@ -15,6 +15,8 @@ import (
 // live socket sees it at its next sync; the reply is sent either way.
 type WebchatReplies struct {
 	Push webchat.Pusher
+	// Media links an agent's attachments (a presigned GET each).
+	Media MediaLinks
 }
 
 // SendReply implements ReplySender.
@@ -27,10 +29,12 @@ func (s *WebchatReplies) SendReply(ctx context.Context, m conversation.Message) 
 // (delivered) or the reply waits for the visitor's next sync (sent; the
 // notifier then sets the CHAT_OFFLINE_AFTER timer of the email follow-up).
 func (s *WebchatReplies) SendReplyStatus(ctx context.Context, m conversation.Message) (string, string, error) {
-	if len(m.Media) > 0 {
-		return "", "", &PermanentError{Code: "media_unsupported", Reason: "web chat replies carry text only"}
+	urls, err := links(ctx, s.Media, m.Media)
+	if err != nil {
+		return "", "", err
 	}
-	v := webchat.ViewOf(m)
+	i := 0
+	v := webchat.ViewOf(m, func(string) string { i++; return urls[i-1] })
 	v.Status = conversation.StatusSent
 	n, err := s.Push.Push(ctx, m.To, webchat.Frame(webchat.FrameMessage, v))
 	if err != nil {

@@ -119,3 +119,23 @@ func checkIdentifier(secret, identifier, hash string) bool {
 	want := IdentifierHash(secret, identifier)
 	return hmac.Equal([]byte(want), []byte(strings.ToLower(hash)))
 }
+
+// Bind is the proof that an upload key was issued to a visitor (its
+// token's subject): a message may name only its own uploads.
+func (s *Signer) Bind(subject, key string) string { return bindMAC(s.keys[0].key, subject, key) }
+
+// Bound checks a Bind proof against every key (a rotation keeps it valid).
+func (s *Signer) Bound(subject, key, proof string) bool {
+	for _, k := range s.keys {
+		if hmac.Equal([]byte(bindMAC(k.key, subject, key)), []byte(proof)) {
+			return true
+		}
+	}
+	return false
+}
+
+func bindMAC(key []byte, subject, upload string) string {
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte("upload\x00" + subject + "\x00" + upload))
+	return hex.EncodeToString(mac.Sum(nil))
+}

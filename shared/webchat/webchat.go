@@ -38,6 +38,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/switchboard/switchboard/shared/attach"
 	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/routing"
 	"github.com/switchboard/switchboard/shared/webhook"
@@ -72,10 +73,23 @@ type Config struct {
 	// SocketURL is what the widget opens (CHAT_WS_URL); empty: Self's
 	// /chat/ws (the dev server).
 	SocketURL string
+	// Uploads takes visitors' attachments (POST /chat/uploads: a presigned
+	// PUT to the media bucket) and links them; nil: no attachments (501).
+	Uploads Uploads
 	// Limit is each visitor's rate (nil: DefaultLimit).
 	Limit *Limiter
 	Log   *slog.Logger
 }
+
+// Uploads is attach.Uploads (S3) or attach.DevUploads (the dev server).
+type Uploads interface {
+	New(ctx context.Context, contentType string, size int64, filename string) (attach.Upload, error)
+	Stat(ctx context.Context, key string) (conversation.Media, error)
+	Link(ctx context.Context, key string) (string, error)
+}
+
+// MaxMedia bounds a visitor message's attachments.
+const MaxMedia = 5
 
 // Handler serves the visitor API and the widget.
 type Handler struct{ cfg Config }
@@ -98,7 +112,7 @@ func NewHandler(c Config) (*Handler, error) {
 // Routes are the handler's routes (template.yaml routes each).
 func Routes() []string {
 	return []string{"POST /chat/sessions", "OPTIONS /chat/sessions", "POST /chat/messages", "GET /chat/messages",
-		"OPTIONS /chat/messages", "GET /chat/config", "GET /chat/widget.js", "GET /chat/demo"}
+		"OPTIONS /chat/messages", "POST /chat/uploads", "OPTIONS /chat/uploads", "GET /chat/config", "GET /chat/widget.js", "GET /chat/demo"}
 }
 
 // Register mounts the routes on mux.
@@ -108,6 +122,8 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /chat/messages", h.history)
 	mux.HandleFunc("OPTIONS /chat/sessions", h.preflight)
 	mux.HandleFunc("OPTIONS /chat/messages", h.preflight)
+	mux.HandleFunc("POST /chat/uploads", h.upload)
+	mux.HandleFunc("OPTIONS /chat/uploads", h.preflight)
 	mux.HandleFunc("GET /chat/config", h.config)
 	mux.HandleFunc("GET /chat/widget.js", h.file("static/widget.js", "text/javascript; charset=utf-8"))
 	mux.HandleFunc("GET /chat/demo", h.file("static/demo.html", "text/html; charset=utf-8"))
@@ -298,23 +314,24 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Body            string
 		ClientMessageID string
-		Media           json.RawMessage
+		Media           []struct{ Key, Ref string }
 	}
 	if !decode(w, r, MaxRequest, &req) {
 		return
 	}
-	switch {
-	case len(req.Media) > 0 && string(req.Media) != "null" && string(req.Media) != "[]":
-		writeError(w, http.StatusBadRequest, "media_unsupported", "attachments are not taken yet")
+	media, ok := h.media(w, r, c, req.Media)
+	if !ok {
 		return
+	}
+	switch {
 	case !validClientID(req.ClientMessageID):
 		writeError(w, http.StatusBadRequest, "bad_client_message_id", "clientMessageId must be 1-64 letters, digits, - or _")
 		return
 	case conversation.CheckText(req.Body) != nil:
 		writeError(w, http.StatusBadRequest, "bad_body", "body "+conversation.ErrBadText.Error())
 		return
-	case strings.TrimSpace(req.Body) == "":
-		writeError(w, http.StatusBadRequest, "empty_body", "a message needs text")
+	case strings.TrimSpace(req.Body) == "" && len(media) == 0:
+		writeError(w, http.StatusBadRequest, "empty_body", "a message needs text or an attachment")
 		return
 	case utf8.RuneCountInString(req.Body) > MaxBody:
 		writeError(w, http.StatusRequestEntityTooLarge, "message_too_large", "a message has at most 4000 characters")
@@ -324,7 +341,7 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 	in := conversation.Inbound{
 		Key:     Provider + ":" + c.Subject + ":" + req.ClientMessageID,
 		Channel: conversation.ChannelWebchat, From: id, FromAddress: c.Subject, To: c.Site,
-		Body: req.Body, Provider: Provider, ProviderMessageID: req.ClientMessageID, ProfileName: c.Name,
+		Body: req.Body, Media: media, Provider: Provider, ProviderMessageID: req.ClientMessageID, ProfileName: c.Name,
 		ReceivedAt: webhook.ReceivedAt(r),
 	}
 	res, err := h.cfg.Service.Ingest(r.Context(), in)
@@ -347,7 +364,101 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 	}
 	h.cfg.Log.LogAttrs(r.Context(), slog.LevelInfo, "chat.message", slog.String("outcome", map[bool]string{true: "duplicate", false: "stored"}[res.Duplicate]),
 		slog.String("site", c.Site), slog.String("conversation", m.ConversationID))
-	writeJSON(w, status, map[string]any{"message": ViewOf(m)})
+	writeJSON(w, status, map[string]any{"message": h.view(r.Context(), m)})
+}
+
+// media checks a message's attachments: each an upload issued to this
+// visitor (its proof), stored, of an allowed type and size.
+func (h *Handler) media(w http.ResponseWriter, r *http.Request, c Claims, refs []struct{ Key, Ref string }) ([]conversation.Media, bool) {
+	if len(refs) == 0 {
+		return nil, true
+	}
+	if h.cfg.Uploads == nil {
+		writeError(w, http.StatusNotImplemented, "not_configured", "attachments need a media bucket (MEDIA_BUCKET)")
+		return nil, false
+	}
+	if len(refs) > MaxMedia {
+		writeError(w, http.StatusBadRequest, "too_many_media", "a message carries at most 5 attachments")
+		return nil, false
+	}
+	var out []conversation.Media
+	for _, ref := range refs {
+		if !h.cfg.Signer.Bound(c.Subject, ref.Key, ref.Ref) {
+			writeError(w, http.StatusBadRequest, "unknown_upload", "an attachment names no upload of this visitor: upload it with POST /chat/uploads")
+			return nil, false
+		}
+		md, err := h.cfg.Uploads.Stat(r.Context(), ref.Key)
+		var me *conversation.MediaError
+		switch {
+		case errors.As(err, &me):
+			writeError(w, me.Status, me.Code, me.Reason)
+			return nil, false
+		case errors.Is(err, attach.ErrUnknownUpload):
+			writeError(w, http.StatusBadRequest, "unknown_upload", "an attachment was not uploaded (PUT it to the upload's URL first)")
+			return nil, false
+		case err != nil:
+			h.fail(w, r, "chat.media", err)
+			return nil, false
+		}
+		out = append(out, md)
+	}
+	return out, true
+}
+
+// upload serves POST /chat/uploads {"contentType","size","filename"?}:
+// 201 {"upload":{"key","method","url","headers","expiresAt"},"ref"}: a
+// presigned PUT of one attachment (type and size signed in) and the proof
+// that it is this visitor's, which the message names with its key.
+func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
+	c, ok := h.visitor(w, r)
+	if !ok {
+		return
+	}
+	if h.cfg.Uploads == nil {
+		writeError(w, http.StatusNotImplemented, "not_configured", "attachments need a media bucket (MEDIA_BUCKET)")
+		return
+	}
+	if wait, ok := h.cfg.Limit.Allow(c.Subject); !ok {
+		w.Header().Set("Retry-After", wait)
+		writeError(w, http.StatusTooManyRequests, "rate_limited", "too many uploads: wait a moment")
+		return
+	}
+	var req struct {
+		ContentType, Filename string
+		Size                  int64
+	}
+	if !decode(w, r, 4<<10, &req) {
+		return
+	}
+	if req.ContentType == "" || conversation.CheckText(req.Filename) != nil || len(req.Filename) > 200 {
+		writeError(w, http.StatusBadRequest, "invalid", "an upload needs a contentType, a size and at most a 200-byte filename")
+		return
+	}
+	up, err := h.cfg.Uploads.New(r.Context(), req.ContentType, req.Size, req.Filename)
+	var me *conversation.MediaError
+	if errors.As(err, &me) {
+		writeError(w, me.Status, me.Code, me.Reason)
+		return
+	}
+	if err != nil {
+		h.fail(w, r, "chat.upload", err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"upload": up, "ref": h.cfg.Signer.Bind(c.Subject, up.Key)})
+}
+
+// view is ViewOf with stored attachments linked (a presigned GET).
+func (h *Handler) view(ctx context.Context, m conversation.Message) View {
+	return ViewOf(m, func(key string) string {
+		if h.cfg.Uploads == nil {
+			return ""
+		}
+		u, err := h.cfg.Uploads.Link(ctx, key)
+		if err != nil {
+			return ""
+		}
+		return u
+	})
 }
 
 func validClientID(s string) bool {
@@ -375,18 +486,24 @@ type View struct {
 type ViewMedia struct {
 	URL         string `json:"url"`
 	ContentType string `json:"contentType"`
+	Filename    string `json:"filename,omitempty"`
 }
 
-// ViewOf is the visitor's view of m.
-func ViewOf(m conversation.Message) View {
+// ViewOf is the visitor's view of m; link gives a stored attachment's
+// URL (nil: stored ones are left out).
+func ViewOf(m conversation.Message, link func(key string) string) View {
 	v := View{ID: m.ID, Direction: string(m.Direction), Body: m.Body, Auto: m.Kind == conversation.KindAuto,
 		CreatedAt: m.CreatedAt.UTC(), Cursor: m.ConversationID + "." + m.Cursor(), Status: m.Status}
 	if m.Direction == conversation.DirectionInbound {
 		v.ClientMessageID = m.ProviderMessageID
 	}
 	for _, md := range m.Media {
-		if md.URL != "" && strings.HasPrefix(md.URL, "https://") {
-			v.Media = append(v.Media, ViewMedia{URL: md.URL, ContentType: md.ContentType})
+		u := ""
+		if md.Key != "" && link != nil {
+			u = link(md.Key)
+		}
+		if u != "" {
+			v.Media = append(v.Media, ViewMedia{URL: u, ContentType: md.ContentType, Filename: md.Filename})
 		}
 	}
 	return v
@@ -467,7 +584,7 @@ func (h *Handler) History(ctx context.Context, id conversation.Identity, after s
 			continue
 		}
 		if visible(m) {
-			v := ViewOf(m)
+			v := h.view(ctx, m)
 			views = append(views, v)
 			next = v.Cursor
 			if m.Direction == conversation.DirectionOutbound && m.Status == conversation.StatusSent && m.ProviderMessageID != "" {

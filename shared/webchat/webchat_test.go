@@ -1,7 +1,10 @@
 package webchat_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +16,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/switchboard/switchboard/shared/attach"
 	"github.com/switchboard/switchboard/shared/backends"
 	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/conversation/storetest"
@@ -41,6 +45,10 @@ type world struct {
 }
 
 func newWorld(t *testing.T, ns storetest.NewStore, limit *webchat.Limiter) *world {
+	return newWorldWith(t, ns, limit, nil)
+}
+
+func newWorldWith(t *testing.T, ns storetest.NewStore, limit *webchat.Limiter, uploads webchat.Uploads) *world {
 	w := &world{t: t, st: ns(t), now: time.Now()}
 	var err error
 	if w.signer, err = webchat.NewSigner(signingKey); err != nil {
@@ -48,7 +56,7 @@ func newWorld(t *testing.T, ns storetest.NewStore, limit *webchat.Limiter) *worl
 	}
 	w.signer.Now = func() time.Time { return w.now }
 	h, err := webchat.NewHandler(webchat.Config{Service: &conversation.Service{Store: w.st, Team: "support"}, Sites: sites,
-		Signer: w.signer, IdentitySecret: identity, Self: self, Limit: limit, Log: slog.New(slog.DiscardHandler)})
+		Signer: w.signer, IdentitySecret: identity, Self: self, Limit: limit, Uploads: uploads, Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,6 +111,7 @@ func TestWebChat(t *testing.T) {
 		"IdentityVerification":      testIdentityVerification,
 		"OriginsAndCaps":            testOriginsAndCaps,
 		"FloodIsLimitedNothingLost": testFloodIsLimitedNothingLost,
+		"Attachments":               testAttachments,
 	}
 	for store, ns := range backends.Stores() {
 		for name, run := range cases {
@@ -294,7 +303,7 @@ func testOriginsAndCaps(t *testing.T, ns storetest.NewStore) {
 		"empty":                {`{"body":"  ","clientMessageId":"a"}`, 400},
 		"NUL":                  {`{"body":"a\u0000b","clientMessageId":"a"}`, 400},
 		"not JSON":             {`body=hi`, 400},
-		"media":                {`{"body":"hi","clientMessageId":"a","media":[{"key":"x"}]}`, 400},
+		"media, no bucket":     {`{"body":"hi","clientMessageId":"a","media":[{"key":"x"}]}`, 501},
 	} {
 		if code, out, _ := w.call("POST", "/chat/messages", c.body, "Authorization", "Bearer "+s.Token); code != c.want {
 			t.Errorf("%s: %d %v, want %d", name, code, out, c.want)
@@ -349,5 +358,101 @@ func testFloodIsLimitedNothingLost(t *testing.T, ns storetest.NewStore) {
 	// Another visitor is not limited by this one.
 	if code, _ := w.send(w.session(`{"site":"shop"}`).Token, "g1", "hi"); code != http.StatusCreated {
 		t.Errorf("another visitor: %d", code)
+	}
+}
+
+func testAttachments(t *testing.T, ns storetest.NewStore) {
+	up := &attach.DevUploads{}
+	w := newWorldWith(t, ns, nil, up)
+	mux := http.NewServeMux()
+	up.Register(mux)
+	files := httptest.NewServer(mux)
+	defer files.Close()
+	up.Base = files.URL
+	s := w.session(`{"site":"shop"}`)
+	other := w.session(`{"site":"shop"}`)
+	ask := func(token, body string) (int, map[string]any) {
+		code, out, _ := w.call("POST", "/chat/uploads", body, "Authorization", "Bearer "+token)
+		return code, out
+	}
+	photo := []byte("\x89PNG\r\n\x1a\nnot really a picture")
+	code, out := ask(s.Token, fmt.Sprintf(`{"contentType":"image/png","size":%d,"filename":"box.png"}`, len(photo)))
+	if code != http.StatusCreated {
+		t.Fatalf("upload: %d %v", code, out)
+	}
+	u := out["upload"].(map[string]any)
+	key, ref := u["key"].(string), out["ref"].(string)
+	put := func() int {
+		req, _ := http.NewRequest(http.MethodPut, u["url"].(string), bytes.NewReader(photo))
+		for k, v := range u["headers"].(map[string]any) {
+			req.Header.Set(k, v.(string))
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	msg := func(token, key, ref string) (int, map[string]any) {
+		b, _ := json.Marshal(map[string]any{"clientMessageId": "p1", "media": []map[string]string{{"key": key, "ref": ref}}})
+		code, out, _ := w.call("POST", "/chat/messages", string(b), "Authorization", "Bearer "+token)
+		return code, out
+	}
+	if code, out := msg(s.Token, key, ref); code != http.StatusBadRequest || out["code"] != "unknown_upload" {
+		t.Errorf("before the PUT: %d %v", code, out)
+	}
+	if code := put(); code/100 != 2 {
+		t.Fatalf("PUT: %d", code)
+	}
+	if code, out := msg(other.Token, key, ref); code != http.StatusBadRequest || out["code"] != "unknown_upload" {
+		t.Errorf("another visitor naming it: %d %v", code, out)
+	}
+	if code, out := msg(s.Token, key, strings.Repeat("0", 64)); code != http.StatusBadRequest {
+		t.Errorf("a forged proof: %d %v", code, out)
+	}
+	code, out = msg(s.Token, key, ref)
+	if code != http.StatusCreated {
+		t.Fatalf("message with the photo: %d %v", code, out)
+	}
+	media := out["message"].(map[string]any)["media"].([]any)
+	if len(media) != 1 || !strings.HasPrefix(media[0].(map[string]any)["url"].(string), files.URL+"/dev/media/") {
+		t.Fatalf("the visitor's view: %v", media)
+	}
+	resp, err := http.Get(media[0].(map[string]any)["url"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !bytes.Equal(got, photo) {
+		t.Errorf("the link serves %q", got)
+	}
+	msgs := backends.Messages(t, w.st)
+	if len(msgs) != 1 || len(msgs[0].Media) != 1 || msgs[0].Media[0].Key != key || msgs[0].Media[0].Status != conversation.MediaStored {
+		t.Fatalf("stored %+v", msgs)
+	}
+	if code, out := ask(s.Token, `{"contentType":"application/x-msdownload","size":10}`); code != http.StatusUnsupportedMediaType {
+		t.Errorf("an .exe: %d %v", code, out)
+	}
+	if code, out := ask(s.Token, `{"contentType":"image/png","size":99999999}`); code != http.StatusRequestEntityTooLarge {
+		t.Errorf("100 MB: %d %v", code, out)
+	}
+	if code, _ := ask("forged", `{"contentType":"image/png","size":10}`); code != http.StatusUnauthorized {
+		t.Errorf("no token: %d", code)
+	}
+	six := make([]map[string]string, 6)
+	for i := range six {
+		six[i] = map[string]string{"key": key, "ref": ref}
+	}
+	b, _ := json.Marshal(map[string]any{"clientMessageId": "p2", "media": six})
+	if code, _, _ := w.call("POST", "/chat/messages", string(b), "Authorization", "Bearer "+s.Token); code != http.StatusBadRequest {
+		t.Errorf("six attachments: %d", code)
+	}
+	// Without a media bucket: 501, nothing stored.
+	plain := newWorld(t, ns, nil)
+	ps := plain.session(`{"site":"shop"}`)
+	if code, _, _ := plain.call("POST", "/chat/uploads", `{"contentType":"image/png","size":10}`, "Authorization", "Bearer "+ps.Token); code != http.StatusNotImplemented {
+		t.Errorf("uploads without a bucket: %d", code)
 	}
 }

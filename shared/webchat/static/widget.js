@@ -20,37 +20,37 @@
       online: 'Connected', offline: 'Reconnecting…', slow: 'Slow down a little: sending again shortly.',
       email: 'Your email, so we can answer if you leave', emailOptional: 'Your email (optional), so we can answer if you leave',
       start: 'Start chat', skip: 'Skip', unverified: 'We could not confirm your account: chatting as a guest.',
-      typing: 'An agent is typing…', you: 'You', agent: 'Support', tooLong: 'That message is too long.', closed: 'This conversation was closed. Write again any time.'},
+      typing: 'An agent is typing…', you: 'You', agent: 'Support', tooLong: 'That message is too long.', closed: 'This conversation was closed. Write again any time.', attach: 'Attach a file', uploadFailed: 'Could not upload that file.'},
     es: {open: 'Chatea con nosotros', close: 'Cerrar chat', label: 'Tu mensaje', send: 'Enviar', log: 'Conversación',
       sending: 'Enviando…', sent: 'Enviado', failed: 'No enviado. Selecciona para reintentar.', connecting: 'Conectando…',
       online: 'Conectado', offline: 'Reconectando…', slow: 'Más despacio: se reenviará en breve.',
       email: 'Tu correo, para responderte si te vas', emailOptional: 'Tu correo (opcional), para responderte si te vas',
       start: 'Empezar', skip: 'Omitir', unverified: 'No pudimos confirmar tu cuenta: chateas como invitado.',
-      typing: 'Un agente está escribiendo…', you: 'Tú', agent: 'Soporte', tooLong: 'El mensaje es demasiado largo.', closed: 'Esta conversación se cerró. Escríbenos cuando quieras.'},
+      typing: 'Un agente está escribiendo…', you: 'Tú', agent: 'Soporte', tooLong: 'El mensaje es demasiado largo.', closed: 'Esta conversación se cerró. Escríbenos cuando quieras.', attach: 'Adjuntar un archivo', uploadFailed: 'No se pudo subir el archivo.'},
     fr: {open: 'Discuter avec nous', close: 'Fermer la discussion', label: 'Votre message', send: 'Envoyer', log: 'Conversation',
       sending: 'Envoi…', sent: 'Envoyé', failed: 'Non envoyé. Sélectionnez pour réessayer.', connecting: 'Connexion…',
       online: 'Connecté', offline: 'Reconnexion…', slow: 'Doucement : nouvel envoi dans un instant.',
       email: 'Votre e-mail, pour vous répondre si vous partez', emailOptional: 'Votre e-mail (facultatif), pour vous répondre si vous partez',
       start: 'Commencer', skip: 'Passer', unverified: 'Compte non confirmé : vous discutez en invité.',
-      typing: 'Un agent écrit…', you: 'Vous', agent: 'Support', tooLong: 'Ce message est trop long.', closed: 'Cette conversation est close. Écrivez-nous quand vous voulez.'},
+      typing: 'Un agent écrit…', you: 'Vous', agent: 'Support', tooLong: 'Ce message est trop long.', closed: 'Cette conversation est close. Écrivez-nous quand vous voulez.', attach: 'Joindre un fichier', uploadFailed: 'Impossible d\'envoyer ce fichier.'},
     de: {open: 'Chatten Sie mit uns', close: 'Chat schließen', label: 'Ihre Nachricht', send: 'Senden', log: 'Unterhaltung',
       sending: 'Wird gesendet…', sent: 'Gesendet', failed: 'Nicht gesendet. Zum Wiederholen auswählen.', connecting: 'Verbinde…',
       online: 'Verbunden', offline: 'Verbindung wird wiederhergestellt…', slow: 'Etwas langsamer: gleich erneut.',
       email: 'Ihre E-Mail, damit wir antworten können', emailOptional: 'Ihre E-Mail (optional), damit wir antworten können',
       start: 'Chat starten', skip: 'Überspringen', unverified: 'Konto nicht bestätigt: Sie chatten als Gast.',
-      typing: 'Ein Mitarbeiter schreibt…', you: 'Sie', agent: 'Support', tooLong: 'Die Nachricht ist zu lang.', closed: 'Diese Unterhaltung wurde geschlossen. Schreiben Sie jederzeit wieder.'},
+      typing: 'Ein Mitarbeiter schreibt…', you: 'Sie', agent: 'Support', tooLong: 'Die Nachricht ist zu lang.', closed: 'Diese Unterhaltung wurde geschlossen. Schreiben Sie jederzeit wieder.', attach: 'Datei anhängen', uploadFailed: 'Die Datei konnte nicht hochgeladen werden.'},
     pt: {open: 'Fale conosco', close: 'Fechar chat', label: 'Sua mensagem', send: 'Enviar', log: 'Conversa',
       sending: 'Enviando…', sent: 'Enviada', failed: 'Não enviada. Selecione para tentar de novo.', connecting: 'Conectando…',
       online: 'Conectado', offline: 'Reconectando…', slow: 'Mais devagar: reenviando em instantes.',
       email: 'Seu e-mail, para responder se você sair', emailOptional: 'Seu e-mail (opcional), para responder se você sair',
       start: 'Começar', skip: 'Pular', unverified: 'Não confirmamos sua conta: você conversa como convidado.',
-      typing: 'Um atendente está digitando…', you: 'Você', agent: 'Suporte', tooLong: 'A mensagem é longa demais.', closed: 'Esta conversa foi encerrada. Escreva quando quiser.'},
+      typing: 'Um atendente está digitando…', you: 'Você', agent: 'Suporte', tooLong: 'A mensagem é longa demais.', closed: 'Esta conversa foi encerrada. Escreva quando quiser.', attach: 'Anexar um arquivo', uploadFailed: 'Não foi possível enviar o arquivo.'},
     ja: {open: 'チャットで問い合わせ', close: 'チャットを閉じる', label: 'メッセージ', send: '送信', log: '会話',
       sending: '送信中…', sent: '送信済み', failed: '未送信。選択すると再送します。', connecting: '接続中…',
       online: '接続済み', offline: '再接続中…', slow: '少しお待ちください。まもなく再送します。',
       email: 'メールアドレス(退席時の返信用)', emailOptional: 'メールアドレス(任意・退席時の返信用)',
       start: '開始', skip: 'スキップ', unverified: 'アカウントを確認できませんでした。ゲストとしてチャットします。',
-      typing: '担当者が入力中…', you: 'あなた', agent: 'サポート', tooLong: 'メッセージが長すぎます。', closed: 'この会話は終了しました。いつでもまたどうぞ。'}
+      typing: '担当者が入力中…', you: 'あなた', agent: 'サポート', tooLong: 'メッセージが長すぎます。', closed: 'この会話は終了しました。いつでもまたどうぞ。', attach: 'ファイルを添付', uploadFailed: 'ファイルをアップロードできませんでした。'}
   };
   var t = T.en;
 
@@ -99,8 +99,9 @@
     '#sbchat-form,#sbchat-email{display:flex;gap:6px;padding:10px;border-top:1px solid #ddd;flex-wrap:wrap}#sbchat-email label{flex-basis:100%;font-size:13px}' +
     '#sbchat-input{flex:1;resize:none;min-height:40px;font:inherit;padding:6px}#sbchat-panel input{flex:1;font:inherit;padding:6px}' +
     '#sbchat-panel form button{padding:8px 14px;border:0;border-radius:6px;background:#1f5fbf;color:#fff;font:inherit;cursor:pointer}' +
+    '.sbchat-attach{align-self:center;cursor:pointer;padding:0 4px;line-height:0}#sbchat-file:focus-visible+.sbchat-attach{outline:3px solid #f5a623}.sbchat-media img{max-width:100%;border-radius:6px;display:block;margin-top:4px}' +
     '.sbchat-sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}@media (max-width:480px){#sbchat-panel{right:0;bottom:0;width:100vw;max-width:100vw;height:100vh;max-height:100vh;border-radius:0}}';
-  var launcher, panel, status, log, form, input, emailForm, typing;
+  var launcher, panel, status, log, form, input, emailForm, typing, file;
 
   function build() {
     document.head.appendChild(el('style', {}, css));
@@ -117,7 +118,14 @@
     form.appendChild(el('label', {for: 'sbchat-input', class: 'sbchat-sr'}, t.label));
     input = el('textarea', {id: 'sbchat-input', rows: '2', maxlength: '4000'});
     form.appendChild(input);
+    file = el('input', {id: 'sbchat-file', type: 'file', class: 'sbchat-sr', accept: 'image/jpeg,image/png,image/gif,application/pdf,text/plain'});
+    var attach = el('label', {for: 'sbchat-file', id: 'sbchat-attach', class: 'sbchat-attach', title: t.attach});
+    attach.appendChild(clip());
+    attach.appendChild(el('span', {class: 'sbchat-sr'}, t.attach));
+    form.appendChild(file);
+    form.appendChild(attach);
     form.appendChild(el('button', {id: 'sbchat-send', type: 'submit'}, t.send));
+    file.addEventListener('change', function () { if (file.files[0]) sendFile(file.files[0]); file.value = ''; });
     panel.appendChild(header); panel.appendChild(status); panel.appendChild(log); panel.appendChild(typing);
     if (cfg.preChatEmail !== 'off' && !state.token && !settings.email) {
       emailForm = el('form', {id: 'sbchat-email'});
@@ -145,6 +153,16 @@
       if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); form.requestSubmit ? form.requestSubmit() : submit(e); }
     });
     form.addEventListener('submit', submit);
+  }
+
+  // A paperclip icon (SVG: no emoji font needed).
+  function clip() {
+    var ns = 'http://www.w3.org/2000/svg', svg = document.createElementNS(ns, 'svg'), p = document.createElementNS(ns, 'path');
+    svg.setAttribute('viewBox', '0 0 24 24'); svg.setAttribute('width', '22'); svg.setAttribute('height', '22'); svg.setAttribute('aria-hidden', 'true');
+    p.setAttribute('d', 'M16.5 6v11.5a4 4 0 0 1-8 0V5a2.5 2.5 0 0 1 5 0v10.5a1 1 0 0 1-2 0V6H10v9.5a2.5 2.5 0 0 0 5 0V5a4 4 0 0 0-8 0v12.5a5.5 5.5 0 0 0 11 0V6z');
+    p.setAttribute('fill', '#1f5fbf');
+    svg.appendChild(p);
+    return svg;
   }
 
   function toggle(open) {
@@ -192,6 +210,19 @@
       li.appendChild(el('span', {class: 'sbchat-body'}, v.body));
       li.appendChild(el('small', {class: 'sbchat-meta'}, ''));
       log.appendChild(li);
+    }
+    if (v.media && v.media.length && !li.querySelector('.sbchat-media')) {
+      var box = el('span', {class: 'sbchat-media'});
+      v.media.forEach(function (m) {
+        if (!/^https?:\/\//.test(m.url)) return;
+        if (/^image\//.test(m.contentType)) {
+          var img = el('img', {src: m.url, alt: m.filename || m.contentType});
+          img.addEventListener('load', function () { log.scrollTop = log.scrollHeight; });
+          box.appendChild(img);
+        }
+        else box.appendChild(el('a', {href: m.url, target: '_blank', rel: 'noopener noreferrer'}, m.filename || m.contentType));
+      });
+      li.insertBefore(box, li.querySelector('.sbchat-meta'));
     }
     delete pending[v.clientMessageId];
     seen[v.id] = true;
@@ -273,29 +304,55 @@
     start().then(function () { deliver(text, cid, li, 0); });
   }
 
-  function deliver(text, cid, li, attempt) {
-    api('POST', '/chat/messages', {body: text, clientMessageId: cid}).then(function (r) {
+  // An attachment goes to the media bucket by its presigned PUT, never
+  // through the socket; the message names it (key and proof).
+  function sendFile(f) {
+    var cid = id();
+    var li = el('li', {class: 'sbchat-msg sbchat-inbound', 'data-client-id': cid, 'data-status': 'sending'});
+    li.appendChild(el('span', {class: 'sbchat-sr'}, t.you + ': '));
+    li.appendChild(el('span', {class: 'sbchat-body'}, f.name));
+    li.appendChild(el('small', {class: 'sbchat-meta'}, t.sending));
+    log.appendChild(li);
+    pending[cid] = li;
+    start().then(function () {
+      return api('POST', '/chat/uploads', {contentType: f.type || 'application/octet-stream', size: f.size, filename: f.name});
+    }).then(function (r) {
+      if (r.status !== 201) throw new Error(r.body.error || t.uploadFailed);
+      var up = r.body.upload, h = {};
+      for (var k in up.headers) if (k.toLowerCase() !== 'content-length') h[k] = up.headers[k];
+      return fetch(up.url, {method: up.method, headers: h, body: f}).then(function (p) {
+        if (!p.ok) throw new Error(t.uploadFailed);
+        li.querySelector('.sbchat-body').textContent = '';
+        deliver('', cid, li, 0, [{key: up.key, ref: r.body.ref}]);
+      });
+    }).catch(function (e) { li.setAttribute('data-status', 'failed'); li.querySelector('.sbchat-meta').textContent = e.message || t.uploadFailed; });
+  }
+
+  function deliver(text, cid, li, attempt, media) {
+    var body = {body: text, clientMessageId: cid};
+    if (media) body.media = media;
+    api('POST', '/chat/messages', body).then(function (r) {
       if (r.status === 200 || r.status === 201) return render(r.body.message);
-      if (r.status === 401 && attempt < 1) return session().then(function () { deliver(text, cid, li, attempt + 1); });
+      if (r.status === 401 && attempt < 1) return session().then(function () { deliver(text, cid, li, attempt + 1, media); });
       if (r.status === 429 || r.status >= 500) {
         if (r.status === 429) status.textContent = t.slow;
-        if (attempt < 6) return setTimeout(function () { deliver(text, cid, li, attempt + 1); }, (Number(r.retry) || Math.pow(2, attempt)) * 1000);
+        if (attempt < 6) return setTimeout(function () { deliver(text, cid, li, attempt + 1, media); }, (Number(r.retry) || Math.pow(2, attempt)) * 1000);
       }
-      failed(text, cid, li, r.body.error);
+      failed(text, cid, li, r.body.error, media);
     }, function () {
-      if (attempt < 6) return setTimeout(function () { deliver(text, cid, li, attempt + 1); }, Math.pow(2, attempt) * 1000);
-      failed(text, cid, li);
+      if (attempt < 6) return setTimeout(function () { deliver(text, cid, li, attempt + 1, media); }, Math.pow(2, attempt) * 1000);
+      failed(text, cid, li, null, media);
     });
   }
 
-  function failed(text, cid, li, why) {
+  function failed(text, cid, li, why, media) {
     li.setAttribute('data-status', 'failed');
     var meta = li.querySelector('.sbchat-meta');
     meta.textContent = why ? why : t.failed;
     meta.className = 'sbchat-meta sbchat-failed';
     meta.setAttribute('role', 'button');
     meta.setAttribute('tabindex', '0');
-    var retry = function () { meta.className = 'sbchat-meta'; meta.textContent = t.sending; meta.removeAttribute('role'); deliver(text, cid, li, 0); };
+    var retry = function () { meta.className = 'sbchat-meta'; meta.textContent = t.sending; meta.removeAttribute('role'); deliver(text, cid, li, 0, media); };
     meta.onclick = retry;
     meta.onkeydown = function (e) { if (e.key === 'Enter' || e.key === ' ') retry(); };
   }
