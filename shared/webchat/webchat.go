@@ -350,10 +350,7 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if res.NewConversation && c.Email != "" {
-		// The pre-chat email: contact data, for an answer while they are away.
-		if _, err := h.cfg.Service.UpdateContact(r.Context(), res.Message.ContactID, conversation.ContactPatch{Email: &c.Email}); err != nil {
-			h.cfg.Log.LogAttrs(r.Context(), slog.LevelWarn, "chat.email", slog.String("outcome", "not_recorded"), slog.String("error", err.Error()))
-		}
+		h.email(r.Context(), c, res.Message)
 	}
 	status, m := http.StatusCreated, res.Message
 	if res.Duplicate {
@@ -459,6 +456,32 @@ func (h *Handler) view(ctx context.Context, m conversation.Message) View {
 		}
 		return u
 	})
+}
+
+// email records the pre-chat email on the contact (contact data, for an
+// answer while they are away). A verified visitor's email is the site's
+// word, so it is their email identity too: when a contact already has it
+// (the customer mailed before), the chat contact is merged into that one,
+// as identical identities link (an unverified email never links).
+func (h *Handler) email(ctx context.Context, c Claims, m conversation.Message) {
+	contactID := m.ContactID
+	if c.Verified {
+		route, err := h.cfg.Service.Store.Route(ctx, conversation.Identity{Kind: conversation.KindEmail, Address: c.Email})
+		switch {
+		case err == nil && route.ContactID != "" && route.ContactID != m.ContactID:
+			if _, err := h.cfg.Service.Merge(ctx, route.ContactID, m.ContactID, ""); err != nil {
+				h.cfg.Log.LogAttrs(ctx, slog.LevelWarn, "chat.link", slog.String("outcome", "not_merged"), slog.String("error", err.Error()))
+			} else {
+				contactID = route.ContactID
+				h.cfg.Log.LogAttrs(ctx, slog.LevelInfo, "chat.link", slog.String("outcome", "merged"), slog.String("contact", contactID))
+			}
+		case err != nil && !errors.Is(err, conversation.ErrNotFound):
+			h.cfg.Log.LogAttrs(ctx, slog.LevelWarn, "chat.link", slog.String("outcome", "not_read"), slog.String("error", err.Error()))
+		}
+	}
+	if _, err := h.cfg.Service.UpdateContact(ctx, contactID, conversation.ContactPatch{Email: &c.Email}); err != nil {
+		h.cfg.Log.LogAttrs(ctx, slog.LevelWarn, "chat.email", slog.String("outcome", "not_recorded"), slog.String("error", err.Error()))
+	}
 }
 
 func validClientID(s string) bool {

@@ -2,6 +2,7 @@ package webchat_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -112,6 +113,7 @@ func TestWebChat(t *testing.T) {
 		"OriginsAndCaps":            testOriginsAndCaps,
 		"FloodIsLimitedNothingLost": testFloodIsLimitedNothingLost,
 		"Attachments":               testAttachments,
+		"VerifiedEmailJoinsContact": testVerifiedEmailJoinsContact,
 	}
 	for store, ns := range backends.Stores() {
 		for name, run := range cases {
@@ -455,4 +457,49 @@ func testAttachments(t *testing.T, ns storetest.NewStore) {
 	if code, _, _ := plain.call("POST", "/chat/uploads", `{"contentType":"image/png","size":10}`, "Authorization", "Bearer "+ps.Token); code != http.StatusNotImplemented {
 		t.Errorf("uploads without a bucket: %d", code)
 	}
+}
+
+func testVerifiedEmailJoinsContact(t *testing.T, ns storetest.NewStore) {
+	w := newWorld(t, ns, nil)
+	svc := &conversation.Service{Store: w.st, Team: "support"}
+	ctx := context.Background()
+	// Ana mailed before.
+	mailed, err := svc.Ingest(ctx, conversation.Inbound{Key: "ses:<m1@example.com>", Channel: conversation.ChannelEmail,
+		From: conversation.Identity{Kind: conversation.KindEmail, Address: "ana@example.com"}, FromAddress: "ana@example.com",
+		To: "support@example.com", Body: "where is my order?", Provider: "ses"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An unverified visitor giving her address: contact data only, never her contact.
+	anon := w.session(`{"site":"shop","email":"ana@example.com"}`)
+	if code, _ := w.send(anon.Token, "a1", "hi, it's Ana"); code != 201 {
+		t.Fatal(code)
+	}
+	r, err := w.st.Route(ctx, identityOf(t, w, anon.Token))
+	if err != nil || r.ContactID == mailed.Message.ContactID {
+		t.Fatalf("an unverified email linked the visitor to the mailing contact: %+v %v", r, err)
+	}
+	if c, _ := w.st.Contact(ctx, r.ContactID); c.Email != "ana@example.com" {
+		t.Errorf("the visitor's contact email: %q", c.Email)
+	}
+	// The site vouches for her: the chat joins the contact of her emails.
+	hash := webchat.IdentifierHash(identity, "ana-42")
+	ver := w.session(`{"site":"shop","identifier":"ana-42","identifierHash":"` + hash + `","email":"ana@example.com"}`)
+	if code, _ := w.send(ver.Token, "v1", "logged in now"); code != 201 {
+		t.Fatal(code)
+	}
+	r, err = w.st.Route(ctx, conversation.Identity{Kind: conversation.KindChat, Address: "shop:ana-42"})
+	if err != nil || r.ContactID != mailed.Message.ContactID {
+		t.Fatalf("the verified visitor is contact %q, her emails' is %q (%v)", r.ContactID, mailed.Message.ContactID, err)
+	}
+}
+
+// identityOf is the identity a token names.
+func identityOf(t *testing.T, w *world, token string) conversation.Identity {
+	c, err := w.signer.Verify(token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kind, addr, _ := strings.Cut(c.Subject, ":")
+	return conversation.Identity{Kind: conversation.Kind(kind), Address: addr}
 }
