@@ -12,7 +12,6 @@ import (
 
 	"github.com/switchboard/switchboard/shared/config"
 	"github.com/switchboard/switchboard/shared/launch"
-	"github.com/switchboard/switchboard/shared/routing"
 	"github.com/switchboard/switchboard/shared/store"
 	"github.com/switchboard/switchboard/shared/webchat"
 )
@@ -29,19 +28,10 @@ func setup(ctx context.Context, log *slog.Logger) (func(context.Context, json.Ra
 	if err != nil {
 		return nil, err
 	}
-	signer, err := webchat.NewSigner(key)
+	d, err := webchat.LoadDeployed(ctx, key, cfg, params)
 	if err != nil {
 		return nil, err
 	}
-	rt, err := routing.Load(ctx, cfg.RoutingConfigFile, params)
-	if err != nil {
-		return nil, err
-	}
-	base, err := params.Get(ctx, "PUBLIC_BASE_URL", false)
-	if err != nil {
-		return nil, err
-	}
-	sock := &webchat.Socket{Signer: signer, Self: base, Conns: store.New(config.DynamoDB(awsCfg, cfg), cfg.TableName), Log: log,
-		Origins: func(site string) []string { s, _ := rt.Site(site); return s.Origins }}
+	sock := &webchat.Socket{Signer: d.Signer, Self: d.Base, Origins: d.Origins, Conns: store.New(config.DynamoDB(awsCfg, cfg), cfg.TableName), Log: log}
 	return sock.Handle, nil
 }

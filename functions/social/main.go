@@ -23,7 +23,6 @@ import (
 	"github.com/switchboard/switchboard/shared/launch"
 	"github.com/switchboard/switchboard/shared/line"
 	"github.com/switchboard/switchboard/shared/meta"
-	"github.com/switchboard/switchboard/shared/routing"
 	"github.com/switchboard/switchboard/shared/spill"
 	"github.com/switchboard/switchboard/shared/store"
 	"github.com/switchboard/switchboard/shared/telegram"
@@ -123,15 +122,7 @@ func setup(ctx context.Context, log *slog.Logger) (http.Handler, error) {
 // chatHandler is the web chat's visitor API: tokens signed with key, the
 // sites of the routing document, the widget pointed at CHAT_WS_URL.
 func chatHandler(ctx context.Context, awsCfg aws.Config, key, identitySecret string, cfg config.Common, params config.Params, svc *conversation.Service, log *slog.Logger) (*webchat.Handler, error) {
-	signer, err := webchat.NewSigner(key)
-	if err != nil {
-		return nil, err
-	}
-	rt, err := routing.Load(ctx, cfg.RoutingConfigFile, params)
-	if err != nil {
-		return nil, err
-	}
-	base, err := params.Get(ctx, "PUBLIC_BASE_URL", true)
+	d, err := webchat.LoadDeployed(ctx, key, cfg, params)
 	if err != nil {
 		return nil, err
 	}
@@ -139,6 +130,6 @@ func chatHandler(ctx context.Context, awsCfg aws.Config, key, identitySecret str
 	if bucket := os.Getenv("MEDIA_BUCKET"); bucket != "" {
 		uploads = attach.NewUploads(config.S3(awsCfg, cfg), bucket)
 	}
-	return webchat.NewHandler(webchat.Config{Service: svc, Sites: rt.Sites, Signer: signer, IdentitySecret: identitySecret,
-		Self: base, SocketURL: os.Getenv("CHAT_WS_URL"), Uploads: uploads, Log: log})
+	return webchat.NewHandler(webchat.Config{Service: svc, Sites: d.Routing.Sites, Signer: d.Signer, IdentitySecret: identitySecret,
+		Self: d.Base, SocketURL: os.Getenv("CHAT_WS_URL"), Uploads: uploads, Log: log})
 }

@@ -222,11 +222,11 @@ func TestWebChatInTheBrowser(t *testing.T) {
 	shot(t, ctx, "webchat-desktop-photo.png")
 
 	// The agent types, then closes: the page says so, pushed.
-	agentPost(t, target, "/api/conversations/"+id+"/typing", `{"on":true}`, http.StatusNoContent)
+	agentDo(t, http.MethodPost, target, "/api/conversations/"+id+"/typing", `{"on":true}`, http.StatusNoContent)
 	waitTyping(t, ctx, "An agent is typing…")
-	agentPatch(t, target, "/api/conversations/"+id, `{"status":"closed"}`)
+	agentDo(t, http.MethodPatch, target, "/api/conversations/"+id, `{"status":"closed"}`, http.StatusOK)
 	waitTyping(t, ctx, "This conversation was closed. Write again any time.")
-	agentPost(t, target, "/api/conversations/cv_nope/typing", `{"on":true}`, http.StatusNotFound)
+	agentDo(t, http.MethodPost, target, "/api/conversations/cv_nope/typing", `{"on":true}`, http.StatusNotFound)
 
 	// A phone-sized screen: the panel fills it.
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(360, 740)); err != nil {
@@ -279,9 +279,10 @@ func waitTyping(t *testing.T, ctx context.Context, text string) {
 	}
 }
 
-func agentPost(t *testing.T, target, path, body string, want int) {
+// agentDo makes an agent's request and wants the status.
+func agentDo(t *testing.T, method, target, path, body string, want int) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, target+path, strings.NewReader(body))
+	req, _ := http.NewRequest(method, target+path, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+devenv.AgentAPIToken)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -289,21 +290,7 @@ func agentPost(t *testing.T, target, path, body string, want int) {
 	}
 	resp.Body.Close()
 	if resp.StatusCode != want {
-		t.Fatalf("POST %s: %d, want %d", path, resp.StatusCode, want)
-	}
-}
-
-func agentPatch(t *testing.T, target, path, body string) {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodPatch, target+path, strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+devenv.AgentAPIToken)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("PATCH %s: %d", path, resp.StatusCode)
+		t.Fatalf("%s %s: %d, want %d", method, path, resp.StatusCode, want)
 	}
 }
 

@@ -301,14 +301,22 @@ func bearer(r *http.Request) string {
 	return ""
 }
 
+// limited answers 429 (with Retry-After) when the visitor is over its rate.
+func (h *Handler) limited(w http.ResponseWriter, c Claims) bool {
+	wait, ok := h.cfg.Limit.Allow(c.Subject)
+	if !ok {
+		w.Header().Set("Retry-After", wait)
+		writeError(w, http.StatusTooManyRequests, "rate_limited", "too many requests: wait a moment and send again")
+	}
+	return !ok
+}
+
+// errNoUploads is the 501 reason without a media bucket.
+const errNoUploads = "attachments need a media bucket (MEDIA_BUCKET)"
+
 func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 	c, ok := h.visitor(w, r)
-	if !ok {
-		return
-	}
-	if wait, ok := h.cfg.Limit.Allow(c.Subject); !ok {
-		w.Header().Set("Retry-After", wait)
-		writeError(w, http.StatusTooManyRequests, "rate_limited", "too many messages: wait a moment and send again")
+	if !ok || h.limited(w, c) {
 		return
 	}
 	var req struct {
@@ -371,7 +379,7 @@ func (h *Handler) media(w http.ResponseWriter, r *http.Request, c Claims, refs [
 		return nil, true
 	}
 	if h.cfg.Uploads == nil {
-		writeError(w, http.StatusNotImplemented, "not_configured", "attachments need a media bucket (MEDIA_BUCKET)")
+		writeError(w, http.StatusNotImplemented, "not_configured", errNoUploads)
 		return nil, false
 	}
 	if len(refs) > MaxMedia {
@@ -412,12 +420,10 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if h.cfg.Uploads == nil {
-		writeError(w, http.StatusNotImplemented, "not_configured", "attachments need a media bucket (MEDIA_BUCKET)")
+		writeError(w, http.StatusNotImplemented, "not_configured", errNoUploads)
 		return
 	}
-	if wait, ok := h.cfg.Limit.Allow(c.Subject); !ok {
-		w.Header().Set("Retry-After", wait)
-		writeError(w, http.StatusTooManyRequests, "rate_limited", "too many uploads: wait a moment")
+	if h.limited(w, c) {
 		return
 	}
 	var req struct {
