@@ -52,9 +52,7 @@ func setup(ctx context.Context, log *slog.Logger) (http.Handler, error) {
 		Templates: h.Agents.Templates,
 		CanSend:   replyChannels(os.Getenv)}
 	// Agents' typing and status changes, pushed to web chat visitors.
-	if chat := webchat.FromEnv(os.Getenv, awsCfg, st, &http.Client{Timeout: 5 * time.Second}, log); chat != nil {
-		h.Chat = chat
-	}
+	h.Chat = webchat.FromEnv(os.Getenv, awsCfg, st, &http.Client{Timeout: 5 * time.Second}, log)
 	if cfg.MediaBucket != "" {
 		h.Uploads = attach.NewUploads(config.S3(awsCfg, cfg.Common), cfg.MediaBucket)
 	}

@@ -32,6 +32,6 @@ func setup(ctx context.Context, log *slog.Logger) (func(context.Context, json.Ra
 	if err != nil {
 		return nil, err
 	}
-	sock := &webchat.Socket{Signer: d.Signer, Self: d.Base, Origins: d.Origins, Conns: store.New(config.DynamoDB(awsCfg, cfg), cfg.TableName), Log: log}
+	sock := &webchat.Socket{Signer: d.Signer, Self: d.Base, Origins: d.Routing.Origins, Conns: store.New(config.DynamoDB(awsCfg, cfg), cfg.TableName), Log: log}
 	return sock.Handle, nil
 }

@@ -230,7 +230,7 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
 		return err
 	}
 	chat.Register(mux)
-	hub.Register(mux, func(site string) []string { s, _ := rt.Site(site); return s.Origins })
+	hub.Register(mux, rt.Origins)
 	notes := "NOTIFY_WEBHOOK_URL is unset: set it to any local listener to receive them"
 	if webhookURL != "" {
 		notes = "each is POSTed to NOTIFY_WEBHOOK_URL=" + webhookURL + ", signed (Standard Webhooks) with NOTIFY_WEBHOOK_SECRET"

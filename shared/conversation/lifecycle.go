@@ -360,7 +360,7 @@ type ContactPatch struct {
 func (s *Service) UpdateContact(ctx context.Context, id string, p ContactPatch) (Contact, error) {
 	for _, f := range []*string{p.Name, p.Language, p.Email} {
 		if f != nil && CheckText(*f) != nil {
-			return Contact{}, fmt.Errorf("%w: name and language must be text", ErrInvalid)
+			return Contact{}, fmt.Errorf("%w: name, language and email must be text", ErrInvalid)
 		}
 	}
 	if p.Language != nil && len(*p.Language) > 35 {

@@ -154,6 +154,12 @@ func (c *Config) Site(id string) (Site, bool) {
 	return Site{}, false
 }
 
+// Origins are the allowed origins of the site with id (none if unknown).
+func (c *Config) Origins(id string) []string {
+	s, _ := c.Site(id)
+	return s.Origins
+}
+
 // validSites checks each site: an id of letters, digits, - and _ (it is
 // part of identities), once; origins without a path; a known pre-chat mode.
 func (c *Config) validSites() error {

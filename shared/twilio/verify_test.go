@@ -12,6 +12,32 @@ import (
 // corpus is the shared outside truth beside the repository.
 const corpus = "../../../shared/corpus/"
 
+// officialVectors are the corpus's signature vectors (Twilio's SDKs').
+func officialVectors(t *testing.T) []vector {
+	t.Helper()
+	raw, err := os.ReadFile(corpus + "twilio/signature-vectors-official.json")
+	if err != nil {
+		t.Fatalf("read vectors (../shared must sit beside the repository): %v", err)
+	}
+	var file struct{ Vectors []vector }
+	if err := json.Unmarshal(raw, &file); err != nil {
+		t.Fatal(err)
+	}
+	return file.Vectors
+}
+
+// form is a vector's parameters, repeated names included.
+func (v vector) form() url.Values {
+	form := url.Values{}
+	for k, val := range v.Params {
+		form.Add(k, val)
+	}
+	for _, kv := range v.ParamsMulti {
+		form.Add(kv[0], kv[1])
+	}
+	return form
+}
+
 type vector struct {
 	ID            string            `json:"id"`
 	AuthToken     string            `json:"auth_token"`
@@ -24,31 +50,18 @@ type vector struct {
 }
 
 func TestOfficialSignatureVectors(t *testing.T) {
-	raw, err := os.ReadFile(corpus + "twilio/signature-vectors-official.json")
-	if err != nil {
-		t.Fatalf("read vectors (../shared must sit beside the repository): %v", err)
+	vectors := officialVectors(t)
+	if len(vectors) < 15 {
+		t.Fatalf("only %d vectors read", len(vectors))
 	}
-	var file struct{ Vectors []vector }
-	if err := json.Unmarshal(raw, &file); err != nil {
-		t.Fatal(err)
-	}
-	if len(file.Vectors) < 15 {
-		t.Fatalf("only %d vectors read", len(file.Vectors))
-	}
-	for _, v := range file.Vectors {
+	for _, v := range vectors {
 		t.Run(v.ID, func(t *testing.T) {
 			ver := twilio.NewVerifier(v.AuthToken)
 			var got bool
 			if v.RawBody != nil {
 				got = ver.VerifyBody(v.URL, []byte(*v.RawBody), v.Signature)
 			} else {
-				form := url.Values{}
-				for k, val := range v.Params {
-					form.Add(k, val)
-				}
-				for _, kv := range v.ParamsMulti {
-					form.Add(kv[0], kv[1])
-				}
+				form := v.form()
 				got = ver.VerifyForm(v.URL, form, v.Signature)
 			}
 			if got != v.ExpectedValid {
@@ -81,28 +94,15 @@ func TestVerifierRotation(t *testing.T) {
 }
 
 func TestSignMatchesOfficialVectors(t *testing.T) {
-	raw, err := os.ReadFile(corpus + "twilio/signature-vectors-official.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var file struct{ Vectors []vector }
-	if err := json.Unmarshal(raw, &file); err != nil {
-		t.Fatal(err)
-	}
+	vectors := officialVectors(t)
 	checked := 0
-	for _, v := range file.Vectors {
+	for _, v := range vectors {
 		// Vectors whose signature was computed over exactly the given URL and form.
 		if !v.ExpectedValid || v.RawBody != nil || v.ID == "sdk-https-sig-with-443" || v.ID == "sdk-http-sig-with-80" ||
 			v.ID == "sdk-https-port-1234-sig-without-port" || v.ID[:5] == "node-" {
 			continue
 		}
-		form := url.Values{}
-		for k, val := range v.Params {
-			form.Add(k, val)
-		}
-		for _, kv := range v.ParamsMulti {
-			form.Add(kv[0], kv[1])
-		}
+		form := v.form()
 		if got := twilio.Sign(v.AuthToken, v.URL, form); got != v.Signature {
 			t.Errorf("%s: Sign = %s, want %s", v.ID, got, v.Signature)
 		}

@@ -16,12 +16,6 @@ type Deployed struct {
 	Base    string
 }
 
-// Origins are a site's allowed origins (Socket.Origins).
-func (d Deployed) Origins(site string) []string {
-	s, _ := d.Routing.Site(site)
-	return s.Origins
-}
-
 // LoadDeployed reads them; key is CHAT_SIGNING_KEY's value.
 func LoadDeployed(ctx context.Context, key string, cfg config.Common, params config.Params) (Deployed, error) {
 	signer, err := NewSigner(key)

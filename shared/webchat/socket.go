@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
@@ -82,7 +81,7 @@ func (s *Socket) Authorize(ctx context.Context, req events.APIGatewayCustomAutho
 		return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized
 	}
 	effect := "Allow"
-	if o := header(req.Headers, "Origin"); o != "" && o != Origin(s.Self) && !slices.Contains(s.Origins(c.Site), o) {
+	if !allowedOrigin(header(req.Headers, "Origin"), s.Self, s.Origins(c.Site)) {
 		effect = "Deny"
 		s.log().LogAttrs(ctx, slog.LevelInfo, "chat.connect", slog.String("outcome", "refused"), slog.String("reason", "origin"), slog.String("site", c.Site))
 	}

@@ -150,7 +150,15 @@ func Origin(u string) string {
 // request without Origin is not a browser's cross-site call (curl, a
 // server): its token alone decides.
 func (h *Handler) allowed(origin string, s routing.Site) bool {
-	return origin == "" || origin == Origin(h.cfg.Self) || slices.Contains(s.Origins, origin)
+	return allowedOrigin(origin, h.cfg.Self, s.Origins)
+}
+
+// allowedOrigin is the one origin rule of every door (the visitor API,
+// the dev socket, the deployed socket's authorizer): no Origin (not a
+// browser's cross-site call), the pages served from self, or one of the
+// site's origins, exactly.
+func allowedOrigin(origin, self string, origins []string) bool {
+	return origin == "" || origin == Origin(self) || slices.Contains(origins, origin)
 }
 
 // cors checks the request's origin for site and answers 403 if it may not
