@@ -18,7 +18,9 @@ package api
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -223,11 +225,20 @@ func (h *Handler) conversation(w http.ResponseWriter, r *http.Request) {
 	for i, m := range msgs {
 		views[i] = viewMessage(m)
 	}
-	out := map[string]any{"conversation": viewConversation(c), "messages": views}
+	rules, err := h.service().ReplyRules(r.Context(), c)
+	if err != nil {
+		h.fail(w, r, "api.conversation", err)
+		return
+	}
+	view := struct {
+		conversation.Conversation
+		ReplyRules map[conversation.Channel]conversation.ReplyRule `json:"replyRules"`
+	}{viewConversation(c), rules}
+	out := map[string]any{"conversation": view, "messages": views}
 	if next != "" {
 		out["next"] = next
 	}
-	writeJSON(w, http.StatusOK, out)
+	writeTagged(w, r, out)
 }
 
 // limitParam reads ?limit= (1 to most), def when absent.
@@ -440,9 +451,12 @@ func (h *Handler) patch(w http.ResponseWriter, r *http.Request) {
 			p.Team = &team
 		case "priority":
 			p.Priority = &priority
-		case "assignee": // null unassigns
+		case "assignee": // null unassigns; "me" is the caller
 			if assignee == nil {
 				assignee = new(string)
+			}
+			if *assignee == "me" {
+				*assignee = agent(r)
 			}
 			p.Assignee = assignee
 		case "snoozeUntil":
@@ -520,6 +534,30 @@ func (h *Handler) read(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"conversation": viewConversation(c)})
+}
+
+// writeTagged answers a 200 the console polls: its ETag is a hash of the
+// body, and a request whose If-None-Match names it gets a 304 without one
+// (the work is done either way; the bytes are not sent).
+func writeTagged(w http.ResponseWriter, r *http.Request, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "internal", "internal error, please retry")
+		return
+	}
+	sum := sha256.Sum256(b)
+	tag := `"` + base64.RawURLEncoding.EncodeToString(sum[:16]) + `"`
+	w.Header().Set("ETag", tag)
+	w.Header().Set("Cache-Control", "private, no-cache")
+	for _, t := range strings.Split(r.Header.Get("If-None-Match"), ",") {
+		if t = strings.TrimPrefix(strings.TrimSpace(t), "W/"); t == tag {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(append(b, '\n'))
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -94,7 +94,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 	if page.Next != nil {
 		body["next"] = sealCursor(key, f, *page.Next)
 	}
-	writeJSON(w, http.StatusOK, body)
+	writeTagged(w, r, body)
 }
 
 // cursorKey is the store's cursor-signing secret, read once.

@@ -57,7 +57,9 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 }
 
 // media serves GET /api/media/{key}: 302 to a short-lived presigned URL of
-// a stored attachment (an agent's upload or a customer's copied medium).
+// a stored attachment (an agent's upload or a customer's copied medium);
+// with Accept: application/json, {"url"} (the console: a fetch with a
+// bearer cannot hand a redirect to an <img>).
 func (h *Handler) media(w http.ResponseWriter, r *http.Request) {
 	key := r.PathValue("key")
 	if h.Uploads == nil {
@@ -74,6 +76,10 @@ func (h *Handler) media(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "private, no-store")
+	if r.Header.Get("Accept") == "application/json" { // a page that sets the bearer itself: the link, to put in <img>/<audio>
+		writeJSON(w, http.StatusOK, map[string]string{"url": u})
+		return
+	}
 	http.Redirect(w, r, u, http.StatusFound)
 }
 

@@ -439,3 +439,74 @@ func (s *Service) Visitor(ctx context.Context, conversationID string) (string, e
 	}
 	return in.From, nil
 }
+
+// ReplyRule says whether an agent may reply on a channel now, as the
+// conversation's replyRules show it before sending (DESIGN.md section 6):
+// Code is the refusal's (whatsapp_window: only a template may go); a
+// channel with a window says when it ends (WindowEndsAt; for Messenger and
+// Instagram the 7-day human-agent span); Tag is the message tag a reply
+// would carry (HUMAN_AGENT after 24 hours on Messenger and Instagram).
+type ReplyRule struct {
+	Allowed      bool      `json:"allowed"`
+	Code         string    `json:"code,omitempty"`
+	Reason       string    `json:"reason,omitempty"`
+	WindowEndsAt time.Time `json:"windowEndsAt,omitzero"`
+	Tag          string    `json:"tag,omitempty"`
+}
+
+// ReplyRules holds a reply on each channel the customer wrote on in this
+// conversation to the rules Reply applies (CheckReply, the one check), at
+// this moment: one scan of the recent timeline for the customer's latest
+// message per channel, the contact and each identity's consent read once.
+// A channel whose latest message is further back than the scan is absent
+// (a reply there still goes, with the rules applied as Reply does).
+func (s *Service) ReplyRules(ctx context.Context, c Conversation) (map[Channel]ReplyRule, error) {
+	latest := map[Channel]Message{}
+	err := s.newestFirst(ctx, c.ID, func(m Message) bool {
+		if m.Kind == "" && m.Direction == DirectionInbound && m.From != "" {
+			if _, seen := latest[m.Channel]; !seen {
+				latest[m.Channel] = m
+			}
+		}
+		return len(latest) < len(c.Channels)
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := map[Channel]ReplyRule{}
+	if len(latest) == 0 {
+		return out, nil
+	}
+	contact, err := s.Store.Contact(ctx, c.ContactID)
+	if err != nil {
+		return nil, fmt.Errorf("read contact: %w", err)
+	}
+	now := s.now()
+	for ch, in := range latest {
+		state, err := s.Store.IdentityState(ctx, in.Identity)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, fmt.Errorf("read consent: %w", err)
+		}
+		probe := Message{Channel: ch, Provider: in.Provider, Identity: in.Identity}
+		rule := ReplyRule{Allowed: true}
+		if tag, err := s.CheckReply(probe, in.CreatedAt, contact.Blocked, state.OptedOut, now); err != nil {
+			var re *RuleError
+			if !errors.As(err, &re) {
+				return nil, err
+			}
+			rule = ReplyRule{Code: re.Code, Reason: re.Reason}
+		} else {
+			rule.Tag = tag
+		}
+		switch ch {
+		case ChannelWhatsApp:
+			rule.WindowEndsAt = in.CreatedAt.Add(ServiceWindow).UTC()
+		case ChannelWeChat:
+			rule.WindowEndsAt = in.CreatedAt.Add(WeChatWindow).UTC()
+		case ChannelMessenger, ChannelInstagram:
+			rule.WindowEndsAt = in.CreatedAt.Add(HumanAgentSpan).UTC()
+		}
+		out[ch] = rule
+	}
+	return out, nil
+}
