@@ -35,6 +35,7 @@ import (
 	"github.com/switchboard/switchboard/shared/api"
 	"github.com/switchboard/switchboard/shared/attach"
 	"github.com/switchboard/switchboard/shared/config"
+	"github.com/switchboard/switchboard/shared/console"
 	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/delivery"
 	"github.com/switchboard/switchboard/shared/devenv"
@@ -209,6 +210,15 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
 	wch.Register(mux)
 	(&api.Handler{Store: svc.Store, Service: svc, Token: agentToken, Tokens: agentTokens, Agents: rt, Log: log, Uploads: uploads, Chat: hub}).Register(mux)
 	uploads.Register(mux)
+	poll, err := time.ParseDuration(env("CONSOLE_POLL", "3s"))
+	if err != nil {
+		return fmt.Errorf("CONSOLE_POLL: %w", err)
+	}
+	con, err := console.New(console.Config{Auth: console.AuthToken, PollMillis: int(poll.Milliseconds())})
+	if err != nil {
+		return err
+	}
+	con.Register(mux)
 	mux.HandleFunc("GET /dev/outbox", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"sends": outbox.Sends()})
@@ -248,6 +258,7 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
   GET  /webhooks/wechat, POST …         WeChat Official Account: the URL check, then pushes (WECHAT_TOKEN)
   POST /dev/email                       a raw RFC 5322 message, as SES stores it in S3
   GET  /dev/outbox                      every reply the dev senders recorded (TWILIO_API_URL, TELEGRAM_API_URL, META_GRAPH_URL, LINE_API_URL, X_API_URL, WECHAT_API_URL send for real)
+  GET  /app/                            the agent console (sign in with the agent token below)
   GET  /api/conversations?status=open   agents' inbox
   GET  /api/conversations/{id}          a timeline
   PATCH /api/conversations/{id}         {"status":"closed"}, assignee, team, labels, priority, snooze

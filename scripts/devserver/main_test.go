@@ -145,7 +145,7 @@ func startDev(t *testing.T, env ...string) string {
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
 	for _, k := range []string{"STORE", "QUEUE", "TWILIO_AUTH_TOKEN", "AGENT_API_TOKEN", "PUBLIC_BASE_URL", "ROUTING_CONFIG_FILE",
-		"NOTIFY_WEBHOOK_SECRET", "NOTIFY_WEBHOOK_URL", "REOPEN_WINDOW", "AGENT_TOKENS", "CHAT_OFFLINE_AFTER", "DEV_SWEEP_EVERY"} {
+		"NOTIFY_WEBHOOK_SECRET", "NOTIFY_WEBHOOK_URL", "REOPEN_WINDOW", "AGENT_TOKENS", "CHAT_OFFLINE_AFTER", "DEV_SWEEP_EVERY", "CONSOLE_POLL"} {
 		t.Setenv(k, "")
 	}
 	for i := 0; i+1 < len(env); i += 2 {
