@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -87,6 +88,8 @@ func setup(ctx context.Context, log *slog.Logger, httpClient *http.Client) (*not
 	if err != nil {
 		return nil, err
 	}
+	// Notifications link to the conversation in the console.
+	n.ConsoleURL = consoleURL(os.Getenv("PUBLIC_CONSOLE_URL"), base)
 	botToken, err := params.Get(ctx, "TELEGRAM_BOT_TOKEN", false)
 	if err != nil {
 		return nil, err
@@ -133,4 +136,13 @@ func setup(ctx context.Context, log *slog.Logger, httpClient *http.Client) (*not
 			Fetcher: &media.Fetcher{}, Sources: sources, TelegramToken: tgToken, Log: log}
 	}
 	return n, nil
+}
+
+// consoleURL is PUBLIC_CONSOLE_URL, else the console the api function
+// serves at PUBLIC_BASE_URL + /app/ (empty without either).
+func consoleURL(console, base string) string {
+	if console != "" || base == "" {
+		return console
+	}
+	return strings.TrimRight(base, "/") + "/app/"
 }

@@ -127,3 +127,16 @@ func TestSetupNamesMissingSecret(t *testing.T) {
 		t.Errorf("err = %v, want one naming NOTIFY_WEBHOOK_SECRET", err)
 	}
 }
+
+func TestConsoleURL(t *testing.T) {
+	for _, c := range []struct{ console, base, want string }{
+		{"", "https://api.example.com", "https://api.example.com/app/"},
+		{"", "https://api.example.com/", "https://api.example.com/app/"},
+		{"https://desk.example.com/", "https://api.example.com", "https://desk.example.com/"},
+		{"", "", ""},
+	} {
+		if got := consoleURL(c.console, c.base); got != c.want {
+			t.Errorf("consoleURL(%q, %q) = %q, want %q", c.console, c.base, got, c.want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 	"time"
 
@@ -30,6 +31,9 @@ type Notification struct {
 	Reason         string    `json:"reason"`
 	Text           string    `json:"text"`
 	MessageAt      time.Time `json:"messageAt"`
+	// ConsoleURL opens the conversation in the agent console
+	// (PUBLIC_CONSOLE_URL + "#/conversations/{id}"); Text ends with it.
+	ConsoleURL string `json:"consoleUrl,omitempty"`
 }
 
 // Texter sends an SMS and returns its provider id (SMSSender does).
@@ -113,8 +117,12 @@ type Notifier struct {
 	// ChatOfflineAfter is how long a web chat reply nobody saw waits
 	// before it goes by email (CHAT_OFFLINE_AFTER; 0: never).
 	ChatOfflineAfter time.Duration
-	Now              func() time.Time
-	Log              *slog.Logger
+	// ConsoleURL is the agent console (PUBLIC_CONSOLE_URL, else
+	// PUBLIC_BASE_URL + "/app/"); notifications link into it. Empty: no
+	// link.
+	ConsoleURL string
+	Now        func() time.Time
+	Log        *slog.Logger
 }
 
 // Handle processes an SQS batch and reports the jobs to retry; a malformed
@@ -319,6 +327,10 @@ func (n *Notifier) compose(ctx context.Context, job Job) (Notification, string, 
 		what = fmt.Sprintf("%d new messages", conv.Unread)
 	}
 	note.Text = fmt.Sprintf("%s from %s on %s: %q", what, who, channelName(job.Channel), conv.LastPreview)
+	if n.ConsoleURL != "" {
+		note.ConsoleURL = n.ConsoleURL + "#/conversations/" + url.PathEscape(conv.ID)
+		note.Text += " " + note.ConsoleURL
+	}
 	return note, "", nil
 }
 

@@ -368,3 +368,21 @@ func TestSentIsRecordedWhenTimeRunsOutAfterTheSend(t *testing.T) {
 		t.Errorf("%d sends for %d jobs delivered twice; want each sent once", cs.calls, len(smsJobs))
 	}
 }
+
+// TestNotificationLinksToTheConsole: with the console's URL set, every
+// notification carries consoleUrl (PUBLIC_CONSOLE_URL + #/conversations/
+// {id}, DESIGN.md section 6) and its text ends with it, so an SMS or a
+// Slack message opens the conversation in one tap.
+func TestNotificationLinksToTheConsole(t *testing.T) {
+	w := newWorld(t, time.Minute)
+	w.notifier.ConsoleURL = "https://desk.example.com/app/"
+	w.receive(t, "SM1", "+14155550123", "where is my parcel?")
+	if resp, _ := w.notifier.Handle(context.Background(), sqsEvent(t, w.queue.jobs...)); len(resp.BatchItemFailures) != 0 || len(w.sms.sent) != 1 {
+		t.Fatalf("failures %+v, sms %d", resp.BatchItemFailures, len(w.sms.sent))
+	}
+	n := w.sms.sent[0]
+	want := "https://desk.example.com/app/#/conversations/" + n.ConversationID
+	if n.ConsoleURL != want || !strings.HasSuffix(n.Text, " "+want) {
+		t.Errorf("consoleUrl %q, text %q; want %q at the end", n.ConsoleURL, n.Text, want)
+	}
+}
