@@ -1,4 +1,5 @@
-// Command api is the Lambda function behind /api/*: the agents' inbox,
+// Command api is the Lambda function behind /api/* and the agent console
+// (/app/, shared/console): the agents' inbox,
 // conversation timelines and contacts, and what agents do to a conversation
 // (status, assignee, labels, notes, read, replies with attachments uploaded
 // to MEDIA_BUCKET). Deployed, API Gateway's JWT
@@ -17,6 +18,7 @@ import (
 	"github.com/switchboard/switchboard/shared/api"
 	"github.com/switchboard/switchboard/shared/attach"
 	"github.com/switchboard/switchboard/shared/config"
+	"github.com/switchboard/switchboard/shared/console"
 	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/launch"
 	"github.com/switchboard/switchboard/shared/routing"
@@ -58,7 +60,28 @@ func setup(ctx context.Context, log *slog.Logger) (http.Handler, error) {
 	}
 	mux := http.NewServeMux()
 	h.Register(mux)
+	con, err := console.New(consoleConfig(os.Getenv, h.JWT, cfg.MediaBucket, awsCfg.Region))
+	if err != nil {
+		return nil, err
+	}
+	con.Register(mux)
 	return mux, nil
+}
+
+// consoleConfig is how the console signs in: deployed (API_AUTH=jwt),
+// Cognito's hosted UI (COGNITO_DOMAIN, COGNITO_CLIENT_ID and
+// CONSOLE_REDIRECT_URL, the sign-in function's URL); else the agent
+// token. Its media come from the media bucket's presigned URLs.
+func consoleConfig(getenv func(string) string, jwt bool, bucket, region string) console.Config {
+	c := console.Config{Auth: console.AuthToken}
+	if jwt {
+		c = console.Config{Auth: console.AuthCognito, CognitoDomain: getenv("COGNITO_DOMAIN"),
+			ClientID: getenv("COGNITO_CLIENT_ID"), RedirectURL: getenv("CONSOLE_REDIRECT_URL")}
+	}
+	if bucket != "" && region != "" && getenv("S3_ENDPOINT") == "" {
+		c.MediaOrigin = "https://" + bucket + ".s3." + region + ".amazonaws.com"
+	}
+	return c
 }
 
 // replyChannels says which channels the notifier has a reply sender for

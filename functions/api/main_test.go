@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -75,6 +76,9 @@ func TestBehindTheJWTAuthorizer(t *testing.T) {
 	t.Setenv("ROUTING_CONFIG", `{"defaultTeam":"support","teams":[{"id":"support"}],"agents":[{"id":"ana","email":"ana@example.com","teams":["support"],"sinks":[]}]}`)
 	t.Setenv("AWS_ACCESS_KEY_ID", "local")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "local")
+	t.Setenv("COGNITO_DOMAIN", "https://switchboard-test.auth.us-east-1.amazoncognito.com")
+	t.Setenv("COGNITO_CLIENT_ID", "client-test")
+	t.Setenv("CONSOLE_REDIRECT_URL", "https://signin.example.com/")
 	h, err := setup(context.Background(), slog.Default())
 	if err != nil {
 		t.Fatalf("setup behind the authorizer: %v", err)
@@ -112,5 +116,37 @@ func TestBehindTheJWTAuthorizer(t *testing.T) {
 	c, msgs, err := st.Conversation(context.Background(), res.Message.ConversationID)
 	if err != nil || c.Status != conversation.StatusClosed || c.ClosedBy != "ana" || len(msgs) != 2 || msgs[1].Agent != "ana" {
 		t.Errorf("after the JWT agent's close: %+v %+v %v", c, msgs, err)
+	}
+}
+
+// TestConsoleSignInFromTheEnvironment: deployed (API_AUTH=jwt), the
+// console the function serves signs in with Cognito's hosted UI as the
+// template configures it, and its media come from the media bucket; a
+// missing setting stops start-up naming it.
+func TestConsoleSignInFromTheEnvironment(t *testing.T) {
+	for k, v := range map[string]string{"TABLE_NAME": "switchboard-test", "ROUTING_CONFIG": devenv.Routing, "API_AUTH": "jwt",
+		"AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "MEDIA_BUCKET": "sb-media", "S3_ENDPOINT": "",
+		"COGNITO_DOMAIN": "https://switchboard-1.auth.eu-west-1.amazoncognito.com", "COGNITO_CLIENT_ID": "client-1",
+		"CONSOLE_REDIRECT_URL": "https://abc.lambda-url.eu-west-1.on.aws/", "AGENT_API_TOKEN_PARAM": "", "ROUTING_CONFIG_PARAM": ""} {
+		t.Setenv(k, v)
+	}
+	h, err := setup(context.Background(), slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/app/config.json", nil))
+	var cfg map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &cfg); err != nil || cfg["auth"] != "cognito" || cfg["clientId"] != "client-1" {
+		t.Errorf("config.json: %s", rec.Body)
+	}
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/app/", nil))
+	if csp := rec.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "img-src 'self' blob: https://sb-media.s3.eu-west-1.amazonaws.com;") {
+		t.Errorf("CSP %q does not allow the bucket's presigned media", csp)
+	}
+	t.Setenv("COGNITO_DOMAIN", "")
+	if _, err := setup(context.Background(), slog.Default()); err == nil || !strings.Contains(err.Error(), "COGNITO_DOMAIN") {
+		t.Errorf("without COGNITO_DOMAIN: %v", err)
 	}
 }

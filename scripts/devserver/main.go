@@ -214,7 +214,10 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("CONSOLE_POLL: %w", err)
 	}
-	con, err := console.New(console.Config{Auth: console.AuthToken, PollMillis: int(poll.Milliseconds())})
+	// The console signs in with the agent token; CONSOLE_AUTH=cognito tries
+	// the hosted-UI flow against COGNITO_DOMAIN (a stand-in, in the tests).
+	con, err := console.New(console.Config{Auth: env("CONSOLE_AUTH", console.AuthToken), PollMillis: int(poll.Milliseconds()),
+		CognitoDomain: os.Getenv("COGNITO_DOMAIN"), ClientID: os.Getenv("COGNITO_CLIENT_ID"), RedirectURL: os.Getenv("CONSOLE_REDIRECT_URL")})
 	if err != nil {
 		return err
 	}
@@ -234,6 +237,7 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
 	// set, the listening address when not); so are the chat's pages.
 	uploads.Base = env("PUBLIC_BASE_URL", "http://"+ln.Addr().String())
 	hub.Self = uploads.Base
+	notifier.ConsoleURL = env("PUBLIC_CONSOLE_URL", uploads.Base+"/app/")
 	chat, err := webchat.NewHandler(webchat.Config{Service: svc, Sites: rt.Sites, Signer: chatSigner,
 		IdentitySecret: env("CHAT_IDENTITY_SECRET", devenv.ChatIdentitySecret), Self: uploads.Base, SocketURL: os.Getenv("CHAT_WS_URL"), Uploads: uploads, Log: log})
 	if err != nil {

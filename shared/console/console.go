@@ -125,17 +125,17 @@ type errString string
 
 func (e errString) Error() string { return string(e) }
 
-// Routes are the console's patterns (template.yaml routes them to the api
-// function without the JWT authorizer: the page signs in by itself).
+// Routes are the console's patterns, as template.yaml routes them to the
+// api function without the JWT authorizer (the page signs in by itself).
+// API Gateway routes /app and /app/ alike, so both serve the page, and the
+// page names its assets by absolute paths.
 func Routes() []string {
-	return []string{"GET /app/", "GET /app/{file}"}
+	return []string{"GET /app", "GET /app/{file}"}
 }
 
 // Register mounts the console on mux.
 func (h *Handler) Register(mux *http.ServeMux) {
-	mux.HandleFunc("GET /app", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, "/app/", http.StatusMovedPermanently)
-	})
+	mux.HandleFunc("GET /app", h.serve)
 	mux.HandleFunc("GET /app/", h.serve)
 }
 
@@ -147,7 +147,7 @@ var files = map[string]string{
 }
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
-	name := strings.TrimPrefix(r.URL.Path, "/app/")
+	name := strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, "/app"), "/")
 	ct, ok := files[name]
 	if !ok {
 		http.NotFound(w, r)
@@ -174,4 +174,33 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, _ = w.Write(b)
+}
+
+// Bounce is Cognito's callback, deployed as a function URL of its own (the
+// sign-in function): it sends the agent on to the console with what
+// Cognito answered (code and state, or error), and nothing else. The
+// callback cannot be the console's own URL because the HTTP API's JWT
+// authorizer names the app client, so the client cannot name the API's
+// URL (a cycle CloudFormation refuses); the bounce's URL depends on
+// neither. consoleURL is PUBLIC_BASE_URL + "/app/".
+func Bounce(consoleURL string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet {
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		in, out := r.URL.Query(), url.Values{}
+		for _, k := range []string{"code", "state", "error", "error_description"} {
+			if v := in.Get(k); v != "" && len(v) <= 2048 {
+				out.Set(k, v)
+			}
+		}
+		to := consoleURL
+		if len(out) > 0 {
+			to += "?" + out.Encode()
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Referrer-Policy", "no-referrer")
+		http.Redirect(w, r, to, http.StatusFound)
+	})
 }

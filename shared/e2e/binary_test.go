@@ -34,7 +34,7 @@ import (
 const root = "../.."
 
 var functions = []string{"./functions/messaging", "./functions/voice", "./functions/social", "./functions/api",
-	"./functions/fanout", "./functions/notifier", "./functions/email", "./functions/spill", "./functions/sweeper", "./functions/chatsocket", "./shared/lambdatest/testdata/hello"}
+	"./functions/fanout", "./functions/notifier", "./functions/email", "./functions/spill", "./functions/sweeper", "./functions/chatsocket", "./functions/signin", "./shared/lambdatest/testdata/hello"}
 
 // emailBucket is the bucket events/email names.
 const emailBucket = "switchboard-email-example"
@@ -275,6 +275,13 @@ func TestBinariesAsDeployed(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The console's sign-in bounce: Cognito's code on to PUBLIC_BASE_URL's /app/, the URL from SSM.
+	signin := lambdatest.Start(t, bins["signin"], audited("SigninFunction", env("PUBLIC_BASE_URL_PARAM", ssmPrefix+"public-base-url", "SSM_ENDPOINT", os.Getenv("SSM_ENDPOINT"))))
+	started = append(started, signin)
+	if out := string(invoke(signin, "console/signin-callback")); !strings.Contains(out, `"statusCode":302`) ||
+		!strings.Contains(out, devenv.PublicBaseURL+"/app/?code=0f5e8c2a-7b1d-4f3e-9a6c-2d8b4e1f7a90\u0026state=Yk3mQ9xR2vL8pT4w") {
+		t.Errorf("signin: %s\n%s", out, signin.Output())
+	}
 	notifier := lambdatest.Start(t, bins["notifier"], audited("NotifierFunction", env("NOTIFY_WEBHOOK_SECRET", devenv.NotifyWebhookSecret,
 		"S3_ENDPOINT", os.Getenv("S3_ENDPOINT"), "MEDIA_BUCKET", mediaBucket, "EMAIL_BUCKET", emailBucket,
 		"TWILIO_ACCOUNT_SID", binaryTwilioSID, "TWILIO_AUTH_TOKEN_PARAM", ssmPrefix+"twilio-auth-token", "TWILIO_API_URL", twilioAPI.URL,
@@ -411,6 +418,7 @@ func BenchmarkColdStart(b *testing.B) {
 		"notifier":   {"TABLE_NAME": "t"},
 		"email":      {"TABLE_NAME": "t", "ROUTING_CONFIG": binaryRouting},
 		"chatsocket": {"TABLE_NAME": "t", "CHAT_SIGNING_KEY": devenv.ChatSigningKey, "ROUTING_CONFIG": binaryRouting},
+		"signin":     {"PUBLIC_BASE_URL": devenv.PublicBaseURL},
 		"hello":      {},
 	}
 	names := make([]string, 0, len(envs))

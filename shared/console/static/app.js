@@ -624,7 +624,7 @@
 
   async function start() {
     wire();
-    cfg = Object.assign(cfg, await (await fetch('config.json', { cache: 'no-store' })).json());
+    cfg = Object.assign(cfg, await (await fetch('/app/config.json', { cache: 'no-store' })).json());
     try {
       if (cfg.auth === 'cognito') await cognitoReturn();
     } catch (e) { signedOut(e.message); return; }
