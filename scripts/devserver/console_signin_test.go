@@ -133,4 +133,24 @@ func TestConsoleSignsInWithCognito(t *testing.T) {
 	if tok := evalJS[string](t, ctx, `sessionStorage.getItem('sb.id')`); tok != cog.idToken {
 		t.Errorf("the tab keeps %q as its bearer, want the ID token", tok)
 	}
+
+	// The stack's ConsoleSignInUrl: the hosted UI started without the
+	// console, so the callback brings a code this tab never asked for. The
+	// page must not spend it (it has no verifier: the stand-in would refuse
+	// it) but start its own PKCE flow, and end signed in.
+	evalJS[bool](t, ctx, `sessionStorage.clear(), true`)
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(bounce.URL+"/?code=code-from-the-login-page&state=none"),
+		chromedp.WaitVisible(chromedp.CSS("#conv-list a")),
+	); err != nil {
+		t.Fatalf("sign in from the hosted UI's own link: %v", err)
+	}
+	cog.mu.Lock()
+	if cog.exchanged != 2 {
+		t.Errorf("%d code exchanges after the second sign-in, want 2", cog.exchanged)
+	}
+	cog.mu.Unlock()
+	if href := evalJS[string](t, ctx, `location.href`); href != target+"/app/" {
+		t.Errorf("after the second sign-in the address is %q", href)
+	}
 }

@@ -101,18 +101,21 @@
     store.set('sb.exp', String(Date.now() + (t.expires_in || 3600) * 1000 - 60000));
     if (t.refresh_token) store.set('sb.refresh', t.refresh_token);
   }
-  // cognitoReturn finishes a sign-in this tab started; a code this tab did
-  // not ask for (a bookmarked sign-in link) is dropped, and the page signs
-  // in afresh.
+  // cognitoReturn finishes a sign-in this tab started. A code this tab did
+  // not ask for (the stack's ConsoleSignInUrl, a bookmark) is dropped
+  // unused: it answers true, and the page starts its own flow with PKCE,
+  // which Cognito's fresh session cookie answers at once.
   async function cognitoReturn() {
     const q = new URLSearchParams(location.search);
     const code = q.get('code');
-    if (!code && !q.get('error')) return;
+    if (!code && !q.get('error')) return false;
     const saved = JSON.parse(sessionStorage.getItem('sb.pkce') || 'null');
     sessionStorage.removeItem('sb.pkce');
     history.replaceState(null, '', location.pathname + ((saved && saved.hash) || ''));
-    if (!code || !saved || saved.state !== q.get('state')) return;
+    if (q.get('error')) throw new Error('sign-in refused: ' + q.get('error'));
+    if (!saved || saved.state !== q.get('state')) return true;
     await cognitoToken({ grant_type: 'authorization_code', code, redirect_uri: cfg.redirectUrl, code_verifier: saved.verifier });
+    return false;
   }
   async function bearer() {
     if (cfg.auth === 'token') return store.get('sb.token');
@@ -626,7 +629,7 @@
     wire();
     cfg = Object.assign(cfg, await (await fetch('/app/config.json', { cache: 'no-store' })).json());
     try {
-      if (cfg.auth === 'cognito') await cognitoReturn();
+      if (cfg.auth === 'cognito' && (await cognitoReturn())) { await cognitoStart(); return; }
     } catch (e) { signedOut(e.message); return; }
     if (!(await bearer())) { signedOut(); return; }
     await enter();
