@@ -14,8 +14,10 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/devenv"
 	"github.com/switchboard/switchboard/shared/email"
+	"github.com/switchboard/switchboard/shared/notify"
 	"github.com/switchboard/switchboard/shared/twilio"
 )
 
@@ -101,22 +103,6 @@ func evalJS[T any](t *testing.T, ctx context.Context, js string) T {
 		t.Fatalf("%s: %v", js, err)
 	}
 	return v
-}
-
-func outboxSends(t *testing.T, target string) []map[string]any {
-	t.Helper()
-	resp, err := http.Get(target + "/dev/outbox")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out struct {
-		Sends []map[string]any `json:"sends"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		t.Fatal(err)
-	}
-	return out.Sends
 }
 
 // openConversationOf is the open conversation whose preview says want.
@@ -243,17 +229,17 @@ func TestConsoleInTheBrowser(t *testing.T) {
 	}
 	waitJS(t, ctx, "the reply on the timeline", fmt.Sprintf(`[...document.querySelectorAll('#timeline li.outbound .body')].some(e => e.textContent === %q)`, reply))
 	deadline := time.Now().Add(10 * time.Second)
-	var sent []map[string]any
+	var sent []notify.DevSend
 	for {
-		sent = slices.DeleteFunc(outboxSends(t, target), func(s map[string]any) bool { return s["body"] != reply })
+		sent = slices.DeleteFunc(outbox(t, target), func(s notify.DevSend) bool { return s.Body != reply })
 		if len(sent) > 0 || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	time.Sleep(500 * time.Millisecond) // room for a second send, were there one
-	sent = slices.DeleteFunc(outboxSends(t, target), func(s map[string]any) bool { return s["body"] != reply })
-	if len(sent) != 1 || sent[0]["channel"] != "sms" || sent[0]["to"] != "+14155550123" {
+	sent = slices.DeleteFunc(outbox(t, target), func(s notify.DevSend) bool { return s.Body != reply })
+	if len(sent) != 1 || sent[0].Channel != conversation.ChannelSMS || sent[0].To != "+14155550123" {
 		t.Fatalf("the dev sender recorded %v, want one SMS to +14155550123", sent)
 	}
 	waitJS(t, ctx, "the reply's status", `[...document.querySelectorAll('#timeline li.outbound [data-status]')].some(e => e.dataset.status === 'sent' || e.dataset.status === 'delivered')`)
