@@ -70,6 +70,9 @@ type Contact struct {
 	// MergedInto is the contact this one was merged into: its identities
 	// and conversations are that one's now.
 	MergedInto string `json:"mergedInto,omitempty" dynamodbav:"mergedInto,omitempty"`
+	// MergedFrom are the contacts merged into this one (an export or an
+	// erasure covers them too).
+	MergedFrom []string `json:"mergedFrom,omitempty" dynamodbav:"mergedFrom,omitempty"`
 }
 
 // IdentityState is what Switchboard knows of one identity beyond its contact:

@@ -169,7 +169,8 @@ const maxAttempts = 8
 // Ingest stores an inbound event on its contact's open conversation, creating
 // the contact and the conversation when there are none. On a known contact's
 // open conversation it costs one read and one conditional write; a duplicate
-// costs the same and changes nothing.
+// costs the same and changes nothing. A new identity costs a read more: the
+// erasure tombstone of an identity of that key (see Erase).
 func (s *Service) Ingest(ctx context.Context, in Inbound) (Result, error) {
 	if err := in.Validate(); err != nil {
 		return Result{}, err
@@ -181,9 +182,23 @@ func (s *Service) Ingest(ctx context.Context, in Inbound) (Result, error) {
 		route, err := s.Store.Route(ctx, in.From)
 		switch {
 		case errors.Is(err, ErrNotFound):
+			// A new identity, or one of an erased contact: then its
+			// messages' keys are checked against the erasure's tombstones.
 			route = Route{Identity: in.From}
+			if route.Erased, err = s.tombstoned(ctx, TombIdentity, in.From.Key()); err != nil {
+				return Result{}, fmt.Errorf("read tombstone: %w", err)
+			}
 		case err != nil:
 			return Result{}, fmt.Errorf("read route: %w", err)
+		}
+		if route.Erased {
+			gone, err := s.tombstoned(ctx, TombMessage, in.Key)
+			if err != nil {
+				return Result{}, fmt.Errorf("read tombstone: %w", err)
+			}
+			if gone { // a replay of a message erased with its contact
+				return Result{Message: s.message(in, route), Duplicate: true}, nil
+			}
 		}
 		if in.Thread != "" && in.Thread != route.ConversationID && route.ContactID != "" {
 			c, err := s.Store.Summary(ctx, in.Thread)
@@ -323,6 +338,12 @@ func pending(media []Media) []Media {
 // new message; it is idempotent. Service.Window is the notification window.
 func (s *Service) Project(ctx context.Context, m Message) (Conversation, error) {
 	c, err := s.Store.Project(ctx, m, s.Window, s.now())
+	if errors.Is(err, ErrErased) { // it raced its contact's erasure
+		if err := s.eraseLate(ctx, m); err != nil {
+			return c, fmt.Errorf("erase message %s: %w", m.ID, err)
+		}
+		return c, ErrErased
+	}
 	if err != nil {
 		return c, fmt.Errorf("project message %s: %w", m.ID, err)
 	}

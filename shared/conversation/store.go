@@ -39,6 +39,11 @@ type Route struct {
 	// Version increases with every change to the route; OpenConversation
 	// succeeds only if it is unchanged.
 	Version int64
+	// Erased: the identity belonged to an erased contact before this one
+	// (its tombstone was found when it was made again), so each message's
+	// key is checked against the erasure's tombstones: a replay of an old
+	// webhook stores nothing.
+	Erased bool
 }
 
 // Open asks the store to start a conversation with its first message in one
@@ -192,6 +197,7 @@ type Store interface {
 	RollupReader
 	Secrets
 	OutboxStore
+	EraseStore
 }
 
 // OldestFirst sorts failures by time, then reference, and keeps at most limit

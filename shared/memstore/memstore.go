@@ -45,6 +45,7 @@ type Store struct {
 	secrets      map[string][]byte
 	facts        map[string]bool
 	rollups      map[[2]string]*conversation.Rollup
+	erasure      *erasure
 
 	onStored func(conversation.Message)
 }
@@ -127,7 +128,7 @@ func (s *Store) OpenConversation(_ context.Context, o conversation.Open) error {
 	conv := o.Conversation
 	if !exists {
 		rec = &identity{
-			route: conversation.Route{Identity: o.Route.Identity, ContactID: conv.ContactID, Named: o.Name != ""},
+			route: conversation.Route{Identity: o.Route.Identity, ContactID: conv.ContactID, Named: o.Name != "", Erased: o.Route.Erased},
 			state: conversation.IdentityState{Identity: o.Route.Identity, ContactID: conv.ContactID},
 		}
 		s.identities[key] = rec
@@ -155,7 +156,7 @@ func (s *Store) Project(_ context.Context, m conversation.Message, window time.D
 	defer s.mu.Unlock()
 	conv, ok := s.conversations[m.ConversationID]
 	if !ok {
-		return conversation.Conversation{}, conversation.ErrNotFound
+		return conversation.Conversation{}, s.goneLocked(m.ConversationID)
 	}
 	if conv.Project(&m, window, at) {
 		conv.Version++
@@ -310,7 +311,7 @@ func (s *Store) Summary(_ context.Context, id string) (conversation.Conversation
 	defer s.mu.Unlock()
 	c, ok := s.conversations[id]
 	if !ok {
-		return conversation.Conversation{}, conversation.ErrNotFound
+		return conversation.Conversation{}, s.goneLocked(id)
 	}
 	return copyConv(c), nil
 }
@@ -321,7 +322,7 @@ func (s *Store) Conversation(_ context.Context, id string) (conversation.Convers
 	defer s.mu.Unlock()
 	c, ok := s.conversations[id]
 	if !ok {
-		return conversation.Conversation{}, nil, conversation.ErrNotFound
+		return conversation.Conversation{}, nil, s.goneLocked(id)
 	}
 	msgs := make([]conversation.Message, 0, len(s.messages[id]))
 	for _, m := range s.messages[id] {
@@ -336,12 +337,16 @@ func (s *Store) Contact(_ context.Context, id string) (conversation.Contact, err
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.contacts[id]
+	if !ok && s.erasure != nil && s.erasure.contacts[id] {
+		return conversation.Contact{}, conversation.ErrErased
+	}
 	if !ok {
 		return conversation.Contact{}, conversation.ErrNotFound
 	}
 	out := *c
 	out.Identities = slices.Clone(c.Identities)
 	out.ConversationIDs = slices.Clone(c.ConversationIDs)
+	out.MergedFrom = slices.Clone(c.MergedFrom)
 	return out, nil
 }
 
@@ -556,6 +561,7 @@ func (s *Store) Merge(_ context.Context, m conversation.Merge) error {
 		}
 	}
 	from.MergedInto = into.ID
+	into.MergedFrom = append(into.MergedFrom, from.ID)
 	into.Identities = append(into.Identities, m.From.Identities...)
 	into.ConversationIDs = append(into.ConversationIDs, m.From.ConversationIDs...)
 	for _, r := range m.Identities {

@@ -31,6 +31,9 @@
 //	delivery (delivery)          DELIV#<job id>          DELIV      state, leaseUntil, attempts, finishedAt, reason;
 //	                                                                expiresAt (TTL, delivery.Retention): a notification
 //	                                                                job's claim (delivery.go)
+//	tombstone, audit             ERASED#<hmac>, AUDIT#<day>         what an erasure leaves, and who exported or erased
+//	                                                                whom (erase.go); an erased contact or conversation
+//	                                                                keeps its item with its id and erasedAt alone
 //
 // Access patterns:
 //
@@ -89,6 +92,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -131,12 +135,15 @@ type API interface {
 	BatchGetItem(context.Context, *dynamodb.BatchGetItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
 	TransactWriteItems(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 	DeleteItem(context.Context, *dynamodb.DeleteItemInput, ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+	BatchWriteItem(context.Context, *dynamodb.BatchWriteItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
 }
 
 // Store is the DynamoDB store.
 type Store struct {
 	db    API
 	table string
+	// secrets caches Secret's answers: a secret never changes once made.
+	secrets sync.Map
 }
 
 var _ conversation.Store = (*Store)(nil)
@@ -181,6 +188,8 @@ type identityItem struct {
 	// The conversation it pointed at until that closed, and when.
 	LastConversationID string    `dynamodbav:"lastConversationId,omitempty"`
 	LastClosedAt       time.Time `dynamodbav:"lastClosedAt,omitempty"`
+	// ErasedBefore: an erased contact had this identity (Route.Erased).
+	ErasedBefore bool `dynamodbav:"erasedBefore,omitempty"`
 }
 
 // Route implements conversation.Store.
@@ -193,6 +202,7 @@ func (st *Store) Route(ctx context.Context, id conversation.Identity) (conversat
 		Identity: id, ContactID: it.ContactID, ConversationID: it.ConversationID,
 		OpenedBy: it.OpenedBy, Named: it.Named, Version: it.Version,
 		LastConversationID: it.LastConversationID, LastClosedAt: it.LastClosedAt, Blocked: it.Blocked,
+		Erased: it.ErasedBefore,
 	}, nil
 }
 
@@ -290,7 +300,7 @@ func (st *Store) OpenConversation(ctx context.Context, o conversation.Open) erro
 	if r.Version == 0 {
 		it, err := attributevalue.MarshalMap(identityItem{
 			Kind: r.Identity.Kind, Address: r.Identity.Address, ContactID: conv.ContactID,
-			ConversationID: conv.ID, OpenedBy: conv.OpenedBy, Named: o.Name != "", Version: 1,
+			ConversationID: conv.ID, OpenedBy: conv.OpenedBy, Named: o.Name != "", Version: 1, ErasedBefore: r.Erased,
 		})
 		if err != nil {
 			return fmt.Errorf("encode identity: %w", err)
@@ -694,6 +704,9 @@ func (st *Store) getConversation(ctx context.Context, id string) (conversation.C
 	if out.Item == nil {
 		return c, conversation.ErrNotFound
 	}
+	if erased(out.Item) {
+		return c, conversation.ErrErased
+	}
 	return decodeConversation(out.Item)
 }
 
@@ -861,6 +874,9 @@ func (st *Store) Contact(ctx context.Context, id string) (conversation.Contact, 
 	}
 	if out.Item == nil {
 		return c, conversation.ErrNotFound
+	}
+	if erased(out.Item) {
+		return c, conversation.ErrErased
 	}
 	if err := attributevalue.UnmarshalMap(out.Item, &c); err != nil {
 		return c, fmt.Errorf("decode contact: %w", err)
@@ -1156,6 +1172,17 @@ func (st *Store) ChangeContact(ctx context.Context, before, after conversation.C
 // Secret implements conversation.Store: item SECRET#<name>, made on first
 // use with a conditional put, so that every caller gets the first one made.
 func (st *Store) Secret(ctx context.Context, name string) ([]byte, error) {
+	if v, ok := st.secrets.Load(name); ok {
+		return v.([]byte), nil
+	}
+	b, err := st.secret(ctx, name)
+	if err == nil {
+		st.secrets.Store(name, b)
+	}
+	return b, err
+}
+
+func (st *Store) secret(ctx context.Context, name string) ([]byte, error) {
 	k := key("SECRET#"+name, "SECRET")
 	for range 2 {
 		out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.table, Key: k, ConsistentRead: aws.Bool(true)})
@@ -1196,7 +1223,8 @@ func (st *Store) Merge(ctx context.Context, m conversation.Merge) error {
 	}
 	into, err := st.updateItem(contactKey(m.Into.ID), expression.
 		Set(expression.Name("identities"), expression.ListAppend(expression.Name("identities"), expression.Value(m.From.Identities))).
-		Set(expression.Name("conversationIds"), expression.ListAppend(expression.Name("conversationIds"), expression.Value(nonNil(m.From.ConversationIDs)))), notMerged)
+		Set(expression.Name("conversationIds"), expression.ListAppend(expression.Name("conversationIds"), expression.Value(nonNil(m.From.ConversationIDs)))).
+		Set(expression.Name("mergedFrom"), expression.ListAppend(expression.IfNotExists(expression.Name("mergedFrom"), expression.Value([]string{})), expression.Value([]string{m.From.ID}))), notMerged)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ package stream
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 
@@ -94,6 +95,9 @@ func (h *Handler) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.D
 // dev server's in-process stream calls it for each message memstore stores.
 func (h *Handler) Apply(ctx context.Context, m conversation.Message) error {
 	conv, err := h.Service.Project(ctx, m)
+	if errors.Is(err, conversation.ErrErased) {
+		return nil // it landed on an erased conversation and is erased too
+	}
 	if err != nil {
 		return err
 	}

@@ -121,6 +121,7 @@ func Run(t *testing.T, ns NewStore) {
 	t.Run("EchoIsOutboundAndReadReceipts", func(t *testing.T) { echoes(t, ns) })
 	t.Run("NotFound", func(t *testing.T) { notFound(t, ns) })
 	t.Run("Lifecycle", func(t *testing.T) { RunLifecycle(t, ns) })
+	t.Run("Erasure", func(t *testing.T) { RunErasure(t, ns) })
 }
 
 func firstMessage(t *testing.T, ns NewStore) {
