@@ -106,11 +106,15 @@ func evalJS[T any](t *testing.T, ctx context.Context, js string) T {
 }
 
 // openConversationOf is the open conversation whose preview says want.
+// The preview is the in-process stream's projection, which follows the
+// webhook's answer by a moment: it waits for it (10 s at most).
 func openConversationOf(t *testing.T, target, want string) map[string]any {
 	t.Helper()
-	for _, c := range agentGet(t, target, "/api/conversations?status=open")["conversations"].([]any) {
-		if conv := c.(map[string]any); strings.Contains(fmt.Sprint(conv["lastPreview"]), want) {
-			return conv
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		for _, c := range agentGet(t, target, "/api/conversations?status=open")["conversations"].([]any) {
+			if conv := c.(map[string]any); strings.Contains(fmt.Sprint(conv["lastPreview"]), want) {
+				return conv
+			}
 		}
 	}
 	t.Fatalf("no open conversation shows %q", want)
