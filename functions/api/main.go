@@ -34,6 +34,8 @@ func setup(ctx context.Context, log *slog.Logger) (http.Handler, error) {
 		// MediaBucket holds agents' attachments (POST /api/uploads) and
 		// the customers' copied media (GET /api/media/{key}).
 		MediaBucket string `envconfig:"MEDIA_BUCKET"`
+		// EmailBucket keeps raw mail; an erasure deletes the person's.
+		EmailBucket string `envconfig:"EMAIL_BUCKET"`
 	}
 	awsCfg, params, err := config.Setup(ctx, &cfg, &cfg.Common)
 	if err != nil {
@@ -57,6 +59,9 @@ func setup(ctx context.Context, log *slog.Logger) (http.Handler, error) {
 	h.Chat = webchat.FromEnv(os.Getenv, awsCfg, st, &http.Client{Timeout: 5 * time.Second}, log)
 	if cfg.MediaBucket != "" {
 		h.Uploads = attach.NewUploads(config.S3(awsCfg, cfg.Common), cfg.MediaBucket)
+	}
+	if cfg.MediaBucket != "" || cfg.EmailBucket != "" { // an erasure deletes the person's objects in them
+		h.Objects = &attach.Objects{S3: config.S3(awsCfg, cfg.Common), MediaBucket: cfg.MediaBucket, EmailBucket: cfg.EmailBucket}
 	}
 	mux := http.NewServeMux()
 	h.Register(mux)

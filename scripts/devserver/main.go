@@ -208,7 +208,7 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
 		return err
 	}
 	wch.Register(mux)
-	(&api.Handler{Store: svc.Store, Service: svc, Token: agentToken, Tokens: agentTokens, Agents: rt, Log: log, Uploads: uploads, Chat: hub}).Register(mux)
+	(&api.Handler{Store: svc.Store, Service: svc, Token: agentToken, Tokens: agentTokens, Agents: rt, Log: log, Uploads: uploads, Chat: hub, Objects: uploads}).Register(mux)
 	uploads.Register(mux)
 	poll, err := time.ParseDuration(env("CONSOLE_POLL", "3s"))
 	if err != nil {

@@ -13,7 +13,9 @@
 //
 // Errors are JSON {"error": readable, "code": snake_case}: 400 invalid
 // (naming the field), 401, 404 not_found, 409 with the rule's code
-// (bad_transition, newer_open, merge_self, merged), 500 internal.
+// (bad_transition, newer_open, merge_self, merged), 410 erased (a contact
+// or conversation erased on request: GET /api/contacts/{id}/export and
+// DELETE /api/contacts/{id}, privacy.go), 500 internal.
 package api
 
 import (
@@ -70,6 +72,10 @@ type Handler struct {
 	// Chat pushes to web chat visitors' sockets what agents do that they
 	// see at once: typing, and the conversation's status; nil: nothing.
 	Chat webchat.Pusher
+	// Objects deletes an erased person's media and raw emails; nil: there
+	// are none to delete (an erasure that finds some fails, changing
+	// nothing).
+	Objects ObjectEraser
 
 	keyCache
 }
@@ -110,6 +116,8 @@ func (h *Handler) routes() []route {
 		{"GET /api/contacts/{id}", h.contact},
 		{"PATCH /api/contacts/{id}", h.patchContact},
 		{"POST /api/contacts/{id}/merge", h.merge},
+		{"GET /api/contacts/{id}/export", h.export},
+		{"DELETE /api/contacts/{id}", h.erase},
 		{"GET /api/reports", h.reports},
 		{"GET /api/templates", h.templates},
 		{"POST /api/uploads", h.upload},
@@ -370,6 +378,9 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, event string, err
 		return
 	case errors.Is(err, conversation.ErrNotFound):
 		writeError(w, http.StatusNotFound, "not_found", "not found")
+		return
+	case errors.Is(err, conversation.ErrErased):
+		writeError(w, http.StatusGone, "erased", "erased on request: nothing of it is kept")
 		return
 	case errors.As(err, &rule):
 		writeError(w, http.StatusConflict, rule.Code, rule.Reason)

@@ -86,14 +86,23 @@ type ExportedThread struct {
 	Messages     []Message    `json:"messages"`
 }
 
-// Erased is what an erasure removed from the table that lives elsewhere:
-// the media objects and raw emails (Message.Source) the caller deletes.
+// Erased counts what an erasure removed.
 type Erased struct {
 	ContactID     string
 	Conversations int
 	Messages      int
-	MediaKeys     []string
-	Sources       []string
+	Objects       int
+}
+
+// EraseHooks reach what an erasure removes outside the table.
+type EraseHooks struct {
+	// Deliveries names a message's delivery records (its send job's).
+	Deliveries func(Message) []string
+	// Objects deletes a conversation's media objects (Media.Key, in the
+	// media bucket) and raw events kept as s3://bucket/key (Message.Source:
+	// raw emails); deleting one already gone is fine. It runs before the
+	// messages naming them are deleted, so a failure leaves them to a retry.
+	Objects func(ctx context.Context, mediaKeys, sources []string) error
 }
 
 // TombstoneHash is the hex HMAC-SHA256, under the store's erasure secret, of
@@ -207,9 +216,8 @@ func conversationsOf(people []Contact) []string {
 
 // Erase removes a person (GDPR article 17, CCPA's right to delete): the
 // contact and every contact merged into it, their identities, their
-// conversations with every message, note, event, report fact, timer and
-// the delivery records deliveries names for a message (nil: none), and
-// returns the media and raw emails to delete from the buckets. What stays
+// conversations with every message, note, event, report fact, timer, the
+// delivery records and objects (media, raw emails) the hooks reach. What stays
 // is tombstones: the contact's and conversations' ids marked erased (410),
 // and HMACs of their identities and message keys, so that a replay of an
 // old webhook stores nothing of them, while a new message from the same
@@ -223,7 +231,7 @@ func conversationsOf(people []Contact) []string {
 // that read its route before and is written onto a conversation being
 // erased finds it erased when the stream projects it, and is erased then
 // (Project).
-func (s *Service) Erase(ctx context.Context, id, agent string, deliveries func(Message) []string) (Erased, error) {
+func (s *Service) Erase(ctx context.Context, id, agent string, hooks EraseHooks) (Erased, error) {
 	people, err := s.people(ctx, id)
 	if err != nil {
 		return Erased{}, err
@@ -261,7 +269,7 @@ func (s *Service) Erase(ctx context.Context, id, agent string, deliveries func(M
 		if !slices.ContainsFunc(people, func(p Contact) bool { return p.ID == c.ContactID }) {
 			continue // someone else's now
 		}
-		if err := s.eraseMessages(ctx, cid, msgs, deliveries, now, &out); err != nil {
+		if err := s.eraseMessages(ctx, cid, msgs, hooks, now, &out); err != nil {
 			return out, err
 		}
 		var timers []Timer
@@ -284,10 +292,10 @@ func (s *Service) Erase(ctx context.Context, id, agent string, deliveries func(M
 	return out, nil
 }
 
-// eraseMessages tombstones and deletes msgs of conversation cid, noting
-// their media and raw sources in out.
-func (s *Service) eraseMessages(ctx context.Context, cid string, msgs []Message, deliveries func(Message) []string, now time.Time, out *Erased) error {
-	var hashes, keys, delivs []string
+// eraseMessages tombstones and deletes msgs of conversation cid, their
+// objects first.
+func (s *Service) eraseMessages(ctx context.Context, cid string, msgs []Message, hooks EraseHooks, now time.Time, out *Erased) error {
+	var hashes, keys, delivs, media, sources []string
 	for _, m := range msgs {
 		if m.Direction == DirectionInbound {
 			h, err := s.TombstoneHash(ctx, TombMessage, m.Key)
@@ -297,17 +305,26 @@ func (s *Service) eraseMessages(ctx context.Context, cid string, msgs []Message,
 			hashes = append(hashes, h)
 		}
 		keys = append(keys, m.Key)
-		if deliveries != nil {
-			delivs = append(delivs, deliveries(m)...)
+		if hooks.Deliveries != nil {
+			delivs = append(delivs, hooks.Deliveries(m)...)
 		}
 		for _, md := range m.Media {
 			if md.Key != "" {
-				out.MediaKeys = append(out.MediaKeys, md.Key)
+				media = append(media, md.Key)
 			}
 		}
 		if strings.HasPrefix(m.Source, "s3://") {
-			out.Sources = append(out.Sources, m.Source)
+			sources = append(sources, m.Source)
 		}
+	}
+	if len(media)+len(sources) > 0 {
+		if hooks.Objects == nil {
+			return fmt.Errorf("conversation %s has %d stored objects and nothing can delete them", cid, len(media)+len(sources))
+		}
+		if err := hooks.Objects(ctx, media, sources); err != nil {
+			return fmt.Errorf("delete objects of %s: %w", cid, err)
+		}
+		out.Objects += len(media) + len(sources)
 	}
 	if err := s.Store.Tombstone(ctx, hashes, now); err != nil {
 		return fmt.Errorf("tombstone messages: %w", err)
@@ -320,8 +337,13 @@ func (s *Service) eraseMessages(ctx context.Context, cid string, msgs []Message,
 }
 
 // eraseLate erases a message the stream found on an erased conversation (it
-// raced the erasure), so nothing of the person is left behind.
+// raced the erasure), so nothing of the person is left behind; its media,
+// still pending (the stream queues them after this), are never copied.
 func (s *Service) eraseLate(ctx context.Context, m Message) error {
 	var out Erased
-	return s.eraseMessages(ctx, m.ConversationID, []Message{m}, nil, s.now().UTC(), &out)
+	m.Media = nil
+	if s.EraseObjects == nil {
+		m.Source = "" // left to the bucket's expiry (RawEmailRetentionDays)
+	}
+	return s.eraseMessages(ctx, m.ConversationID, []Message{m}, EraseHooks{Objects: s.EraseObjects}, s.now().UTC(), &out)
 }

@@ -158,8 +158,12 @@ type Service struct {
 	// ChatEmailFrom is the address a web chat reply nobody saw is emailed
 	// from (the routing document's email.address; empty: none is sent).
 	ChatEmailFrom string
-	Now           func() time.Time
-	NewID         func(prefix string) string
+	// EraseObjects deletes stored objects (EraseHooks.Objects) of a
+	// message that raced its contact's erasure; nil: such a message's raw
+	// source (a raw email) is left to the bucket's expiry.
+	EraseObjects func(ctx context.Context, mediaKeys, sources []string) error
+	Now          func() time.Time
+	NewID        func(prefix string) string
 }
 
 // maxAttempts bounds how often Ingest re-reads a route that changed under it

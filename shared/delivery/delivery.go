@@ -2,13 +2,25 @@
 // consumer claims a job before sending it and records the outcome after.
 // The stores implement Records (shared/store on the table, shared/memstore
 // in memory) and pass one contract (conversation/storetest.RunDeliveries).
-// It has no dependencies, so the stores do not pull in the senders.
+// It depends on nothing but uuid, so the stores do not pull in the senders.
 package delivery
 
 import (
 	"context"
 	"time"
+
+	"github.com/google/uuid"
 )
+
+// replyNamespace makes send job ids: UUIDv5 of the message id (DESIGN.md
+// section 6), usable as a provider's retry key.
+var replyNamespace = uuid.MustParse("6f1c1b4e-2b8c-4d53-9a0e-5b0c6f7a3d21")
+
+// SendJobID is the id of the job that sends an agent's reply or callback
+// (message id): its delivery record's, and the key a provider dedupes by.
+func SendJobID(messageID string) string {
+	return uuid.NewSHA1(replyNamespace, []byte(messageID)).String()
+}
 
 // States of a delivery.
 const (

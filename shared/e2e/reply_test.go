@@ -173,7 +173,8 @@ func (s *system) wireReplies(mux *http.ServeMux, fanout *stream.Handler, n *noti
 	ln := httptest.NewServer(http.HandlerFunc(s.replies.line))
 	s.t.Cleanup(ln.Close)
 	s3c := localaws.S3(s.t)
-	uploads := attach.NewUploads(s3c, localaws.Bucket(s.t, s3c))
+	s.s3, s.mediaBucket, s.emailBucket = s3c, localaws.Bucket(s.t, s3c), localaws.Bucket(s.t, s3c)
+	uploads := attach.NewUploads(s3c, s.mediaBucket)
 	fanout.Outbox = fanout.Dispatch.(*notify.Dispatcher)
 	n.Service = s.svc
 	n.Replies = notify.NewReplies(notify.ReplyConfig{
@@ -181,7 +182,8 @@ func (s *system) wireReplies(mux *http.ServeMux, fanout *stream.Handler, n *noti
 		TelegramBotToken: botToken, TelegramURL: tg.URL, MetaAccessToken: pageToken, MetaGraphURL: gr.URL,
 		Mailer: n.Mailer, ReplyTo: thread.Address, Media: uploads, LineChannelToken: lineToken, LineAPIURL: ln.URL,
 	}, &http.Client{Timeout: 5 * time.Second})
-	(&api.Handler{Store: s.store, Service: s.svc, Token: agentToken, Uploads: uploads, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}).Register(mux)
+	(&api.Handler{Store: s.store, Service: s.svc, Token: agentToken, Uploads: uploads, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Objects: &attach.Objects{S3: s3c, MediaBucket: s.mediaBucket, EmailBucket: s.emailBucket}}).Register(mux)
 }
 
 // agent calls the API as an agent would.

@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/smithy-go/middleware"
@@ -63,6 +64,8 @@ type system struct {
 	t        testing.TB
 	web      *httptest.Server // the messaging webhook
 	store    *store.Store
+	db       *dynamodb.Client
+	table    string
 	sqs      *sqs.Client
 	queue    string
 	dlq      string
@@ -78,6 +81,10 @@ type system struct {
 	mails    []*sesv2.SendEmailInput // what the notifier sent through SES (moto)
 	badSigs  int
 	replies  *providers // the reply stand-ins (options.replies)
+	// With options.replies: moto's S3, the media bucket (uploads, copied
+	// media) and a raw email bucket.
+	s3                       *s3.Client
+	mediaBucket, emailBucket string
 }
 
 type options struct {
@@ -102,7 +109,7 @@ func newSystem(t testing.TB, o options) *system {
 
 	db := localaws.DynamoDB(t)
 	table := localaws.Table(t, db)
-	s.store = store.New(db, table)
+	s.store, s.db, s.table = store.New(db, table), db, table
 
 	// SQS through a proxy that can play an outage.
 	direct := localaws.SQS(t)

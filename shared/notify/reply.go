@@ -14,7 +14,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/google/uuid"
 	twilioclient "github.com/twilio/twilio-go/client"
 	twilioapi "github.com/twilio/twilio-go/rest/api/v2010"
 	"github.com/twilio/twilio-go/twiml"
@@ -40,14 +39,8 @@ const KindReply = "reply"
 // ReplySink names a reply job's destination (the customer's address).
 func ReplySink(to string) routing.Sink { return routing.Sink{Type: KindReply, To: to} }
 
-// replyNamespace makes send job ids: UUIDv5 of the message id (DESIGN.md
-// section 6), usable as a provider's retry key.
-var replyNamespace = uuid.MustParse("6f1c1b4e-2b8c-4d53-9a0e-5b0c6f7a3d21")
-
-// SendJobID is the send job's id for message id.
-func SendJobID(messageID string) string {
-	return uuid.NewSHA1(replyNamespace, []byte(messageID)).String()
-}
+// SendJobID is the send job's id for message id (delivery.SendJobID).
+func SendJobID(messageID string) string { return delivery.SendJobID(messageID) }
 
 // QueueSend queues the send of an agent's reply (stream.Outbox).
 func (d *Dispatcher) QueueSend(ctx context.Context, m conversation.Message) error {

@@ -98,7 +98,7 @@ func eraseAll(t *testing.T, ns NewStore) {
 	h := newHarness(t, ns)
 	p := seedPeople(h)
 	ctx := context.Background()
-	out, err := h.svc.Erase(ctx, p.ana, "lead", nil)
+	out, err := h.svc.Erase(ctx, p.ana, "lead", conversation.EraseHooks{})
 	if err != nil {
 		t.Fatalf("erase: %v", err)
 	}
@@ -152,13 +152,13 @@ func eraseAll(t *testing.T, ns NewStore) {
 		t.Errorf("Bob's route after her erasure: %+v", r)
 	}
 	// Asked again: gone, and said so.
-	if _, err := h.svc.Erase(ctx, p.ana, "lead", nil); !errors.Is(err, conversation.ErrErased) {
+	if _, err := h.svc.Erase(ctx, p.ana, "lead", conversation.EraseHooks{}); !errors.Is(err, conversation.ErrErased) {
 		t.Errorf("erase again: %v, want ErrErased", err)
 	}
 	if _, err := h.svc.Export(ctx, p.ana, "lead"); !errors.Is(err, conversation.ErrErased) {
 		t.Errorf("export after erasure: %v, want ErrErased", err)
 	}
-	if _, err := h.svc.Erase(ctx, "ct_nobody", "lead", nil); !errors.Is(err, conversation.ErrNotFound) {
+	if _, err := h.svc.Erase(ctx, "ct_nobody", "lead", conversation.EraseHooks{}); !errors.Is(err, conversation.ErrNotFound) {
 		t.Errorf("erase of no one: %v, want ErrNotFound", err)
 	}
 }
@@ -176,7 +176,7 @@ func eraseReplay(t *testing.T, ns NewStore) {
 	h := newHarness(t, ns)
 	p := seedPeople(h)
 	ctx := context.Background()
-	if _, err := h.svc.Erase(ctx, p.ana, "lead", nil); err != nil {
+	if _, err := h.svc.Erase(ctx, p.ana, "lead", conversation.EraseHooks{}); err != nil {
 		t.Fatal(err)
 	}
 	// Her old webhooks, replayed: nothing stored, no contact made.
@@ -218,7 +218,7 @@ func eraseRace(t *testing.T, ns NewStore) {
 	// Wake the snoozed conversation: it is the one her route points at.
 	h.update(p.second, conversation.Patch{Status: str(conversation.StatusOpen)})
 	route := h.route(p.phone)
-	if _, err := h.svc.Erase(ctx, p.ana, "lead", nil); err != nil {
+	if _, err := h.svc.Erase(ctx, p.ana, "lead", conversation.EraseHooks{}); err != nil {
 		t.Fatal(err)
 	}
 	late := conversation.Message{ID: "msg_late", Key: "twilio:SMlate", ConversationID: route.ConversationID, ContactID: route.ContactID,
