@@ -175,10 +175,12 @@
     const r = await api('GET', listQuery(), undefined, state.listTag ? { 'If-None-Match': state.listTag } : {});
     if (r.notModified) return;
     state.listTag = r.etag;
-    // Pages loaded further down stay; the first page is replaced.
+    // The first page is replaced; pages loaded further down stay, unless
+    // the first page is now the whole inbox (no next): then what left it
+    // (closed, erased) leaves the list too.
     const first = r.data.conversations;
     const ids = new Set(first.map((c) => c.id));
-    const rest = state.next || state.list.length > first.length ? state.list.slice(first.length).filter((c) => !ids.has(c.id)) : [];
+    const rest = r.data.next && (state.next || state.list.length > first.length) ? state.list.slice(first.length).filter((c) => !ids.has(c.id)) : [];
     state.list = first.concat(rest);
     if (!rest.length) state.next = r.data.next || '';
     renderInbox();
@@ -241,7 +243,14 @@
   async function loadConversation() {
     const id = state.current;
     if (!id) return;
-    const r = await api('GET', '/api/conversations/' + encodeURIComponent(id), undefined, state.convTag ? { 'If-None-Match': state.convTag } : {});
+    let r;
+    try {
+      r = await api('GET', '/api/conversations/' + encodeURIComponent(id), undefined, state.convTag ? { 'If-None-Match': state.convTag } : {});
+    } catch (e) {
+      if (id !== state.current) return; // the agent moved on (or erased it) meanwhile
+      if (e.status === 410) { toast('This conversation was erased on request'); location.hash = '#/'; return; }
+      throw e;
+    }
     if (r.notModified || id !== state.current) return;
     state.convTag = r.etag;
     state.conv = r.data.conversation;
@@ -372,6 +381,7 @@
     $('past').replaceChildren(...(ct.conversations || []).map((p) => el('li', {},
       el('a', { href: '#/conversations/' + encodeURIComponent(p.id), text: p.status + ' · ' + when(p.lastMessageAt || p.createdAt), 'aria-current': p.id === state.current ? 'true' : 'false' }))));
     resetConfirm($('block'), c.blocked ? 'Unblock' : 'Block');
+    resetConfirm($('erase'), 'Erase this person');
   }
   function renderCompose() {
     const c = state.conv;
@@ -606,6 +616,34 @@
         await refreshContact(into);
         state.listTag = ''; state.convTag = '';
         await Promise.all([loadInbox(), loadConversation()]);
+      });
+    });
+    // A person's data: everything as a JSON download (GDPR/CCPA access),
+    // or erased for good after a confirming second press.
+    $('export').addEventListener('click', () => {
+      if (!state.conv) return;
+      const id = state.conv.contactId;
+      api('GET', '/api/contacts/' + encodeURIComponent(id) + '/export').then((r) => {
+        const url = URL.createObjectURL(new Blob([JSON.stringify(r.data, null, 2)], { type: 'application/json' }));
+        const a = el('a', { href: url, download: 'contact-' + id + '.json' });
+        document.body.append(a);
+        a.click();
+        a.remove();
+        setTimeout(() => URL.revokeObjectURL(url), 60000);
+        toast('Exported: contact-' + id + '.json');
+      }, fail);
+    });
+    $('erase').addEventListener('click', () => {
+      if (!state.conv) return;
+      const id = state.conv.contactId;
+      confirmFirst($('erase'), 'Confirm: erase everything about them', async () => {
+        await api('DELETE', '/api/contacts/' + encodeURIComponent(id));
+        state.current = ''; // its timeline is gone: polls stop asking for it
+        toast('Erased: nothing of this person is kept');
+        state.contacts.delete(id);
+        state.listTag = '';
+        location.hash = '#/';
+        await loadInbox();
       });
     });
     window.addEventListener('hashchange', route);
