@@ -75,6 +75,7 @@ export SQS_ENDPOINT=http://127.0.0.1:$mport
 export S3_ENDPOINT=http://127.0.0.1:$mport
 export SSM_ENDPOINT=http://127.0.0.1:$mport
 export MOTO_ENDPOINT=http://127.0.0.1:$mport
+export EVENTBRIDGE_ENDPOINT=http://127.0.0.1:$mport
 ENV
   log "DynamoDB Local on 127.0.0.1:$dport, moto on 127.0.0.1:$mport"
   echo "$envfile"

@@ -9,11 +9,15 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
 	"github.com/switchboard/switchboard/shared/config"
 	"github.com/switchboard/switchboard/shared/conversation"
+	"github.com/switchboard/switchboard/shared/eventsout"
 	"github.com/switchboard/switchboard/shared/launch"
 	"github.com/switchboard/switchboard/shared/notify"
 	"github.com/switchboard/switchboard/shared/routing"
@@ -52,5 +56,33 @@ func handler(ctx context.Context, log *slog.Logger) (*stream.Handler, error) {
 	if cfg.MediaBucket != "" {
 		h.Media = d // media jobs ride the notify queue to the notifier's copier
 	}
+	// Domain events out: to the EventBridge bus, and as signed webhook jobs
+	// on the same queue (the notifier posts them).
+	var pubs eventsout.Publishers
+	if cfg.EventBusName != "" {
+		eb := eventbridge.NewFromConfig(awsCfg, func(o *eventbridge.Options) {
+			if cfg.EventBridgeEndpoint != "" {
+				o.BaseEndpoint = aws.String(cfg.EventBridgeEndpoint)
+			}
+		})
+		pubs = append(pubs, &eventsout.Bus{API: eb, Name: cfg.EventBusName})
+	}
+	if urls := splitURLs(cfg.EventsWebhookURL); len(urls) > 0 {
+		pubs = append(pubs, &notify.EventQueue{Queue: queue, URLs: urls})
+	}
+	if len(pubs) > 0 {
+		h.Events = pubs
+	}
 	return h, nil
+}
+
+// splitURLs is EVENTS_WEBHOOK_URL's comma-separated subscriptions.
+func splitURLs(v string) []string {
+	var out []string
+	for _, u := range strings.Split(v, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			out = append(out, u)
+		}
+	}
+	return out
 }

@@ -90,6 +90,17 @@ func setup(ctx context.Context, log *slog.Logger, httpClient *http.Client) (*not
 	}
 	// Notifications link to the conversation in the console.
 	n.ConsoleURL = consoleURL(os.Getenv("PUBLIC_CONSOLE_URL"), base)
+	// Domain events to webhook subscriptions (KindEvent jobs), signed with
+	// their own secret.
+	evSecret, err := params.Get(ctx, "EVENTS_WEBHOOK_SECRET", cfg.EventsWebhookURL != "")
+	if err != nil {
+		return nil, err
+	}
+	if evSecret != "" {
+		if n.Events, err = notify.NewWebhookSender(httpClient, evSecret, nil); err != nil {
+			return nil, fmt.Errorf("EVENTS_WEBHOOK_SECRET: %w", err)
+		}
+	}
 	botToken, err := params.Get(ctx, "TELEGRAM_BOT_TOKEN", false)
 	if err != nil {
 		return nil, err

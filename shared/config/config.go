@@ -270,7 +270,13 @@ func (s Params) Get(ctx context.Context, name string, required bool) (string, er
 type Notify struct {
 	Common
 	NotifyQueueURL string `envconfig:"NOTIFY_QUEUE_URL"`
-	SESEndpoint    string `envconfig:"SES_ENDPOINT"`
+	// Domain events out (DESIGN.md section 6b): the EventBridge bus, and
+	// the webhook subscriptions (comma-separated URLs; the notifier signs
+	// with EVENTS_WEBHOOK_SECRET). Empty: none.
+	EventBusName        string `envconfig:"EVENT_BUS_NAME"`
+	EventsWebhookURL    string `envconfig:"EVENTS_WEBHOOK_URL"`
+	EventBridgeEndpoint string `envconfig:"EVENTBRIDGE_ENDPOINT"`
+	SESEndpoint         string `envconfig:"SES_ENDPOINT"`
 	// SESConfigurationSet reports what became of each email sent (the
 	// email function records it on the reply).
 	SESConfigurationSet string `envconfig:"SES_CONFIGURATION_SET"`

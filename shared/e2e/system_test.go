@@ -85,6 +85,11 @@ type system struct {
 	// media) and a raw email bucket.
 	s3                       *s3.Client
 	mediaBucket, emailBucket string
+	// events is every domain event the stream published, each held to
+	// its schema; with options.events, bus and subscriber are the far ends.
+	events     *eventLog
+	bus        *eventBus
+	subscriber *subscriber
 }
 
 type options struct {
@@ -97,6 +102,9 @@ type options struct {
 	// replies wires the outbox: the agents' API on the webhook server,
 	// reply senders pointed at provider stand-ins (see reply_test.go).
 	replies bool
+	// events wires events out: a bus on moto's EventBridge and a webhook
+	// subscription (see events_test.go).
+	events bool
 }
 
 func newSystem(t testing.TB, o options) *system {
@@ -225,6 +233,12 @@ func newSystem(t testing.TB, o options) *system {
 	}}
 	if o.replies {
 		s.wireReplies(mux, fanout, n)
+	}
+	s.events = &eventLog{}
+	t.Cleanup(func() { s.events.check(t) }) // before the pollers stop: registered after their cancel
+	fanout.Events = s.events
+	if o.events {
+		s.wireEvents(fanout, n)
 	}
 	go func() { _ = sp.Run(ctx) }()
 	for range 2 { // two concurrent consumers, as Lambda scales out

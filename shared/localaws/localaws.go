@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
@@ -137,4 +138,11 @@ func Bucket(t testing.TB, client *s3.Client) string {
 		t.Fatalf("create bucket: %v", err)
 	}
 	return name
+}
+
+// EventBridge returns a client for EVENTBRIDGE_ENDPOINT (moto; see Endpoint).
+func EventBridge(t testing.TB) *eventbridge.Client {
+	t.Helper()
+	ep := Endpoint(t, "EVENTBRIDGE_ENDPOINT")
+	return eventbridge.NewFromConfig(Config(), func(o *eventbridge.Options) { o.BaseEndpoint = aws.String(ep) })
 }

@@ -99,6 +99,8 @@ func ParseJob(body string) (Job, error) {
 	case KindEmailAck:
 		required["text"], required["from"] = j.Text, j.From
 	case KindMedia:
+	case KindEvent:
+		required["text"] = j.Text
 	case KindReply:
 		required["messageId"] = j.MessageID
 	default:

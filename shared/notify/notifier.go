@@ -95,6 +95,9 @@ type Notifier struct {
 	Deliveries delivery.Records
 	// Senders by sink type (routing.SinkSMS, …).
 	Senders map[string]Sender
+	// Events signs domain events posted to webhook subscriptions
+	// (EVENTS_WEBHOOK_SECRET; KindEvent jobs); nil: such jobs fail.
+	Events *WebhookSender
 	// Replies send agents' replies, by channel; a channel without one fails
 	// its replies as channel_not_configured.
 	Replies map[conversation.Channel]ReplySender
@@ -199,6 +202,8 @@ func (n *Notifier) Deliver(ctx context.Context, job Job) error {
 		return n.followUp(ctx, job, attrs)
 	case KindEmailAck:
 		return n.emailAck(ctx, job, attrs)
+	case KindEvent:
+		return n.postEvent(ctx, job, attrs)
 	}
 	note, skip, err := n.compose(ctx, job)
 	if err != nil {

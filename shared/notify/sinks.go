@@ -81,16 +81,22 @@ func (s *WebhookSender) Send(ctx context.Context, sink routing.Sink, n Notificat
 	if err != nil {
 		return &PermanentError{Reason: err.Error()}
 	}
+	return s.PostSigned(ctx, sink.To, n.ID, body)
+}
+
+// PostSigned POSTs body to url signed with the message id (webhook-id: the
+// receiver's dedupe key); a 4xx other than 408/429 is a PermanentError.
+func (s *WebhookSender) PostSigned(ctx context.Context, url, id string, body []byte) error {
 	ts := s.now()
-	sig, err := s.signer.Sign(n.ID, ts, body)
+	sig, err := s.signer.Sign(id, ts, body)
 	if err != nil {
 		return err
 	}
 	h := http.Header{}
-	h.Set(standardwebhooks.HeaderWebhookID, n.ID)
+	h.Set(standardwebhooks.HeaderWebhookID, id)
 	h.Set(standardwebhooks.HeaderWebhookTimestamp, fmt.Sprint(ts.Unix()))
 	h.Set(standardwebhooks.HeaderWebhookSignature, sig)
-	return post(ctx, s.Client, sink.To, body, h)
+	return post(ctx, s.Client, url, body, h)
 }
 
 // SlackSender posts the text to a Slack incoming webhook.

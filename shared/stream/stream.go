@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/switchboard/switchboard/shared/conversation"
+	"github.com/switchboard/switchboard/shared/eventsout"
 	"github.com/switchboard/switchboard/shared/store"
 )
 
@@ -52,7 +53,11 @@ type Handler struct {
 	Dispatch Dispatcher
 	// Media, if set, queues the copy of pending media.
 	Media MediaQueue
-	Log   *slog.Logger
+	// Events, if set, receives every domain event a record tells
+	// (eventsout: a stored entry, an outbound message's status, an
+	// erasure's audit entry).
+	Events eventsout.Publisher
+	Log    *slog.Logger
 }
 
 // Handle projects every new message in the batch, in order, and dispatches
@@ -75,6 +80,9 @@ func (h *Handler) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.D
 			var pending bool
 			if m, pending, err = mediaAdded(rec); err == nil && pending {
 				err = h.queueMedia(ctx, m)
+			}
+			if err == nil && h.Events != nil {
+				err = h.publishChange(ctx, rec)
 			}
 		}
 		if err != nil {
@@ -113,7 +121,43 @@ func (h *Handler) Apply(ctx context.Context, m conversation.Message) error {
 			return fmt.Errorf("dispatch notifications for %s: %w", m.ID, err)
 		}
 	}
+	if h.Events != nil {
+		if err := h.Events.Publish(ctx, eventsout.Of(conv, m)); err != nil {
+			return fmt.Errorf("publish events of %s: %w", m.ID, err)
+		}
+	}
 	return h.queueMedia(ctx, m)
+}
+
+// publishChange publishes what a record other than a new message tells: an
+// outbound message's status (MODIFY), an erasure (an audit entry's INSERT).
+func (h *Handler) publishChange(ctx context.Context, rec events.DynamoDBEventRecord) error {
+	if m, ok, err := message(rec, events.DynamoDBOperationTypeModify, ""); err != nil || ok {
+		if err != nil {
+			return err
+		}
+		if err := h.Events.Publish(ctx, eventsout.OfStatus(m)); err != nil {
+			return fmt.Errorf("publish status of %s: %w", m.ID, err)
+		}
+		return nil
+	}
+	img := rec.Change.NewImage
+	if t, ok := img["type"]; rec.EventName != string(events.DynamoDBOperationTypeInsert) || !ok ||
+		t.DataType() != events.DataTypeString || t.String() != store.TypeAudit {
+		return nil
+	}
+	item, err := FromLambda(img)
+	if err != nil {
+		return err
+	}
+	var a conversation.AuditEntry
+	if err := attributevalue.UnmarshalMap(item, &a); err != nil {
+		return fmt.Errorf("decode audit record %s: %w", rec.Change.SequenceNumber, err)
+	}
+	if err := h.Events.Publish(ctx, eventsout.OfAudit(a)); err != nil {
+		return fmt.Errorf("publish audit %s: %w", a.ID, err)
+	}
+	return nil
 }
 
 // logTimings writes the first response and resolution times a message
