@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -149,6 +150,14 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
 	}
 	sh.Dispatch = &notify.Dispatcher{Routing: rt, Queue: queue, Webhook: webhookURL, Log: log}
 	sh.Outbox = sh.Dispatch.(*notify.Dispatcher)
+	// Domain events to EVENTS_WEBHOOK_URL (comma-separated), through the
+	// same queue, signed with EVENTS_WEBHOOK_SECRET (DESIGN.md 6b).
+	if urls := strings.FieldsFunc(os.Getenv("EVENTS_WEBHOOK_URL"), func(r rune) bool { return r == ',' }); len(urls) > 0 {
+		if notifier.Events, err = notify.NewWebhookSender(httpClient, env("EVENTS_WEBHOOK_SECRET", devenv.EventsWebhookSecret), nil); err != nil {
+			return fmt.Errorf("EVENTS_WEBHOOK_SECRET: %w", err)
+		}
+		sh.Events = &notify.EventQueue{Queue: queue, URLs: urls}
+	}
 	// Agents' replies go nowhere but GET /dev/outbox, unless a provider's
 	// API URL points a real sender somewhere (a stand-in).
 	outbox := &notify.DevOutbox{}

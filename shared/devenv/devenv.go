@@ -52,6 +52,9 @@ const (
 	// NotifyWebhookSecret signs the dev server's webhook notifications
 	// (Standard Webhooks: whsec_ and a base64 key).
 	NotifyWebhookSecret = "whsec_c3dpdGNoYm9hcmQtbG9jYWwtZGV2LXdlYmhvb2sta2V5"
+	// EventsWebhookSecret signs the domain events the dev server posts to
+	// EVENTS_WEBHOOK_URL (local only, like every value here).
+	EventsWebhookSecret = "whsec_c3dpdGNoYm9hcmQtbG9jYWwtZGV2LWV2ZW50cy1rZXk="
 	// NotifyQueueName is the queue the dev server creates in moto (QUEUE=sqs).
 	NotifyQueueName = "switchboard-dev-notify"
 	// Routing is the dev server's routing when ROUTING_CONFIG_FILE is unset:
