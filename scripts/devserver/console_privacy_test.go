@@ -71,6 +71,13 @@ func TestConsoleExportsAndErases(t *testing.T) {
 		t.Errorf("after one press the button says %q, want a confirmation", got)
 	}
 	agentDo(t, http.MethodGet, target, "/api/contacts/"+contactID, "", http.StatusOK)
+	// The customer writes again while the agent confirms: the poll redraws
+	// the timeline and the contact panel, and the button stays armed.
+	sms(t, target, "SMprivacy000000000000000000000003", "+14155550444", "one more thing")
+	waitJS(t, ctx, "the new message on the timeline", `[...document.querySelectorAll('#timeline .body')].some(e => e.textContent === 'one more thing')`)
+	if got := evalJS[string](t, ctx, `document.getElementById('erase').textContent`); !strings.HasPrefix(got, "Confirm") {
+		t.Errorf("after a redraw the armed button says %q", got)
+	}
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#erase"))); err != nil {
 		t.Fatal(err)
 	}

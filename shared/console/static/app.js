@@ -380,8 +380,12 @@
     $('identities').replaceChildren(...(ct.identities || []).map((i) => el('li', {}, channelBadge(i.channel), document.createTextNode(' ' + i.address))));
     $('past').replaceChildren(...(ct.conversations || []).map((p) => el('li', {},
       el('a', { href: '#/conversations/' + encodeURIComponent(p.id), text: p.status + ' · ' + when(p.lastMessageAt || p.createdAt), 'aria-current': p.id === state.current ? 'true' : 'false' }))));
-    resetConfirm($('block'), c.blocked ? 'Unblock' : 'Block');
-    resetConfirm($('erase'), 'Erase this person');
+    // A poll re-renders the panel: an armed button of the same contact
+    // stays armed (the agent's second press must find it so).
+    const same = $('contact').dataset.id === c.id;
+    $('contact').dataset.id = c.id;
+    if (!same || $('block').dataset.armed !== '1') resetConfirm($('block'), c.blocked ? 'Unblock' : 'Block');
+    if (!same || $('erase').dataset.armed !== '1') resetConfirm($('erase'), 'Erase this person');
   }
   function renderCompose() {
     const c = state.conv;
