@@ -1,8 +1,10 @@
 // Command fanout is the Lambda function on the table's stream. For each new
 // message it applies what derives from it (the conversation summary, the
 // contact's name, opt-out state) and, when the message opens a notification
-// window, queues one job per agent and sink on SQS. The stream is the outbox:
-// the ingest path calls nothing but DynamoDB.
+// window, queues one job per agent and sink on SQS; it queues agents' replies
+// and media copies, and sends every domain event out (EVENT_BUS_NAME,
+// EVENTS_WEBHOOK_URL: shared/eventsout). The stream is the outbox: the ingest
+// path calls nothing but DynamoDB.
 package main
 
 import (
