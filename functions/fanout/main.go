@@ -11,7 +11,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -69,22 +68,11 @@ func handler(ctx context.Context, log *slog.Logger) (*stream.Handler, error) {
 		})
 		pubs = append(pubs, &eventsout.Bus{API: eb, Name: cfg.EventBusName})
 	}
-	if urls := splitURLs(cfg.EventsWebhookURL); len(urls) > 0 {
+	if urls := notify.SubscriptionURLs(cfg.EventsWebhookURL); len(urls) > 0 {
 		pubs = append(pubs, &notify.EventQueue{Queue: queue, URLs: urls})
 	}
 	if len(pubs) > 0 {
 		h.Events = pubs
 	}
 	return h, nil
-}
-
-// splitURLs is EVENTS_WEBHOOK_URL's comma-separated subscriptions.
-func splitURLs(v string) []string {
-	var out []string
-	for _, u := range strings.Split(v, ",") {
-		if u = strings.TrimSpace(u); u != "" {
-			out = append(out, u)
-		}
-	}
-	return out
 }

@@ -23,7 +23,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -152,7 +151,7 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
 	sh.Outbox = sh.Dispatch.(*notify.Dispatcher)
 	// Domain events to EVENTS_WEBHOOK_URL (comma-separated), through the
 	// same queue, signed with EVENTS_WEBHOOK_SECRET (DESIGN.md 6b).
-	if urls := strings.FieldsFunc(os.Getenv("EVENTS_WEBHOOK_URL"), func(r rune) bool { return r == ',' }); len(urls) > 0 {
+	if urls := notify.SubscriptionURLs(os.Getenv("EVENTS_WEBHOOK_URL")); len(urls) > 0 {
 		if notifier.Events, err = notify.NewWebhookSender(httpClient, env("EVENTS_WEBHOOK_SECRET", devenv.EventsWebhookSecret), nil); err != nil {
 			return fmt.Errorf("EVENTS_WEBHOOK_SECRET: %w", err)
 		}

@@ -175,18 +175,12 @@ func (s *Service) Export(ctx context.Context, id, agent string) (Export, error) 
 		}
 		out.Identities = append(out.Identities, st)
 	}
-	for _, cid := range conversationsOf(people) {
-		c, msgs, err := s.Store.Conversation(ctx, cid)
-		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrErased) {
-			continue
-		}
-		if err != nil {
-			return Export{}, fmt.Errorf("read conversation %s: %w", cid, err)
-		}
-		if c.ContactID != id && !slices.ContainsFunc(people, func(p Contact) bool { return p.ID == c.ContactID }) {
-			continue // moved to someone else since
-		}
+	err = s.eachThread(ctx, people, func(c Conversation, msgs []Message) error {
 		out.Conversations = append(out.Conversations, ExportedThread{Conversation: c, Messages: nonNilMessages(msgs)})
+		return nil
+	})
+	if err != nil {
+		return Export{}, err
 	}
 	if err := s.Store.Audit(ctx, AuditEntry{ID: s.newID("audit"), Action: AuditExport, Agent: agent, ContactID: id, At: out.ExportedAt}); err != nil {
 		return Export{}, fmt.Errorf("audit export: %w", err)
@@ -199,6 +193,28 @@ func nonNilMessages(m []Message) []Message {
 		return []Message{}
 	}
 	return m
+}
+
+// eachThread calls fn with each conversation of people that is still one
+// of theirs (a conversation gone, erased, or moved to someone else since is
+// skipped), and its whole timeline, one conversation at a time.
+func (s *Service) eachThread(ctx context.Context, people []Contact, fn func(Conversation, []Message) error) error {
+	for _, cid := range conversationsOf(people) {
+		c, msgs, err := s.Store.Conversation(ctx, cid)
+		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrErased) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("read conversation %s: %w", cid, err)
+		}
+		if !slices.ContainsFunc(people, func(p Contact) bool { return p.ID == c.ContactID }) {
+			continue
+		}
+		if err := fn(c, msgs); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // conversationsOf is every conversation id of the contacts, once each.
@@ -258,28 +274,23 @@ func (s *Service) Erase(ctx context.Context, id, agent string, hooks EraseHooks)
 			}
 		}
 	}
-	for _, cid := range conversationsOf(people) {
-		c, msgs, err := s.Store.Conversation(ctx, cid)
-		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrErased) {
-			continue
-		}
-		if err != nil {
-			return out, fmt.Errorf("read conversation %s: %w", cid, err)
-		}
-		if !slices.ContainsFunc(people, func(p Contact) bool { return p.ID == c.ContactID }) {
-			continue // someone else's now
-		}
+	err = s.eachThread(ctx, people, func(c Conversation, msgs []Message) error {
+		cid := c.ID
 		if err := s.eraseMessages(ctx, cid, msgs, hooks, now, &out); err != nil {
-			return out, err
+			return err
 		}
 		var timers []Timer
 		if !c.SnoozeUntil.IsZero() {
-			timers = append(timers, Timer{Due: c.SnoozeUntil, Kind: TimerWake, ConversationID: cid, Ref: c.SnoozeUntil.Format(time.RFC3339Nano)})
+			timers = append(timers, wakeTimer(cid, c.SnoozeUntil))
 		}
 		if err := s.Store.EraseConversation(ctx, cid, timers, now); err != nil {
-			return out, fmt.Errorf("erase conversation %s: %w", cid, err)
+			return fmt.Errorf("erase conversation %s: %w", cid, err)
 		}
 		out.Conversations++
+		return nil
+	})
+	if err != nil {
+		return out, err
 	}
 	for _, p := range slices.Backward(people) { // the asked-for contact last: until then a retry finds it
 		if err := s.Store.EraseContact(ctx, p.ID, now); err != nil {

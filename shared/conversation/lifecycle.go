@@ -174,7 +174,7 @@ func (s *Service) Update(ctx context.Context, id, agent string, p Patch, known A
 					return Change{}, fmt.Errorf("%w: snoozeUntil must be in the future", ErrInvalid)
 				}
 				a.SnoozeUntil = p.SnoozeUntil.UTC()
-				ch.Timers = []Timer{{Due: a.SnoozeUntil, Kind: TimerWake, ConversationID: before.ID, Ref: a.SnoozeUntil.Format(time.RFC3339Nano)}}
+				ch.Timers = []Timer{wakeTimer(before.ID, a.SnoozeUntil)}
 			}
 			detail := "until the customer writes"
 			if !a.SnoozeUntil.IsZero() {

@@ -31,6 +31,12 @@ const (
 	TimerChatOffline = "chat_offline"
 )
 
+// wakeTimer is the timer that wakes conversation id, snoozed until until
+// (its Ref the snooze's time, so a changed snooze makes it a no-op).
+func wakeTimer(id string, until time.Time) Timer {
+	return Timer{Due: until, Kind: TimerWake, ConversationID: id, Ref: until.Format(time.RFC3339Nano)}
+}
+
 // TimerWriter sets a timer on its own (not in a conversation's change).
 type TimerWriter interface {
 	PutTimer(ctx context.Context, t Timer) error

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/switchboard/switchboard/shared/delivery"
 	"github.com/switchboard/switchboard/shared/eventsout"
@@ -16,6 +17,18 @@ import (
 // subscription (EVENTS_WEBHOOK_URL): Text is the event's JSON, WindowKey
 // its id, which is also the webhook-id the subscriber dedupes by.
 const KindEvent = "event"
+
+// SubscriptionURLs is EVENTS_WEBHOOK_URL's comma-separated subscriptions,
+// blanks trimmed and empties dropped.
+func SubscriptionURLs(v string) []string {
+	var out []string
+	for _, u := range strings.Split(v, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			out = append(out, u)
+		}
+	}
+	return out
+}
 
 // EventsSink is a subscription's sink.
 func EventsSink(url string) routing.Sink { return routing.Sink{Type: KindEvent, To: url} }

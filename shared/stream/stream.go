@@ -141,18 +141,9 @@ func (h *Handler) publishChange(ctx context.Context, rec events.DynamoDBEventRec
 		}
 		return nil
 	}
-	img := rec.Change.NewImage
-	if t, ok := img["type"]; rec.EventName != string(events.DynamoDBOperationTypeInsert) || !ok ||
-		t.DataType() != events.DataTypeString || t.String() != store.TypeAudit {
-		return nil
-	}
-	item, err := FromLambda(img)
-	if err != nil {
-		return err
-	}
 	var a conversation.AuditEntry
-	if err := attributevalue.UnmarshalMap(item, &a); err != nil {
-		return fmt.Errorf("decode audit record %s: %w", rec.Change.SequenceNumber, err)
+	if ok, err := decode(rec, events.DynamoDBOperationTypeInsert, store.TypeAudit, "", &a); err != nil || !ok {
+		return err
 	}
 	if err := h.Events.Publish(ctx, eventsout.OfAudit(a)); err != nil {
 		return fmt.Errorf("publish audit %s: %w", a.ID, err)
@@ -206,24 +197,32 @@ func Message(rec events.DynamoDBEventRecord) (conversation.Message, bool, error)
 // with flag (a BOOL attribute) true when flag is not "".
 func message(rec events.DynamoDBEventRecord, op events.DynamoDBOperationType, flag string) (conversation.Message, bool, error) {
 	var m conversation.Message
+	ok, err := decode(rec, op, store.TypeMessage, flag, &m)
+	return m, ok, err
+}
+
+// decode unmarshals into out the new image of a record of operation op and
+// item type itemType (with the BOOL attribute flag true, when flag is not
+// ""); false for any other record.
+func decode(rec events.DynamoDBEventRecord, op events.DynamoDBOperationType, itemType, flag string, out any) (bool, error) {
 	img := rec.Change.NewImage
 	if rec.EventName != string(op) || img == nil {
-		return m, false, nil
+		return false, nil
 	}
-	if t, ok := img["type"]; !ok || t.DataType() != events.DataTypeString || t.String() != store.TypeMessage {
-		return m, false, nil
+	if t, ok := img["type"]; !ok || t.DataType() != events.DataTypeString || t.String() != itemType {
+		return false, nil
 	}
 	if f, ok := img[flag]; flag != "" && (!ok || f.DataType() != events.DataTypeBoolean || !f.Boolean()) {
-		return m, false, nil
+		return false, nil
 	}
 	item, err := FromLambda(img)
 	if err != nil {
-		return m, false, err
+		return false, err
 	}
-	if err := attributevalue.UnmarshalMap(item, &m); err != nil {
-		return m, false, fmt.Errorf("decode message record %s: %w", rec.Change.SequenceNumber, err)
+	if err := attributevalue.UnmarshalMap(item, out); err != nil {
+		return false, fmt.Errorf("decode %s record %s: %w", itemType, rec.Change.SequenceNumber, err)
 	}
-	return m, true, nil
+	return true, nil
 }
 
 // FromLambda converts a Lambda stream image into SDK attribute values.
