@@ -17,10 +17,12 @@ import (
 
 	"github.com/switchboard/switchboard/shared/api"
 	"github.com/switchboard/switchboard/shared/attach"
+	"github.com/switchboard/switchboard/shared/care"
 	"github.com/switchboard/switchboard/shared/config"
 	"github.com/switchboard/switchboard/shared/console"
 	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/launch"
+	"github.com/switchboard/switchboard/shared/notify"
 	"github.com/switchboard/switchboard/shared/routing"
 	"github.com/switchboard/switchboard/shared/store"
 	"github.com/switchboard/switchboard/shared/webchat"
@@ -54,7 +56,7 @@ func setup(ctx context.Context, log *slog.Logger) (http.Handler, error) {
 	st := store.New(config.DynamoDB(awsCfg, cfg.Common), cfg.TableName)
 	h.Store, h.Service = st, &conversation.Service{Store: st, Team: h.Agents.DefaultTeam, ReopenWindow: cfg.ReopenWindow,
 		Templates: h.Agents.Templates,
-		CanSend:   replyChannels(os.Getenv)}
+		CanSend:   notify.ReplyChannels(os.Getenv)}
 	// Agents' typing and status changes, pushed to web chat visitors.
 	h.Chat = webchat.FromEnv(os.Getenv, awsCfg, st, &http.Client{Timeout: 5 * time.Second}, log)
 	if cfg.MediaBucket != "" {
@@ -65,6 +67,8 @@ func setup(ctx context.Context, log *slog.Logger) (http.Handler, error) {
 	}
 	mux := http.NewServeMux()
 	h.Register(mux)
+	// Survey links' answers (GET /csat/{token}): public, signed tokens.
+	(&care.Surveys{Service: h.Service, Log: log}).Register(mux)
 	con, err := console.New(consoleConfig(os.Getenv, h.JWT, cfg.MediaBucket, awsCfg.Region))
 	if err != nil {
 		return nil, err
@@ -87,33 +91,4 @@ func consoleConfig(getenv func(string) string, jwt bool, bucket, region string) 
 		c.MediaOrigin = "https://" + bucket + ".s3." + region + ".amazonaws.com"
 	}
 	return c
-}
-
-// replyChannels says which channels the notifier has a reply sender for
-// (notify.NewReplies), by the settings the template gives both functions
-// (only their presence: no secret is read): a reply on another channel is
-// refused before it is queued.
-func replyChannels(getenv func(string) string) func(conversation.Channel) bool {
-	set := func(name string) bool { return getenv(name) != "" }
-	return func(ch conversation.Channel) bool {
-		switch ch {
-		case conversation.ChannelSMS, conversation.ChannelWhatsApp, conversation.ChannelVoice: // texts, callbacks
-			return set("TWILIO_ACCOUNT_SID")
-		case conversation.ChannelTelegram:
-			return set("TELEGRAM_BOT_TOKEN_PARAM")
-		case conversation.ChannelLINE:
-			return set("LINE_CHANNEL_TOKEN_PARAM")
-		case conversation.ChannelX:
-			return set("X_ACCESS_TOKEN_PARAM")
-		case conversation.ChannelWeChat:
-			return set("WECHAT_APP_SECRET_PARAM")
-		case conversation.ChannelMessenger, conversation.ChannelInstagram, conversation.RouteWhatsAppCloud:
-			return set("META_ACCESS_TOKEN_PARAM")
-		case conversation.ChannelEmail:
-			return true
-		case conversation.ChannelWebchat: // pushed through the WebSocket API
-			return set("CHAT_WS_URL")
-		}
-		return false
-	}
 }

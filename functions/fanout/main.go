@@ -1,8 +1,10 @@
 // Command fanout is the Lambda function on the table's stream. For each new
 // message it applies what derives from it (the conversation summary, the
 // contact's name, opt-out state) and, when the message opens a notification
-// window, queues one job per agent and sink on SQS; it queues agents' replies
-// and media copies, and sends every domain event out (EVENT_BUS_NAME,
+// window, queues one job per agent and sink on SQS; it answers customers
+// automatically (shared/care: acknowledgements in their language, the
+// out-of-hours reply, surveys at close, escalation timers), queues agents'
+// and those automatic replies and media copies, and sends every domain event out (EVENT_BUS_NAME,
 // EVENTS_WEBHOOK_URL: shared/eventsout). The stream is the outbox: the ingest
 // path calls nothing but DynamoDB.
 package main
@@ -11,11 +13,13 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
+	"github.com/switchboard/switchboard/shared/care"
 	"github.com/switchboard/switchboard/shared/config"
 	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/eventsout"
@@ -50,10 +54,18 @@ func handler(ctx context.Context, log *slog.Logger) (*stream.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc := &conversation.Service{Store: store.New(config.DynamoDB(awsCfg, cfg.Common), cfg.TableName), Team: rt.DefaultTeam, Window: rt.Window()}
+	st := store.New(config.DynamoDB(awsCfg, cfg.Common), cfg.TableName)
+	svc := &conversation.Service{Store: st, Team: rt.DefaultTeam, Window: rt.Window(), CanSend: notify.ReplyChannels(os.Getenv)}
 	queue := &notify.SQSQueue{API: notify.SQSClient(awsCfg, cfg.Common), URL: cfg.NotifyQueueURL}
 	d := &notify.Dispatcher{Routing: rt, Queue: queue, Webhook: cfg.NotifyWebhookURL, Log: log}
-	h := &stream.Handler{Service: svc, Dispatch: d, Outbox: d, Log: log}
+	base, err := params.Get(ctx, "PUBLIC_BASE_URL", false)
+	if err != nil {
+		return nil, err
+	}
+	// Automatic replies in the customer's language, surveys at close,
+	// escalation timers: through the same outbox as agents' replies.
+	c := &care.Automation{Routing: rt, Service: svc, Timers: st, Queue: queue, AckText: cfg.AckText, PublicBaseURL: base, Log: log}
+	h := &stream.Handler{Service: svc, Dispatch: d, Outbox: d, Care: c, Log: log}
 	if cfg.MediaBucket != "" {
 		h.Media = d // media jobs ride the notify queue to the notifier's copier
 	}

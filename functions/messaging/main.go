@@ -32,7 +32,7 @@ func setup(ctx context.Context, log *slog.Logger) (http.Handler, error) {
 	h, err := twilio.NewHandler(twilio.Config{
 		Verifier: verifier, Service: svc,
 		Normalizer:    conversation.Normalizer{DefaultRegion: cfg.PhoneRegion},
-		PublicBaseURL: base, AckText: cfg.AckText, MaxBody: cfg.MaxBody, Log: log,
+		PublicBaseURL: base, MaxBody: cfg.MaxBody, Log: log,
 	})
 	if err != nil {
 		return nil, err

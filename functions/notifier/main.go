@@ -45,7 +45,6 @@ func setup(ctx context.Context, log *slog.Logger, httpClient *http.Client) (*not
 		return nil, err
 	}
 	senders := map[string]notify.Sender{routing.SinkSlack: &notify.SlackSender{Client: httpClient}}
-	var texter notify.Texter // follow-up texts to callers nobody answered
 	secret, err := params.Get(ctx, "NOTIFY_WEBHOOK_SECRET", cfg.NotifyWebhookURL != "")
 	if err != nil {
 		return nil, err
@@ -66,16 +65,15 @@ func setup(ctx context.Context, log *slog.Logger, httpClient *http.Client) (*not
 	if cfg.TwilioAccountSID != "" && cfg.NotifySMSFrom != "" {
 		sms := &notify.SMSSender{API: notify.NewTwilioAPI(cfg.TwilioAccountSID, twilioToken, httpClient), From: cfg.NotifySMSFrom}
 		senders[routing.SinkSMS] = sms
-		texter = sms
 	}
-	// Customers' email acknowledgements name their From (the routing
-	// config's email.address) in the job; agents' email needs NOTIFY_EMAIL_FROM.
+	// Replies to customers (and automatic ones) are from the address they
+	// wrote to; agents' email needs NOTIFY_EMAIL_FROM.
 	mailer := &notify.EmailSender{API: notify.SESClient(awsCfg, cfg), From: cfg.NotifyEmailFrom, ConfigurationSet: cfg.SESConfigurationSet}
 	if cfg.NotifyEmailFrom != "" {
 		senders[routing.SinkEmail] = mailer
 	}
 	st := store.New(config.DynamoDB(awsCfg, cfg.Common), cfg.TableName)
-	n := &notify.Notifier{Store: st, Deliveries: st, Senders: senders, Texter: texter, Mailer: mailer, Log: log}
+	n := &notify.Notifier{Store: st, Deliveries: st, Senders: senders, Log: log}
 	// A web chat reply nobody saw goes by email after this long.
 	if v := os.Getenv("CHAT_OFFLINE_AFTER"); v != "" {
 		if n.ChatOfflineAfter, err = time.ParseDuration(v); err != nil {

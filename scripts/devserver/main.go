@@ -34,6 +34,7 @@ import (
 
 	"github.com/switchboard/switchboard/shared/api"
 	"github.com/switchboard/switchboard/shared/attach"
+	"github.com/switchboard/switchboard/shared/care"
 	"github.com/switchboard/switchboard/shared/config"
 	"github.com/switchboard/switchboard/shared/console"
 	"github.com/switchboard/switchboard/shared/conversation"
@@ -179,11 +180,18 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
 		Chat: hub,
 	}, httpClient)
 	notifier.Service = svc
+	// Automatic replies in the customer's language, the survey at close,
+	// escalations: decided on the stream, sent through the outbox.
+	if tw, ok := svc.Store.(conversation.TimerWriter); ok {
+		c := &care.Automation{Routing: rt, Service: svc, Timers: tw, Queue: queue, PublicBaseURL: base, Log: log,
+			AckText: env("ACK_TEXT", "Thanks for your message! An agent will reply here shortly.")}
+		sh.Care, svc.Timers = c, c.Fire()
+	}
 
 	wt, err := twilio.NewHandler(twilio.Config{
 		Verifier: twilio.NewVerifier(twilioToken), Service: svc,
 		Normalizer:    conversation.Normalizer{DefaultRegion: env("PHONE_DEFAULT_REGION", "US")},
-		PublicBaseURL: base, AckText: env("ACK_TEXT", "Thanks for your message! An agent will reply here shortly."), Log: log,
+		PublicBaseURL: base, Log: log,
 	})
 	if err != nil {
 		return err
@@ -216,6 +224,7 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
 		return err
 	}
 	wch.Register(mux)
+	(&care.Surveys{Service: svc, Log: log}).Register(mux)
 	(&api.Handler{Store: svc.Store, Service: svc, Token: agentToken, Tokens: agentTokens, Agents: rt, Log: log, Uploads: uploads, Chat: hub, Objects: uploads}).Register(mux)
 	uploads.Register(mux)
 	poll, err := time.ParseDuration(env("CONSOLE_POLL", "3s"))

@@ -48,9 +48,7 @@ type Common struct {
 // Messaging is the messaging function's configuration.
 type Messaging struct {
 	Common
-	// AckText answers a customer's first message; empty for none.
-	AckText string `envconfig:"ACK_TEXT" default:"Thanks for your message! An agent will reply here shortly."`
-	MaxBody int64  `envconfig:"MAX_BODY_BYTES" default:"65536"`
+	MaxBody int64 `envconfig:"MAX_BODY_BYTES" default:"65536"`
 }
 
 // Load fills spec (a pointer to one of the structs above) from the
@@ -270,6 +268,10 @@ func (s Params) Get(ctx context.Context, name string, required bool) (string, er
 type Notify struct {
 	Common
 	NotifyQueueURL string `envconfig:"NOTIFY_QUEUE_URL"`
+	// AckText acknowledges a customer's first message, on every channel,
+	// when the routing document has no acknowledgement for their language
+	// (autoReplies.ack; email: email.ack first); empty for none.
+	AckText string `envconfig:"ACK_TEXT" default:"Thanks for your message! An agent will reply here shortly."`
 	// Domain events out (DESIGN.md section 6b): the EventBridge bus, and
 	// the webhook subscriptions (comma-separated URLs; the notifier signs
 	// with EVENTS_WEBHOOK_SECRET). Empty: none.

@@ -138,6 +138,10 @@ type Conversation struct {
 	Cursor string `json:"-" dynamodbav:"cursor,omitempty"`
 	// ReadCursor is the cursor of the last outbound message.
 	ReadCursor string `json:"-" dynamodbav:"readCursor,omitempty"`
+	// SurveyUntil ends the window of the satisfaction survey sent at its
+	// close (a score reply before it is its CSAT); CSAT is the first answer.
+	SurveyUntil time.Time `json:"surveyUntil,omitzero" dynamodbav:"surveyUntil,omitempty"`
+	CSAT        *CSAT     `json:"csat,omitempty" dynamodbav:"csat,omitempty"`
 }
 
 // MaxUnreadTracked bounds the unread cursors a summary keeps; older unread
@@ -149,9 +153,9 @@ const MaxUnreadTracked = 10
 
 // Apply folds message m into the summary and reports whether anything
 // changed. The last-message fields (LastMessageAt, LastPreview) follow the
-// newest message that is not quiet: an out-of-office reply, a junk verdict
-// or a reaction never becomes the inbox's preview nor moves the
-// conversation up. Applying a message twice, or messages out of order, ends the same:
+// newest message that is not quiet: an out-of-office reply, a junk verdict,
+// a reaction or an automatic reply of ours never becomes the inbox's
+// preview nor moves the conversation up. Applying a message twice, or messages out of order, ends the same:
 // channels and unread cursors are sets, and the last-message fields and the
 // read mark move only forward, by [Message.Cursor]. An inbound message is
 // unread unless an outbound message (an agent's reply) came after it. When
@@ -175,7 +179,7 @@ func (c *Conversation) Apply(m *Message, window time.Duration) bool {
 	}
 	cur := m.Cursor()
 	slices.Sort(c.UnreadCursors)
-	changed := false
+	changed := c.applyCare(m)
 	if c.Status == StatusSnoozed && m.Direction == DirectionInbound && !m.Quiet() {
 		// The customer writing wakes a snoozed conversation at once.
 		c.Status, c.SnoozeUntil = StatusOpen, time.Time{}
@@ -209,7 +213,9 @@ func (c *Conversation) Apply(m *Message, window time.Duration) bool {
 			changed = true
 		}
 	case m.Direction == DirectionOutbound && m.Kind == KindAuto:
-		// The system spoke, not an agent: nothing read, nothing answered.
+		// The system spoke, not an agent: nothing read, nothing answered,
+		// and the inbox still shows what the customer said.
+		return changed
 	case m.Direction == DirectionOutbound:
 		if c.FirstResponseAt.IsZero() || m.CreatedAt.Before(c.FirstResponseAt) {
 			c.FirstResponseAt = m.CreatedAt // an agent's first reply (a note is no reply)
@@ -287,9 +293,10 @@ const (
 	KindMissedCall = "missed_call"
 	// KindVoicemail is a recording the caller left; it notifies.
 	KindVoicemail = "voicemail"
-	// KindAuto is an outbound message the system sent on its own (the
-	// missed-call SMS, the email acknowledgement): on the timeline, but not
-	// an agent's reply, so the customer is still waiting.
+	// KindAuto is an outbound message the system sent on its own (an
+	// acknowledgement, an out-of-hours reply, the missed-call SMS, a
+	// satisfaction survey: Message.Auto says which): on the timeline, but
+	// not an agent's reply, so the customer is still waiting.
 	KindAuto = "auto"
 	// KindAutomated is inbound mail no person wrote (an out-of-office reply,
 	// a bounce, a mailing list; Message.Reason says which): on the timeline,
@@ -312,10 +319,10 @@ const (
 )
 
 // Quiet reports whether m joins the timeline without waiting on anyone: a
-// ringing call, automated mail, junk, a reaction, anything from a blocked
-// contact.
+// ringing call, automated mail, junk, a reaction, a survey's answer,
+// anything from a blocked contact.
 func (m *Message) Quiet() bool {
-	return m.Blocked || m.Kind == KindCall || m.Kind == KindAutomated || m.Kind == KindJunk || m.Kind == KindReaction || m.Kind == KindSystem
+	return m.Blocked || m.Kind == KindCall || m.Kind == KindAutomated || m.Kind == KindJunk || m.Kind == KindReaction || m.Kind == KindSystem || m.Kind == KindCSAT
 }
 
 // Message is one entry on a conversation's timeline.
@@ -375,6 +382,11 @@ type Message struct {
 	// Source is where the raw event is kept ("s3://bucket/key" for an
 	// email), for the media pipeline and for replay.
 	Source string `json:"source,omitempty" dynamodbav:"source,omitempty"`
+	// Auto says what a KindAuto message is for (AutoAck, AutoSurvey, …);
+	// ExpiresAt ends a survey's window. Score is a KindCSAT answer's.
+	Auto      string    `json:"auto,omitempty" dynamodbav:"auto,omitempty"`
+	ExpiresAt time.Time `json:"-" dynamodbav:"expiresAt,omitempty"`
+	Score     int       `json:"score,omitempty" dynamodbav:"score,omitempty"`
 	// Reason says why a message is KindAutomated or KindJunk.
 	Reason string `json:"reason,omitempty" dynamodbav:"reason,omitempty"`
 	// Event names a KindEvent entry's action (EventClosed, …); Agent is

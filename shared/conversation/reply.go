@@ -144,17 +144,8 @@ func (s *Service) Reply(ctx context.Context, conversationID string, r ReplyReque
 	if err != nil {
 		return Message{}, false, err
 	}
-	now := s.now().UTC()
-	m := Message{
-		ID: s.newID("msg"), Key: key, ConversationID: c.ID, ContactID: c.ContactID, Channel: in.Channel,
-		Direction: DirectionOutbound, From: in.To, To: in.From, Body: r.Body, Provider: in.Provider, Account: in.Account,
-		Status: StatusQueued, Agent: r.Agent, Identity: in.Identity, CreatedAt: now, ReceivedAt: now, Seq: now.UnixNano(),
-		StatusHistory: []StatusChange{{Status: StatusQueued, At: now}},
-	}
-	answering(&m, in)
-	if in.Channel == ChannelTelegram || in.Channel == ChannelLINE { // to the chat the customer wrote in (theirs, in a private chat)
-		m.From, m.To = "", in.To
-	}
+	m := s.addressed(c, in, key, r.Body)
+	m.Agent = r.Agent
 	if tpl != nil {
 		if in.Channel != ChannelWhatsApp {
 			return Message{}, false, fmt.Errorf("%w: templates are for WhatsApp, not %s", ErrInvalid, in.Channel)
@@ -163,10 +154,6 @@ func (s *Service) Reply(ctx context.Context, conversationID string, r ReplyReque
 		if m.Template.Params == nil {
 			m.Template.Params = []string{}
 		}
-	}
-	if in.Channel == ChannelEmail {
-		m.Subject = ReplySubject(in.Subject)
-		m.ReplyToRef = in.ProviderMessageID // In-Reply-To
 	}
 	if len(r.Media) > 0 {
 		if err := CheckMedia(ReplyRoute(m), m.Body, r.Media); err != nil {

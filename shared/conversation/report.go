@@ -24,6 +24,8 @@ const (
 	FactFirstResponse = "first_response"
 	FactClosed        = "closed"
 	FactReopened      = "reopened"
+	// FactCSAT is a survey's answer (Score).
+	FactCSAT = "csat"
 )
 
 // Fact is one thing a report counts, learnt from one projected message. ID
@@ -38,6 +40,8 @@ type Fact struct {
 	// Duration is the first response or resolution time (from the
 	// conversation's opening).
 	Duration time.Duration
+	// Score is a FactCSAT's, 1 to 5.
+	Score int
 }
 
 // Buckets are the upper bounds of the time histogram; a last, unbounded
@@ -70,6 +74,8 @@ func FactsOf(c Conversation, m Message) []Fact {
 	switch {
 	case m.Kind == KindEvent && m.Event == EventClosed, m.Kind == KindEvent && m.Event == EventMerged && c.MergedInto != "" && c.ClosedAt.Equal(m.CreatedAt):
 		f.Kind, f.Day, f.Duration = FactClosed, Day(m.CreatedAt), m.CreatedAt.Sub(c.CreatedAt)
+	case m.Kind == KindCSAT && c.CSAT != nil && c.CSAT.Key == m.Key:
+		f.Kind, f.Day, f.Score = FactCSAT, Day(m.CreatedAt), c.CSAT.Score
 	case m.Kind == KindEvent && m.Event == EventReopened:
 		f.Kind, f.Day = FactReopened, Day(m.CreatedAt)
 	case m.Kind == KindEvent || m.Kind == KindNote:
@@ -98,6 +104,9 @@ type Rollup struct {
 	FirstResponse, Resolution []int
 	FirstResponseSum          time.Duration
 	ResolutionSum             time.Duration
+	// CSAT counts the survey answers by score: CSAT[0] the 1s … CSAT[4]
+	// the 5s.
+	CSAT [5]int
 }
 
 // FactRecorder keeps the facts' rollups (the stream).
@@ -126,6 +135,7 @@ type Report struct {
 	ReopenRate   float64         `json:"reopenRate"`
 	First        Times           `json:"firstResponse"`
 	Resolution   Times           `json:"resolution"`
+	CSAT         Satisfaction    `json:"csat"`
 	Days         []DayFigures    `json:"days"`
 	hFirst, hRes []int
 }
@@ -138,6 +148,16 @@ type Times struct {
 	MeanSeconds float64 `json:"meanSeconds"`
 	P50Seconds  float64 `json:"p50Seconds"`
 	P90Seconds  float64 `json:"p90Seconds"`
+}
+
+// Satisfaction summarises the survey answers: how many, their mean score,
+// the share of 4s and 5s (the usual "CSAT %"), and the count of each score
+// ("1".."5").
+type Satisfaction struct {
+	Count        int            `json:"count"`
+	Mean         float64        `json:"mean"`
+	Satisfied    float64        `json:"satisfiedRate"`
+	Distribution map[string]int `json:"distribution"`
 }
 
 // DayFigures is one day of a report.
@@ -165,6 +185,7 @@ func BuildReport(ctx context.Context, st RollupReader, teams []string, from, to 
 		hFirst: make([]int, len(Buckets)+1), hRes: make([]int, len(Buckets)+1)}
 	days := map[string]*DayFigures{}
 	var firstSum, resSum time.Duration
+	var csat [5]int
 	for _, team := range teams {
 		rs, err := st.Rollups(ctx, team, from, to)
 		if err != nil {
@@ -186,6 +207,9 @@ func BuildReport(ctx context.Context, st RollupReader, teams []string, from, to 
 			for i := range r.hFirst {
 				r.hFirst[i] += at(ro.FirstResponse, i)
 				r.hRes[i] += at(ro.Resolution, i)
+			}
+			for i, n := range ro.CSAT {
+				csat[i] += n
 			}
 			firstSum += ro.FirstResponseSum
 			resSum += ro.ResolutionSum
@@ -210,7 +234,23 @@ func BuildReport(ctx context.Context, st RollupReader, teams []string, from, to 
 		r.ReopenRate = float64(r.Reopened) / float64(r.Closed)
 	}
 	r.First, r.Resolution = times(r.hFirst, firstSum), times(r.hRes, resSum)
+	r.CSAT = satisfaction(csat)
 	return r, nil
+}
+
+func satisfaction(counts [5]int) Satisfaction {
+	s := Satisfaction{Distribution: map[string]int{}}
+	sum := 0
+	for i, n := range counts {
+		s.Distribution[fmt.Sprint(i+1)] = n
+		s.Count += n
+		sum += (i + 1) * n
+	}
+	if s.Count > 0 {
+		s.Mean = float64(sum) / float64(s.Count)
+		s.Satisfied = float64(counts[3]+counts[4]) / float64(s.Count)
+	}
+	return s
 }
 
 func at(h []int, i int) int {

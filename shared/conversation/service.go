@@ -162,8 +162,11 @@ type Service struct {
 	// message that raced its contact's erasure; nil: such a message's raw
 	// source (a raw email) is left to the bucket's expiry.
 	EraseObjects func(ctx context.Context, mediaKeys, sources []string) error
-	Now          func() time.Time
-	NewID        func(prefix string) string
+	// Timers fires the timer kinds other packages set (care: escalation,
+	// a delayed survey); a kind nobody fires is dropped.
+	Timers map[string]func(context.Context, Timer) error
+	Now    func() time.Time
+	NewID  func(prefix string) string
 }
 
 // maxAttempts bounds how often Ingest re-reads a route that changed under it
@@ -214,6 +217,15 @@ func (s *Service) Ingest(ctx context.Context, in Inbound) (Result, error) {
 			}
 		}
 		msg := s.message(in, route)
+
+		// A score answering the survey of the conversation just closed is
+		// its CSAT: recorded there, without reopening it.
+		if surveyed, score, ok, err := s.surveyAnswer(ctx, in, route, msg.CreatedAt); err != nil {
+			return Result{}, err
+		} else if ok {
+			msg.ConversationID, msg.Kind, msg.Score = surveyed.ID, KindCSAT, score
+			route.ConversationID = surveyed.ID
+		}
 
 		if route.ConversationID != "" {
 			msg.ConversationID = route.ConversationID

@@ -25,6 +25,12 @@ type Timer struct {
 const (
 	// TimerWake wakes a snoozed conversation at its SnoozeUntil.
 	TimerWake = "wake"
+	// TimerEscalate tells the team's escalation target of a customer
+	// still waiting (Ref: the key of the message that waits); TimerSurvey
+	// sends a closed conversation's satisfaction survey after the team's
+	// delay (Ref: the close's time). The care package fires both.
+	TimerEscalate = "escalate"
+	TimerSurvey   = "csat_survey"
 	// TimerChatOffline follows a web chat reply nobody saw (no live
 	// socket, no sync since: its status still "sent") with an email to
 	// the address the visitor gave. Ref is the reply's key.
@@ -124,6 +130,9 @@ func (s *Service) fire(ctx context.Context, t Timer) error {
 		return err
 	case TimerChatOffline:
 		return s.chatOffline(ctx, t)
+	}
+	if f := s.Timers[t.Kind]; f != nil {
+		return f(ctx, t)
 	}
 	return nil // a kind this version does not know: dropped, not retried for ever
 }

@@ -58,12 +58,25 @@ const (
 	// NotifyQueueName is the queue the dev server creates in moto (QUEUE=sqs).
 	NotifyQueueName = "switchboard-dev-notify"
 	// Routing is the dev server's routing when ROUTING_CONFIG_FILE is unset:
-	// one team, always open, one agent whose only sink is NOTIFY_WEBHOOK_URL
-	// (the dispatcher adds it to every agent).
+	// one team, always open, with the satisfaction survey at close, at
+	// once; acknowledgements in seven languages; one agent whose only sink
+	// is NOTIFY_WEBHOOK_URL (the dispatcher adds it to every agent).
 	Routing = `{
   "defaultTeam": "support",
   "coalesceWindow": "0s",
-  "teams": [{"id": "support", "timeZone": "UTC"}],
+  "teams": [{"id": "support", "timeZone": "UTC", "csat": {"enabled": true}}],
+  "autoReplies": {
+    "defaultLanguage": "en",
+    "ack": {
+      "en": "Thanks for your message! An agent will reply here shortly.",
+      "es": "¡Gracias por tu mensaje! Un agente te responderá en breve.",
+      "pt": "Obrigado pela sua mensagem! Um atendente responderá em breve.",
+      "fr": "Merci pour votre message ! Un agent vous répondra sous peu.",
+      "de": "Danke für Ihre Nachricht! Ein Mitarbeiter antwortet Ihnen in Kürze.",
+      "ru": "Спасибо за сообщение! Оператор скоро ответит вам.",
+      "ja": "メッセージありがとうございます。担当者がまもなく返信いたします。"
+    }
+  },
   "email": {"address": "support@example.com"},
   "agents": [{"id": "dev", "name": "Dev Agent", "teams": ["support"], "sinks": []}],
   "sites": [{"id": "demo", "name": "Switchboard demo", "preChatEmail": "optional"}]

@@ -98,7 +98,7 @@ func TestLogsCarryNoCanary(t *testing.T) {
 	svc.Store = st
 
 	mux := http.NewServeMux()
-	wh, _ := twilio.NewHandler(twilio.Config{Verifier: twilio.NewVerifier(canaryTwilio), Service: svc, PublicBaseURL: publicBase, AckText: canaryBody, Log: log})
+	wh, _ := twilio.NewHandler(twilio.Config{Verifier: twilio.NewVerifier(canaryTwilio), Service: svc, PublicBaseURL: publicBase, Log: log})
 	wh.Register(mux)
 	meta.NewHandler(meta.Config{AppSecret: canaryMeta, VerifyToken: canaryVerify, Service: svc, Log: log}).Register(mux)
 	tgh, err := telegram.NewHandler(telegram.Config{SecretToken: canaryTG, Service: svc, Log: log})

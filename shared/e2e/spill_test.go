@@ -45,7 +45,7 @@ func TestDynamoDBOutageSpillsAndLosesNothing(t *testing.T) {
 	st := store.New(db, localaws.Table(t, db))
 	svc := &conversation.Service{Store: st, Team: "support"}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	wh, err := twilio.NewHandler(twilio.Config{Verifier: twilio.NewVerifier(twilioToken), Service: svc, PublicBaseURL: publicBase, AckText: "hi", Log: quiet})
+	wh, err := twilio.NewHandler(twilio.Config{Verifier: twilio.NewVerifier(twilioToken), Service: svc, PublicBaseURL: publicBase, Log: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -185,7 +185,7 @@ func newSystem(t testing.TB, o options) *system {
 	quiet := slog.New(slog.NewTextHandler(&s.trouble, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	svc := &conversation.Service{Store: s.store, Team: "support", Window: rt.Window()}
 	s.svc = svc
-	wh, err := twilio.NewHandler(twilio.Config{Verifier: twilio.NewVerifier(twilioToken), Service: svc, PublicBaseURL: publicBase, AckText: "hi", Log: quiet})
+	wh, err := twilio.NewHandler(twilio.Config{Verifier: twilio.NewVerifier(twilioToken), Service: svc, PublicBaseURL: publicBase, Log: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,8 @@
 // Package eventsout is Switchboard's event stream out (DESIGN.md section
 // 6b): every domain event — conversation.opened, message.received,
 // message.sent, message.status, conversation.assigned, conversation.closed,
-// conversation.reopened, contact.merged, contact.erased (csat.received
-// with the CSAT work) — derived from the table's stream (Of, OfStatus,
+// conversation.reopened, csat.received, contact.merged, contact.erased —
+// derived from the table's stream (Of, OfStatus,
 // OfAudit), with one stable id per event, so a consumer dedupes a
 // redelivered one. They leave to an EventBridge bus (EventBridge: CRMs
 // subscribe with rules and API destinations) and to signed webhook
@@ -30,13 +30,14 @@ const (
 	ConversationAssigned = "conversation.assigned"
 	ConversationClosed   = "conversation.closed"
 	ConversationReopened = "conversation.reopened"
+	CSATReceived         = "csat.received"
 	ContactMerged        = "contact.merged"
 	ContactErased        = "contact.erased"
 )
 
 // Types are every type, in DESIGN.md's order.
 var Types = []string{ConversationOpened, MessageReceived, MessageSent, MessageStatus, ConversationAssigned,
-	ConversationClosed, ConversationReopened, ContactMerged, ContactErased}
+	ConversationClosed, ConversationReopened, CSATReceived, ContactMerged, ContactErased}
 
 // Source is the EventBridge source of every event.
 const Source = "switchboard"
@@ -59,6 +60,8 @@ func (e Event) Subject() string {
 	case MessageData:
 		return d.ConversationID
 	case StatusData:
+		return d.ConversationID
+	case CSATData:
 		return d.ConversationID
 	case ContactData:
 		return "contact:" + d.ContactID
@@ -110,6 +113,17 @@ type StatusData struct {
 	ErrorCode      string `json:"errorCode,omitempty"`
 }
 
+// CSATData is a survey's answer: the score (1 to 5) the customer gave the
+// conversation, on which channel, with their comment if any.
+type CSATData struct {
+	ConversationID string `json:"conversationId"`
+	ContactID      string `json:"contactId"`
+	Team           string `json:"team,omitempty"`
+	Channel        string `json:"channel,omitempty"`
+	Score          int    `json:"score"`
+	Comment        string `json:"comment,omitempty"`
+}
+
 // ContactData is a contact's events' (merged, erased): ids only.
 type ContactData struct {
 	ContactID string `json:"contactId"`
@@ -151,6 +165,12 @@ func Of(c conversation.Conversation, m conversation.Message) []Event {
 				Data: ContactData{ContactID: m.ContactID, Agent: m.Agent, ConversationID: m.ConversationID}}}
 		}
 		return nil
+	case m.Kind == conversation.KindCSAT:
+		if c.CSAT == nil || c.CSAT.Key != m.Key {
+			return nil // not the answer recorded (a second one)
+		}
+		return []Event{{ID: id(CSATReceived, m.Key), Type: CSATReceived, Time: at, Data: CSATData{ConversationID: m.ConversationID,
+			ContactID: m.ContactID, Team: c.Team, Channel: string(c.CSAT.Channel), Score: c.CSAT.Score, Comment: c.CSAT.Comment}}}
 	case m.Direction == conversation.DirectionOutbound && m.Status == conversation.StatusSent && m.Kind != conversation.KindNote:
 		// Stored once sent (an acknowledgement, a missed-call text): told now.
 		return []Event{{ID: id(MessageSent, m.Key), Type: MessageSent, Time: at, Data: messageData(m)}}

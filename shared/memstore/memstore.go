@@ -739,6 +739,10 @@ func (s *Store) RecordFact(_ context.Context, f conversation.Fact) error {
 		r.Opened[f.Channel]++
 	case conversation.FactReopened:
 		r.Reopened++
+	case conversation.FactCSAT:
+		if f.Score >= 1 && f.Score <= len(r.CSAT) {
+			r.CSAT[f.Score-1]++
+		}
 	case conversation.FactClosed:
 		r.Closed++
 		r.Resolution[conversation.Bucket(f.Duration)]++

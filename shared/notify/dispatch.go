@@ -41,23 +41,6 @@ func (d *Dispatcher) Jobs(conv conversation.Conversation, m conversation.Message
 			})
 		}
 	}
-	if text := d.Routing.Voice.MissedCallSMS; text != "" && m.Kind == conversation.KindMissedCall && m.Identity.Kind == conversation.KindPhone {
-		s := routing.Sink{Type: routing.SinkSMS, To: m.Identity.Address}
-		jobs = append(jobs, Job{
-			ID: JobID(conv.ID, m.Key, "", s), Kind: KindFollowUp, ConversationID: conv.ID, ContactID: conv.ContactID,
-			Channel: string(conversation.ChannelSMS), WindowKey: m.Key, Sink: s, Text: text, From: m.To,
-			NotBefore: m.CreatedAt, MessageAt: m.ArrivedAt(),
-		})
-	}
-	if e := d.Routing.Email; e.Ack != "" && m.Channel == conversation.ChannelEmail && m.Kind == "" &&
-		conv.OpenedBy == m.Key && m.Identity.Kind == conversation.KindEmail && !m.UnverifiedSender {
-		s := routing.Sink{Type: routing.SinkEmail, To: m.Identity.Address}
-		jobs = append(jobs, Job{
-			ID: JobID(conv.ID, m.Key, "", s), Kind: KindEmailAck, ConversationID: conv.ID, ContactID: conv.ContactID,
-			Channel: string(conversation.ChannelEmail), WindowKey: m.Key, Sink: s, Text: e.Ack, From: e.Address,
-			Subject: conversation.ReplySubject(m.Subject), InReplyTo: m.ProviderMessageID, NotBefore: m.CreatedAt, MessageAt: m.ArrivedAt(),
-		})
-	}
 	return jobs
 }
 

@@ -43,24 +43,20 @@ type Job struct {
 	NotBefore time.Time `json:"notBefore"`
 	// MessageAt is when the window's first message arrived (for latency).
 	MessageAt time.Time `json:"messageAt"`
-	// Kind is "" for an agent notification, KindFollowUp for the text a
-	// caller gets after a missed call (Text, from From, to Sink.To),
-	// KindEmailAck for the acknowledgement of a customer's first email
-	// (Text, from From, to Sink.To, answering InReplyTo, about Subject).
-	Kind      string `json:"kind,omitempty"`
-	Text      string `json:"text,omitempty"`
-	From      string `json:"from,omitempty"`
-	Subject   string `json:"subject,omitempty"`
-	InReplyTo string `json:"inReplyTo,omitempty"`
+	// Kind is "" for an agent notification, else one of the kinds below.
+	Kind string `json:"kind,omitempty"`
+	// Text is a KindEvent job's event (JSON).
+	Text string `json:"text,omitempty"`
 	// MessageID is a KindReply job's message (its id is SendJobID of it).
 	MessageID string `json:"messageId,omitempty"`
 }
 
 // Kinds of customer-facing job.
 const (
-	// KindFollowUp is the job of texting a caller nobody answered.
+	// KindFollowUp and KindEmailAck are retired (the missed-call text and
+	// the email acknowledgement are automatic messages through the outbox
+	// now: care); a job of theirs still queued is skipped.
 	KindFollowUp = "followup"
-	// KindEmailAck is the job of acknowledging a customer's first email.
 	KindEmailAck = "email_ack"
 	// KindMedia is the job of copying a message's media to the media
 	// bucket (WindowKey is the message's key).
@@ -94,11 +90,7 @@ func ParseJob(body string) (Job, error) {
 	switch j.Kind {
 	case "":
 		required["agent"] = j.Agent
-	case KindFollowUp:
-		required["text"] = j.Text
-	case KindEmailAck:
-		required["text"], required["from"] = j.Text, j.From
-	case KindMedia:
+	case KindMedia, KindFollowUp, KindEmailAck:
 	case KindEvent:
 		required["text"] = j.Text
 	case KindReply:

@@ -13,7 +13,6 @@ import (
 
 	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/delivery"
-	"github.com/switchboard/switchboard/shared/email/thread"
 	"github.com/switchboard/switchboard/shared/routing"
 )
 
@@ -34,11 +33,6 @@ type Notification struct {
 	// ConsoleURL opens the conversation in the agent console
 	// (PUBLIC_CONSOLE_URL + "#/conversations/{id}"); Text ends with it.
 	ConsoleURL string `json:"consoleUrl,omitempty"`
-}
-
-// Texter sends an SMS and returns its provider id (SMSSender does).
-type Texter interface {
-	Text(ctx context.Context, to, from, body string) (string, error)
 }
 
 // Mailer sends an email reply to a customer and returns its SES message id
@@ -104,12 +98,6 @@ type Notifier struct {
 	// Service, if set, holds each reply to its channel's rules again at
 	// send time.
 	Service *conversation.Service
-	// Texter sends follow-up texts to customers; nil: follow-ups fail
-	// (recorded) as not configured.
-	Texter Texter
-	// Mailer sends email acknowledgements to customers; nil: they fail
-	// (recorded) as not configured.
-	Mailer Mailer
 	// Media copies a message's media to the media bucket (media.Copier);
 	// nil: media jobs are dropped with a warning (no MEDIA_BUCKET).
 	Media MediaCopier
@@ -198,10 +186,11 @@ func (n *Notifier) Deliver(ctx context.Context, job Job) error {
 	switch job.Kind {
 	case KindReply:
 		return n.sendReply(ctx, job, attrs)
-	case KindFollowUp:
-		return n.followUp(ctx, job, attrs)
-	case KindEmailAck:
-		return n.emailAck(ctx, job, attrs)
+	case KindFollowUp, KindEmailAck:
+		// Queued by a fan-out from before automatic messages went through
+		// the outbox (care): the one in flight at a deploy is dropped, not
+		// sent to the customer as an agent's notification.
+		return n.finish(ctx, job, attrs, delivery.Skipped, "retired job kind "+job.Kind)
 	case KindEvent:
 		return n.postEvent(ctx, job, attrs)
 	}
@@ -227,76 +216,6 @@ func (n *Notifier) Deliver(ctx context.Context, job Job) error {
 		return n.release(ctx, job, attrs, fmt.Errorf("send: %w", err))
 	}
 	attrs = append(attrs, slog.Int64("latency_ms", n.now().Sub(job.MessageAt).Milliseconds()))
-	return n.finish(ctx, job, attrs, delivery.Sent, "")
-}
-
-// followUp texts a caller nobody answered, unless they opted out, and puts
-// the text on their conversation as an automated outbound message.
-func (n *Notifier) followUp(ctx context.Context, job Job, attrs []slog.Attr) error {
-	if n.Texter == nil {
-		return n.finish(ctx, job, attrs, delivery.Failed, "no SMS sender configured for follow-ups")
-	}
-	id := conversation.Identity{Kind: conversation.KindPhone, Address: job.Sink.To}
-	if st, err := n.Store.IdentityState(ctx, id); err == nil && st.OptedOut {
-		return n.finish(ctx, job, attrs, delivery.Skipped, "the caller opted out of texts")
-	} else if err != nil && !errors.Is(err, conversation.ErrNotFound) {
-		return n.release(ctx, job, attrs, fmt.Errorf("read opt-out: %w", err))
-	}
-	return n.toCustomer(ctx, job, attrs, func(ctx context.Context) (string, error) {
-		return n.Texter.Text(ctx, job.Sink.To, job.From, job.Text)
-	}, conversation.Message{
-		Key: "twilio:followup:" + job.WindowKey, Channel: conversation.ChannelSMS, Provider: "twilio",
-		From: job.From, Status: "queued", Identity: id,
-	})
-}
-
-// emailAck acknowledges a customer's first email: from the support address,
-// answering their message (In-Reply-To, References), marked
-// Auto-Submitted: auto-replied so that their auto-responder stays quiet, with
-// replies going to the conversation's reply-token address.
-func (n *Notifier) emailAck(ctx context.Context, job Job, attrs []slog.Attr) error {
-	if n.Mailer == nil {
-		return n.finish(ctx, job, attrs, delivery.Failed, "no email sender configured for acknowledgements")
-	}
-	r := Reply{
-		From: job.From, To: job.Sink.To, ReplyTo: thread.Address(job.From, job.ConversationID),
-		Subject: job.Subject, Text: job.Text, InReplyTo: job.InReplyTo, Auto: true,
-	}
-	return n.toCustomer(ctx, job, attrs, func(ctx context.Context) (string, error) { return n.Mailer.Reply(ctx, r) },
-		conversation.Message{
-			Key: "ses:ack:" + job.WindowKey, Channel: conversation.ChannelEmail, Provider: thread.Provider,
-			From: job.From, Subject: job.Subject, Status: "sent",
-			Identity: conversation.Identity{Kind: conversation.KindEmail, Address: job.Sink.To},
-		})
-}
-
-// toCustomer sends a job's text to the customer and puts it on their
-// conversation as an automated outbound message (m, completed here with
-// the provider's id). A send is recorded as sent even if the timeline write
-// fails, so that it is never sent twice.
-func (n *Notifier) toCustomer(ctx context.Context, job Job, attrs []slog.Attr, send func(context.Context) (string, error), m conversation.Message) error {
-	sctx, cancel := context.WithTimeout(ctx, n.sinkTimeout())
-	id, err := send(sctx)
-	cancel()
-	var perm *PermanentError
-	if errors.As(err, &perm) {
-		return n.finish(ctx, job, attrs, delivery.Failed, perm.Reason)
-	}
-	if err != nil {
-		return n.release(ctx, job, attrs, fmt.Errorf("send %s: %w", job.Kind, err))
-	}
-	ctx, cancelAfter := afterSend(ctx)
-	defer cancelAfter()
-	conv, err := n.Store.Summary(ctx, job.ConversationID)
-	if err == nil {
-		m.ID, m.ConversationID, m.ContactID = conversation.NewID("msg"), conv.ID, conv.ContactID
-		m.Direction, m.Kind, m.To, m.Body = conversation.DirectionOutbound, conversation.KindAuto, job.Sink.To, job.Text
-		m.ProviderMessageID, m.CreatedAt = id, n.now().UTC()
-		err = n.Store.PutMessage(ctx, m)
-	}
-	if err != nil && !errors.Is(err, conversation.ErrDuplicate) {
-		attrs = append(attrs, slog.String("timeline_error", err.Error()))
-	}
 	return n.finish(ctx, job, attrs, delivery.Sent, "")
 }
 
@@ -332,6 +251,10 @@ func (n *Notifier) compose(ctx context.Context, job Job) (Notification, string, 
 		what = fmt.Sprintf("%d new messages", conv.Unread)
 	}
 	note.Text = fmt.Sprintf("%s from %s on %s: %q", what, who, channelName(job.Channel), conv.LastPreview)
+	if job.Reason == routing.ReasonEscalated {
+		note.Type = "conversation.escalated"
+		note.Text = "Escalated, nobody has answered yet: " + note.Text
+	}
 	if n.ConsoleURL != "" {
 		note.ConsoleURL = n.ConsoleURL + "#/conversations/" + url.PathEscape(conv.ID)
 		note.Text += " " + note.ConsoleURL

@@ -139,7 +139,7 @@ func (n *Notifier) sendReply(ctx context.Context, job Job, attrs []slog.Attr) er
 	if _, err := n.Store.RecordSend(ctx, m, conversation.SendResult{Status: status, ProviderMessageID: id, At: n.now()}); err != nil {
 		attrs = append(attrs, slog.String("timeline_error", err.Error())) // sent: never again (the claim says so)
 	}
-	if m.Channel == conversation.ChannelWebchat && status == conversation.StatusSent && n.ChatOfflineAfter > 0 {
+	if m.Channel == conversation.ChannelWebchat && status == conversation.StatusSent && n.ChatOfflineAfter > 0 && m.Agent != "" {
 		// Nobody was there: an email follows unless the visitor syncs first.
 		if tw, ok := n.Store.(conversation.TimerWriter); ok {
 			t := conversation.Timer{Due: n.now().Add(n.ChatOfflineAfter), Kind: conversation.TimerChatOffline, ConversationID: m.ConversationID, Ref: m.Key}
@@ -379,7 +379,7 @@ type EmailReplies struct {
 
 // SendReply implements ReplySender.
 func (e *EmailReplies) SendReply(ctx context.Context, m conversation.Message) (string, error) {
-	r := Reply{From: m.From, To: m.To, Subject: m.Subject, Text: m.Body, InReplyTo: m.ReplyToRef}
+	r := Reply{From: m.From, To: m.To, Subject: m.Subject, Text: m.Body, InReplyTo: m.ReplyToRef, Auto: m.Kind == conversation.KindAuto}
 	if len(m.Media) > 0 && e.Media == nil {
 		return "", errMediaNotConfigured
 	}
@@ -717,4 +717,33 @@ func graphPost(ctx context.Context, client *http.Client, u, token string, payloa
 		return fmt.Errorf("graph send: answer not JSON: %w", err)
 	}
 	return nil
+}
+
+// ReplyChannels says which channels the notifier has a reply sender for
+// (notify.NewReplies), by the settings the template gives both functions
+// (only their presence: no secret is read): a reply on another channel is
+// refused before it is queued.
+func ReplyChannels(getenv func(string) string) func(conversation.Channel) bool {
+	set := func(name string) bool { return getenv(name) != "" }
+	return func(ch conversation.Channel) bool {
+		switch ch {
+		case conversation.ChannelSMS, conversation.ChannelWhatsApp, conversation.ChannelVoice: // texts, callbacks
+			return set("TWILIO_ACCOUNT_SID")
+		case conversation.ChannelTelegram:
+			return set("TELEGRAM_BOT_TOKEN_PARAM")
+		case conversation.ChannelLINE:
+			return set("LINE_CHANNEL_TOKEN_PARAM")
+		case conversation.ChannelX:
+			return set("X_ACCESS_TOKEN_PARAM")
+		case conversation.ChannelWeChat:
+			return set("WECHAT_APP_SECRET_PARAM")
+		case conversation.ChannelMessenger, conversation.ChannelInstagram, conversation.RouteWhatsAppCloud:
+			return set("META_ACCESS_TOKEN_PARAM")
+		case conversation.ChannelEmail:
+			return true
+		case conversation.ChannelWebchat: // pushed through the WebSocket API
+			return set("CHAT_WS_URL")
+		}
+		return false
+	}
 }

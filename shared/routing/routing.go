@@ -88,9 +88,19 @@ type Team struct {
 	// Handoff lists the teams that take over, in order, while this one is
 	// closed (follow-the-sun).
 	Handoff []string `json:"handoff,omitempty"`
+	// Language is what the team answers in when the customer's is
+	// unknown (default: autoReplies.defaultLanguage, else "en").
+	Language string `json:"language,omitempty"`
+	// CSAT is the team's satisfaction survey (off unless enabled).
+	CSAT CSAT `json:"csat,omitzero"`
+	// EscalateAfter: a customer nobody answered for this long (a Go
+	// duration, "30m") is told to EscalateTo.
+	EscalateAfter string     `json:"escalateAfter,omitempty"`
+	EscalateTo    Escalation `json:"escalateTo,omitzero"`
 
-	loc  *time.Location
-	days map[time.Weekday]span
+	escalate time.Duration
+	loc      *time.Location
+	days     map[time.Weekday]span
 }
 
 type span struct{ start, end int } // minutes after midnight
@@ -123,6 +133,8 @@ type Config struct {
 	Templates []conversation.Template `json:"templates,omitempty"`
 	// Sites are the websites that embed the web chat widget.
 	Sites []Site `json:"sites,omitempty"`
+	// AutoReplies are the automatic texts by language (see AutoReplies).
+	AutoReplies AutoReplies `json:"autoReplies,omitzero"`
 
 	window time.Duration
 	teams  map[string]*Team
@@ -318,6 +330,7 @@ func (c *Config) validate() error {
 			}
 		}
 	}
+	errs = append(errs, c.validCare()...)
 	if c.CoalesceWindow != "" {
 		w, err := time.ParseDuration(c.CoalesceWindow)
 		if err != nil || w < 0 || w > MaxCoalesceWindow {

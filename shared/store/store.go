@@ -277,7 +277,7 @@ func conversationItem(c conversation.Conversation) (map[string]types.AttributeVa
 	}
 	item["type"] = s(TypeConversation)
 	item["GSI1PK"], item["GSI1SK"] = s(inboxPK(c.Status)), s(c.ActivityKey())
-	for _, name := range []string{"snoozeUntil", "closedAt", "lastMessageAt", "firstResponseAt"} { // omitempty keeps zero times
+	for _, name := range []string{"snoozeUntil", "closedAt", "lastMessageAt", "firstResponseAt", "surveyUntil"} { // omitempty keeps zero times
 		if v, ok := item[name].(*types.AttributeValueMemberS); ok && v.Value == zeroTime {
 			delete(item, name)
 		}
@@ -427,6 +427,11 @@ func (st *Store) projectSummary(ctx context.Context, m conversation.Message, win
 			upd = upd.Set(expression.Name("notifyKey"), expression.Value(c.NotifyKey))
 		}
 		upd = set(upd, "notifyUntil", c.NotifyUntil, c.NotifyUntil.IsZero())
+		// Customer care: a survey's window, its first answer.
+		upd = set(upd, "surveyUntil", c.SurveyUntil, c.SurveyUntil.IsZero())
+		if c.CSAT != nil {
+			upd = upd.Set(expression.Name("csat"), expression.Value(c.CSAT))
+		}
 		upd = set(upd, "unreadOverflow", c.UnreadOverflow, c.UnreadOverflow == 0)
 		upd = set(upd, "unread", &types.AttributeValueMemberSS{Value: c.UnreadCursors}, len(c.UnreadCursors) == 0)
 		ok, err := st.update(ctx, convKey(c.ID), upd, expression.Name("version").Equal(expression.Value(read)))
@@ -1313,6 +1318,11 @@ func (st *Store) RecordFact(ctx context.Context, f conversation.Fact) error {
 		add = add.Add(expression.Name("opened_"+string(f.Channel)), one)
 	case conversation.FactReopened:
 		add = add.Add(expression.Name("reopened"), one)
+	case conversation.FactCSAT:
+		if f.Score < 1 || f.Score > 5 {
+			return fmt.Errorf("csat fact %s: score %d", f.ID, f.Score)
+		}
+		add = add.Add(expression.Name(fmt.Sprintf("csat_%d", f.Score)), one)
 	case conversation.FactClosed, conversation.FactFirstResponse:
 		p := "res"
 		if f.Kind == conversation.FactFirstResponse {
@@ -1396,6 +1406,8 @@ func decodeRollup(team string, raw map[string]any) conversation.Rollup {
 			r.FirstResponse[i] = n
 		case scan(k, "res_%d", &i) && i < len(r.Resolution):
 			r.Resolution[i] = n
+		case scan(k, "csat_%d", &i) && i >= 1 && i <= len(r.CSAT):
+			r.CSAT[i-1] = n
 		}
 	}
 	return r

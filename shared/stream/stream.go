@@ -43,6 +43,14 @@ type Outbox interface {
 	QueueSend(ctx context.Context, m conversation.Message) error
 }
 
+// Care hears of every projected message (care.Automation): the automatic
+// replies, surveys and escalation timers it calls for. It must be
+// idempotent too (its messages are keyed, its timers set again are the
+// same timers).
+type Care interface {
+	After(ctx context.Context, conv conversation.Conversation, m conversation.Message) error
+}
+
 // Handler is the fan-out function's handler for DynamoDB stream batches.
 type Handler struct {
 	// Outbox, if set, queues the send of each agent's reply.
@@ -57,7 +65,9 @@ type Handler struct {
 	// (eventsout: a stored entry, an outbound message's status, an
 	// erasure's audit entry).
 	Events eventsout.Publisher
-	Log    *slog.Logger
+	// Care, if set, answers customers automatically (see Care).
+	Care Care
+	Log  *slog.Logger
 }
 
 // Handle projects every new message in the batch, in order, and dispatches
@@ -110,8 +120,7 @@ func (h *Handler) Apply(ctx context.Context, m conversation.Message) error {
 		return err
 	}
 	h.logTimings(ctx, conv, m)
-	if h.Outbox != nil && m.Direction == conversation.DirectionOutbound && m.Status == conversation.StatusQueued && m.Agent != "" &&
-		(m.Kind == "" || m.Kind == conversation.KindCall) { // a reply, or a callback
+	if h.Outbox != nil && Outgoing(m) {
 		if err := h.Outbox.QueueSend(ctx, m); err != nil {
 			return err
 		}
@@ -121,12 +130,26 @@ func (h *Handler) Apply(ctx context.Context, m conversation.Message) error {
 			return fmt.Errorf("dispatch notifications for %s: %w", m.ID, err)
 		}
 	}
+	if h.Care != nil {
+		if err := h.Care.After(ctx, conv, m); err != nil {
+			return fmt.Errorf("care after %s: %w", m.ID, err)
+		}
+	}
 	if h.Events != nil {
 		if err := h.Events.Publish(ctx, eventsout.Of(conv, m)); err != nil {
 			return fmt.Errorf("publish events of %s: %w", m.ID, err)
 		}
 	}
 	return h.queueMedia(ctx, m)
+}
+
+// Outgoing reports whether m is for the outbox to send: written queued, an
+// agent's reply or callback, or an automatic message (care).
+func Outgoing(m conversation.Message) bool {
+	if m.Direction != conversation.DirectionOutbound || m.Status != conversation.StatusQueued {
+		return false
+	}
+	return m.Agent != "" && (m.Kind == "" || m.Kind == conversation.KindCall) || m.Kind == conversation.KindAuto && m.Auto != ""
 }
 
 // publishChange publishes what a record other than a new message tells: an

@@ -57,7 +57,7 @@ func TestSMSToAgentOnDynamoDBLocal(t *testing.T) {
 	table := localaws.Table(t, db)
 	st := store.New(db, table)
 	svc := &conversation.Service{Store: st, Team: "support"}
-	wh, err := twilio.NewHandler(twilio.Config{Verifier: twilio.NewVerifier(token), Service: svc, PublicBaseURL: base, AckText: "hi"})
+	wh, err := twilio.NewHandler(twilio.Config{Verifier: twilio.NewVerifier(token), Service: svc, PublicBaseURL: base})
 	if err != nil {
 		t.Fatal(err)
 	}

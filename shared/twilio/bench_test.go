@@ -51,7 +51,7 @@ func BenchmarkInboundSMS(b *testing.B) {
 	svc := &conversation.Service{Store: memstore.New(nil), Team: "support"}
 	h, err := twilio.NewHandler(twilio.Config{
 		Verifier: twilio.NewVerifier(token), Service: svc, Normalizer: conversation.Normalizer{DefaultRegion: "US"},
-		PublicBaseURL: base, AckText: ackText, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		PublicBaseURL: base, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	})
 	if err != nil {
 		b.Fatal(err)

@@ -25,21 +25,20 @@ type Config struct {
 	Normalizer conversation.Normalizer
 	// PublicBaseURL is the scheme and host Twilio calls ("https://abc.execute-api…").
 	PublicBaseURL string
-	// AckText answers the first message of a new conversation; empty: none.
-	AckText string
-	Log     *slog.Logger
+	Log           *slog.Logger
 	// MaxBody caps the request body; 0 means webhook.DefaultMaxBody.
 	MaxBody int64
 }
 
-// Handler serves the messaging webhooks.
+// Handler serves the messaging webhooks. It answers every message with
+// empty TwiML: the acknowledgement, in the customer's language, is an
+// automatic message through the outbox (care), as on every channel.
 type Handler struct {
 	cfg        Config
-	ackTwiML   []byte
 	emptyTwiML []byte
 }
 
-// NewHandler builds the handler, rendering its two TwiML answers once.
+// NewHandler builds the handler, rendering its TwiML answer once.
 func NewHandler(cfg Config) (*Handler, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
@@ -48,15 +47,7 @@ func NewHandler(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{cfg: cfg, emptyTwiML: []byte(empty)}
-	if cfg.AckText != "" {
-		ack, err := twiml.Messages([]twiml.Element{&twiml.MessagingMessage{Body: cfg.AckText}})
-		if err != nil {
-			return nil, err
-		}
-		h.ackTwiML = []byte(ack)
-	}
-	return h, nil
+	return &Handler{cfg: cfg, emptyTwiML: []byte(empty)}, nil
 }
 
 // Register mounts the handler's routes on mux.
@@ -110,17 +101,12 @@ func (h *Handler) Messaging(w http.ResponseWriter, r *http.Request) {
 	}
 	in.ReceivedAt = webhook.ReceivedAt(r)
 	// Should the store fail, the request is spilled and Twilio gets the
-	// answer without an acknowledgement (whether this message opens a
-	// conversation is not known until it is stored).
+	// same answer.
 	webhook.Verified(r, func(w http.ResponseWriter) { writeTwiML(w, h.emptyTwiML) })
 	res, err := h.cfg.Service.Ingest(r.Context(), in)
 	if err != nil {
 		webhook.Fail(w, r, h.cfg.Log, event, err, slog.String("sid", msg.MessageSid))
 		return
-	}
-	answer := h.emptyTwiML
-	if res.NewConversation && in.OptOut == conversation.OptOutNone && !res.Message.Blocked && h.ackTwiML != nil {
-		answer = h.ackTwiML
 	}
 	outcome := "stored"
 	if res.Duplicate {
@@ -130,7 +116,7 @@ func (h *Handler) Messaging(w http.ResponseWriter, r *http.Request) {
 		slog.String("outcome", outcome), slog.String("sid", msg.MessageSid), slog.String("channel", string(in.Channel)),
 		slog.String("conversation", res.Message.ConversationID), slog.Bool("new_conversation", res.NewConversation),
 		slog.Int("media", len(in.Media)), slog.String("opt_out", string(in.OptOut)))
-	writeTwiML(w, answer)
+	writeTwiML(w, h.emptyTwiML)
 }
 
 func writeTwiML(w http.ResponseWriter, b []byte) {

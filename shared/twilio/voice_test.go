@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/shared/backends"
+	"github.com/switchboard/switchboard/shared/care"
 	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/conversation/storetest"
 	"github.com/switchboard/switchboard/shared/memstore"
@@ -57,6 +58,7 @@ func newVoiceWorld(t *testing.T, ns storetest.NewStore, open bool) *voiceWorld {
 	}
 	w := &voiceWorld{t: t, svc: &conversation.Service{Team: "support"}}
 	d := &notify.Dispatcher{Routing: rt, Queue: w, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	c := &care.Automation{Routing: rt, Service: w.svc, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	w.store = backends.Streamed{Store: ns(t), OnStored: func(m conversation.Message) {
 		conv, err := w.svc.Project(context.Background(), m)
 		if err != nil {
@@ -65,6 +67,9 @@ func newVoiceWorld(t *testing.T, ns storetest.NewStore, open bool) *voiceWorld {
 		}
 		if m.Direction == conversation.DirectionInbound && conv.NotifyKey == m.Key {
 			_ = d.Dispatch(context.Background(), conv, m)
+		}
+		if err := c.After(context.Background(), conv, m); err != nil {
+			t.Errorf("care: %v", err)
 		}
 	}}
 	w.svc.Store = w.store
@@ -114,6 +119,9 @@ func (w *voiceWorld) timeline() string {
 	_, msgs, _ := w.store.Conversation(context.Background(), cs[0].ID)
 	var lines []string
 	for _, m := range msgs {
+		if m.Kind == conversation.KindAuto {
+			continue // autos() tells those
+		}
 		line := fmt.Sprintf("%s/%s %q %s", m.Channel, m.Kind, m.Body, m.Status)
 		if m.DurationSeconds != 0 {
 			line += fmt.Sprintf(" %ds", m.DurationSeconds)
@@ -127,6 +135,23 @@ func (w *voiceWorld) timeline() string {
 		lines = append(lines, line)
 	}
 	return strings.Join(lines, "\n")
+}
+
+// autos lists the open conversation's automatic messages, as the outbox
+// has them: "channel from>to auto "body" status".
+func (w *voiceWorld) autos() []string {
+	cs, _ := conversation.All(context.Background(), w.store, conversation.StatusOpen)
+	if len(cs) != 1 {
+		w.t.Fatalf("conversations = %d, want 1", len(cs))
+	}
+	_, msgs, _ := w.store.Conversation(context.Background(), cs[0].ID)
+	var out []string
+	for _, m := range msgs {
+		if m.Kind == conversation.KindAuto {
+			out = append(out, fmt.Sprintf("%s %s>%s %s %q %s", m.Channel, m.From, m.To, m.Auto, m.Body, m.Status))
+		}
+	}
+	return out
 }
 
 const recQuery = "?from=%2B14155550142"
@@ -190,30 +215,10 @@ func testCallLandsOnTheTextersTimeline(t *testing.T, ns storetest.NewStore) {
 	if again != want {
 		t.Errorf("out of order and repeated:\n%s\nwant:\n%s", again, want)
 	}
-	// One notification window for the missed call (the voicemail joins it
-	// or opens the next); the follow-up text once.
-	followUps := 0
-	for _, j := range shuffled.jobs {
-		if j.Kind == notify.KindFollowUp {
-			followUps++
-		}
+	// The missed-call text once, whatever the callbacks' order and repeats.
+	if a := shuffled.autos(); len(a) != 1 || !strings.Contains(a[0], "missed_call") {
+		t.Errorf("automatic messages = %q, want the missed-call text once", a)
 	}
-	if followUps != 1 {
-		t.Errorf("follow-up jobs = %d, want 1", followUps)
-	}
-}
-
-// texter is a stand-in for Twilio's Messages API.
-type texter struct {
-	mu   sync.Mutex
-	sent []string
-}
-
-func (x *texter) Text(_ context.Context, to, from, body string) (string, error) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	x.sent = append(x.sent, to+" "+from+" "+body)
-	return fmt.Sprintf("SMfollow%d", len(x.sent)), nil
 }
 
 func testMissedCallNotifiesOnceAndTextsOnce(t *testing.T, ns storetest.NewStore) {
@@ -224,20 +229,11 @@ func testMissedCallNotifiesOnceAndTextsOnce(t *testing.T, ns storetest.NewStore)
 		w.post(twilio.VoiceStatusPath, callForm("CallStatus", "canceled"))
 		w.post(twilio.VoiceStatusPath, callForm("CallStatus", "in-progress", "DialCallStatus", "canceled"))
 	}
-	agent, follow := 0, 0
-	for _, j := range w.jobs {
-		if j.Kind == notify.KindFollowUp {
-			follow++
-		} else {
-			agent++
-		}
+	if len(w.jobs) != 1 {
+		t.Fatalf("jobs: %d agent notifications; want 1", len(w.jobs))
 	}
-	if agent != 1 || follow != 1 {
-		t.Fatalf("jobs: %d agent notifications, %d follow-ups; want 1 and 1", agent, follow)
-	}
-	x := &texter{}
 	slack := &fakeSender{}
-	n := &notify.Notifier{Store: w.store, Deliveries: memstore.NewDeliveries(), Texter: x, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Senders: map[string]notify.Sender{routing.SinkSlack: slack}}
+	n := &notify.Notifier{Store: w.store, Deliveries: memstore.NewDeliveries(), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Senders: map[string]notify.Sender{routing.SinkSlack: slack}}
 	for range 2 { // redelivered jobs
 		for _, j := range w.jobs {
 			if err := n.Deliver(context.Background(), j); err != nil {
@@ -245,16 +241,17 @@ func testMissedCallNotifiesOnceAndTextsOnce(t *testing.T, ns storetest.NewStore)
 			}
 		}
 	}
-	if len(x.sent) != 1 || x.sent[0] != caller+" "+supportNo+" Sorry we missed you, reply here and we'll help" {
-		t.Errorf("follow-up texts = %q", x.sent)
-	}
 	if slack.calls != 1 || !strings.Contains(slack.sent[0].Text, "Missed call") {
 		t.Errorf("agent notifications = %d %+v", slack.calls, slack.sent)
 	}
 	tl := w.timeline()
-	if !strings.Contains(tl, `voice/missed_call "Missed call" missed`) || !strings.Contains(tl, `sms/auto "Sorry we missed you, reply here and we'll help" queued`) ||
-		!strings.Contains(tl, `voice/call "Incoming call" missed`) {
+	if !strings.Contains(tl, `voice/missed_call "Missed call" missed`) || !strings.Contains(tl, `voice/call "Incoming call" missed`) {
 		t.Errorf("timeline:\n%s", tl)
+	}
+	// The text once, by SMS from the number called to the caller, queued in
+	// the outbox (sent as a reply is).
+	if a := w.autos(); len(a) != 1 || a[0] != "sms "+supportNo+">"+caller+` missed_call "Sorry we missed you, reply here and we'll help" queued` {
+		t.Errorf("automatic messages = %q", a)
 	}
 	// The automated text is not an agent's answer: the customer still waits.
 	cs, _ := conversation.All(context.Background(), w.store, conversation.StatusOpen)

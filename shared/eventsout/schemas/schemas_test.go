@@ -31,6 +31,14 @@ func TestEveryTypeDerivedAndValid(t *testing.T) {
 	for _, e := range []string{conversation.EventAssigned, conversation.EventClosed, conversation.EventReopened, conversation.EventMerged} {
 		all = append(all, eventsout.Of(conv, event(e, "event_"+e))...)
 	}
+	answer := conversation.Message{ID: "msg_a", Key: "twilio:SM9", ConversationID: "cv_1", ContactID: "ct_1", Channel: conversation.ChannelSMS,
+		Direction: conversation.DirectionInbound, Kind: conversation.KindCSAT, Score: 4, Body: "4 quick, thanks", CreatedAt: at}
+	rated := conv
+	rated.CSAT = &conversation.CSAT{Score: 4, Comment: "quick, thanks", Channel: conversation.ChannelSMS, At: at, Key: answer.Key}
+	all = append(all, eventsout.Of(rated, answer)...)
+	if second := eventsout.Of(rated, conversation.Message{Key: "twilio:SM10", Kind: conversation.KindCSAT, Score: 1}); len(second) != 0 {
+		t.Errorf("an answer not recorded tells %+v", second)
+	}
 	all = append(all, eventsout.OfStatus(reply)...)
 	delivered := reply
 	delivered.StatusHistory = append(slices.Clone(reply.StatusHistory), conversation.StatusChange{Status: "delivered", At: at.Add(2 * time.Second)})
