@@ -180,7 +180,7 @@ func (s *system) wireReplies(mux *http.ServeMux, fanout *stream.Handler, n *noti
 	n.Replies = notify.NewReplies(notify.ReplyConfig{
 		TwilioAccountSID: replySID, TwilioAuthToken: replyToken, TwilioAPIURL: tw.URL, PublicBaseURL: publicBase,
 		TelegramBotToken: botToken, TelegramURL: tg.URL, MetaAccessToken: pageToken, MetaGraphURL: gr.URL,
-		Mailer: n.Mailer, ReplyTo: thread.Address, Media: uploads, LineChannelToken: lineToken, LineAPIURL: ln.URL,
+		Mailer: s.mail, ReplyTo: thread.Address, Media: uploads, LineChannelToken: lineToken, LineAPIURL: ln.URL,
 	}, &http.Client{Timeout: 5 * time.Second})
 	(&api.Handler{Store: s.store, Service: s.svc, Token: agentToken, Uploads: uploads, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Objects: &attach.Objects{S3: s3c, MediaBucket: s.mediaBucket, EmailBucket: s.emailBucket}}).Register(mux)

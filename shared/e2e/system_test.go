@@ -62,7 +62,8 @@ type delivery struct {
 // system is Switchboard on the local services, with recording sinks.
 type system struct {
 	t        testing.TB
-	web      *httptest.Server // the messaging webhook
+	mail     *notify.EmailSender // SES on moto, recording (mailer)
+	web      *httptest.Server    // the messaging webhook
 	store    *store.Store
 	db       *dynamodb.Client
 	table    string
@@ -227,7 +228,8 @@ func newSystem(t testing.TB, o options) *system {
 		t.Fatal(err)
 	}
 	smsClient := &http.Client{Timeout: 5 * time.Second, Transport: rewrite{target}}
-	n := &notify.Notifier{Store: s.store, Deliveries: s.store, Log: quiet, Mailer: s.mailer(t), Senders: map[string]notify.Sender{
+	s.mail = s.mailer(t)
+	n := &notify.Notifier{Store: s.store, Deliveries: s.store, Log: quiet, Senders: map[string]notify.Sender{
 		routing.SinkWebhook: whSender,
 		routing.SinkSMS:     &notify.SMSSender{API: notify.NewTwilioAPI("AC123", "secret", smsClient), From: "+18005550100"},
 	}}
