@@ -138,10 +138,13 @@ func TestWebChatInTheBrowser(t *testing.T) {
 		t.Errorf("channels %s, want [webchat]", ch)
 	}
 	id := conv["id"].(string)
-	timeline := agentGet(t, target, "/api/conversations/"+id)["messages"].([]any)
+	timeline := notAuto(agentGet(t, target, "/api/conversations/"+id)["messages"].([]any))
 	if len(timeline) != 1 || timeline[0].(map[string]any)["body"] != "Hi, my order 1042 has not arrived" {
 		t.Fatalf("timeline %v, want the one message", timeline)
 	}
+	// The visitor sees the acknowledgement the dev routing document
+	// automates, pushed over the socket like any reply.
+	waitText(t, ctx, "Thanks for your message! An agent will reply here shortly.")
 
 	// The agent replies; the page shows it, pushed over the socket.
 	agentReply(t, target, id, "reply-1", "Sorry about that! It ships today.")
@@ -180,11 +183,12 @@ func TestWebChatInTheBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n != 3 {
-		t.Errorf("the log shows %d entries, want 3 (each once)", n)
+	// The visitor's message, the acknowledgement and the two replies.
+	if n != 4 {
+		t.Errorf("the log shows %d entries, want 4 (each once)", n)
 	}
-	if got := len(agentGet(t, target, "/api/conversations/"+id)["messages"].([]any)); got != 3 {
-		t.Errorf("the timeline has %d entries, want 3", got)
+	if got := len(agentGet(t, target, "/api/conversations/"+id)["messages"].([]any)); got != 4 {
+		t.Errorf("the timeline has %d entries, want 4", got)
 	}
 
 	// Customer text is text: markup the visitor types shows as typed.

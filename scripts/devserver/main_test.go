@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -254,12 +256,30 @@ func TestCloseThenNextSMSOpensANewConversation(t *testing.T) {
 		}
 	}
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		sends := outbox(t, target)
+		sends := agentSends(outbox(t, target))
 		if len(sends) == 1 && sends[0].To == "+14155550177" && sends[0].Body == "Glad it came!" && sends[0].Channel == "sms" {
 			break
 		}
 		if len(sends) > 1 || time.Now().After(deadline) {
 			t.Fatalf("dev outbox: %+v", sends)
+		}
+	}
+	// Besides the agent's reply, the customer got what the dev routing
+	// document automates: an acknowledgement for each conversation's first
+	// message and, at the close, the satisfaction survey, each once.
+	want := map[string]int{first[0] + " ack": 1, first[0] + " csat_survey": 1, next[0] + " ack": 1}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		autos := map[string]int{}
+		for _, s := range outbox(t, target) {
+			if s.Auto != "" {
+				autos[s.ConversationID+" "+s.Auto]++
+			}
+		}
+		if maps.Equal(autos, want) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("automatic replies: %v, want %v", autos, want)
 		}
 	}
 
@@ -341,7 +361,7 @@ func TestReplyWithAttachment(t *testing.T) {
 		t.Fatalf("reply: %d %v", code, out)
 	}
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		sends := outbox(t, target)
+		sends := agentSends(outbox(t, target))
 		if len(sends) == 1 && len(sends[0].Media) == 1 && sends[0].Media[0] == key {
 			break
 		}
@@ -364,6 +384,12 @@ func TestReplyWithAttachment(t *testing.T) {
 	if code, _ := call(http.MethodGet, "/api/media/../../etc/passwd", "", ""); code != http.StatusNotFound && code != http.StatusMovedPermanently {
 		t.Errorf("a path outside the media: %d", code)
 	}
+}
+
+// agentSends drops the automatic replies (acknowledgements, surveys) from
+// sends, leaving the agents'.
+func agentSends(sends []notify.DevSend) []notify.DevSend {
+	return slices.DeleteFunc(sends, func(s notify.DevSend) bool { return s.Auto != "" })
 }
 
 // outbox is what the dev server's senders recorded (GET /dev/outbox).

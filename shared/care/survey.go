@@ -148,8 +148,15 @@ type Surveys struct {
 	Log     *slog.Logger
 }
 
+// surveyRoute is the one route Surveys serves; its token is its authority,
+// so it is deployed without the agents' authorizer.
+const surveyRoute = "GET " + SurveyPath + "{token}"
+
+// Routes lists what Register mounts, for the template's check.
+func Routes() []string { return []string{surveyRoute} }
+
 // Register mounts the route.
-func (s *Surveys) Register(mux *http.ServeMux) { mux.HandleFunc("GET "+SurveyPath+"{token}", s.Answer) }
+func (s *Surveys) Register(mux *http.ServeMux) { mux.HandleFunc(surveyRoute, s.Answer) }
 
 // Answer records a survey link's score.
 func (s *Surveys) Answer(w http.ResponseWriter, r *http.Request) {

@@ -28,7 +28,9 @@ import (
 	"github.com/aws/smithy-go/middleware"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
+	"github.com/switchboard/switchboard/shared/care"
 	"github.com/switchboard/switchboard/shared/conversation"
+	"github.com/switchboard/switchboard/shared/email/thread"
 	"github.com/switchboard/switchboard/shared/line"
 	"github.com/switchboard/switchboard/shared/localaws"
 	"github.com/switchboard/switchboard/shared/meta"
@@ -106,6 +108,9 @@ type options struct {
 	// events wires events out: a bus on moto's EventBridge and a webhook
 	// subscription (see events_test.go).
 	events bool
+	// care, if set, replaces the routing document (shared/care's
+	// automatic replies, surveys, escalations: see care_test.go).
+	care string
 }
 
 func newSystem(t testing.TB, o options) *system {
@@ -175,9 +180,13 @@ func newSystem(t testing.TB, o options) *system {
 		}
 	}
 	agent, _ := json.Marshal(sinks)
-	rt, err := routing.Parse([]byte(`{"defaultTeam":"support","teams":[{"id":"support"}],
+	doc := `{"defaultTeam":"support","teams":[{"id":"support"}],
 		"email":{"address":"` + supportEmail + `","ack":"Thanks, we got your message and will answer soon."},
-		"agents":[{"id":"ana","teams":["support"],"sinks":` + string(agent) + `}]}`))
+		"agents":[{"id":"ana","teams":["support"],"sinks":` + string(agent) + `}]}`
+	if o.care != "" {
+		doc = o.care
+	}
+	rt, err := routing.Parse([]byte(doc))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,6 +242,15 @@ func newSystem(t testing.TB, o options) *system {
 		routing.SinkWebhook: whSender,
 		routing.SinkSMS:     &notify.SMSSender{API: notify.NewTwilioAPI("AC123", "secret", smsClient), From: "+18005550100"},
 	}}
+	// Automatic replies, as the deployed fan-out always makes them (with the
+	// default document, an email's acknowledgement alone), through the
+	// outbox to the notifier's reply senders: SES here, every provider's
+	// stand-in with replies.
+	c := &care.Automation{Routing: rt, Service: svc, Timers: s.store, Queue: &notify.SQSQueue{API: s.sqs, URL: s.queue},
+		PublicBaseURL: publicBase, Log: quiet}
+	fanout.Care, svc.Timers = c, c.Fire()
+	fanout.Outbox, n.Service = fanout.Dispatch.(*notify.Dispatcher), svc
+	n.Replies = notify.NewReplies(notify.ReplyConfig{Mailer: s.mail, ReplyTo: thread.Address}, httpClient)
 	if o.replies {
 		s.wireReplies(mux, fanout, n)
 	}

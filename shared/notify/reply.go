@@ -546,6 +546,9 @@ type DevSend struct {
 	To             string               `json:"to"`
 	Body           string               `json:"body"`
 	Tag            string               `json:"tag,omitempty"`
+	// Auto names an automatic reply (ack, out-of-hours, missed-call,
+	// csat); empty for an agent's.
+	Auto string `json:"auto,omitempty"`
 	// Media are the attachments' keys in the media bucket.
 	Media []string `json:"media,omitempty"`
 }
@@ -555,7 +558,7 @@ func (d *DevOutbox) SendReply(_ context.Context, m conversation.Message) (string
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	s := DevSend{ID: fmt.Sprintf("dev-%d", len(d.sends)+1), Channel: m.Channel, ConversationID: m.ConversationID,
-		From: m.From, To: m.To, Body: m.Body, Tag: m.Tag}
+		From: m.From, To: m.To, Body: m.Body, Tag: m.Tag, Auto: m.Auto}
 	for _, md := range m.Media {
 		s.Media = append(s.Media, md.Key)
 	}
