@@ -10,6 +10,7 @@ import (
 	"github.com/switchboard/switchboard/shared/config"
 	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/launch"
+	"github.com/switchboard/switchboard/shared/phone"
 	"github.com/switchboard/switchboard/shared/spill"
 	"github.com/switchboard/switchboard/shared/store"
 	"github.com/switchboard/switchboard/shared/twilio"
@@ -31,7 +32,7 @@ func setup(ctx context.Context, log *slog.Logger) (http.Handler, error) {
 	svc := &conversation.Service{Store: store.New(config.DynamoDB(awsCfg, cfg.Common), cfg.TableName), Team: cfg.Team, ReopenWindow: cfg.ReopenWindow}
 	h, err := twilio.NewHandler(twilio.Config{
 		Verifier: verifier, Service: svc,
-		Normalizer:    conversation.Normalizer{DefaultRegion: cfg.PhoneRegion},
+		Normalizer:    phone.Normalizer(cfg.PhoneRegion),
 		PublicBaseURL: base, MaxBody: cfg.MaxBody, Log: log,
 	})
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/switchboard/switchboard/shared/launch"
 	"github.com/switchboard/switchboard/shared/line"
 	"github.com/switchboard/switchboard/shared/meta"
+	"github.com/switchboard/switchboard/shared/phone"
 	"github.com/switchboard/switchboard/shared/routing"
 	"github.com/switchboard/switchboard/shared/spill"
 	"github.com/switchboard/switchboard/shared/store"
@@ -42,7 +43,7 @@ func setup(ctx context.Context, log *slog.Logger) (func(context.Context, events.
 		return nil, err
 	}
 	svc := &conversation.Service{Store: store.New(config.DynamoDB(awsCfg, cfg), cfg.TableName), Team: rt.DefaultTeam, ReopenWindow: cfg.ReopenWindow}
-	norm := conversation.Normalizer{DefaultRegion: cfg.PhoneRegion}
+	norm := phone.Normalizer(cfg.PhoneRegion)
 	mux := http.NewServeMux()
 	base, verifier, err := twilio.Settings(ctx, params)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/switchboard/switchboard/shared/config"
 	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/launch"
+	"github.com/switchboard/switchboard/shared/phone"
 	"github.com/switchboard/switchboard/shared/routing"
 	"github.com/switchboard/switchboard/shared/spill"
 	"github.com/switchboard/switchboard/shared/store"
@@ -37,7 +38,7 @@ func setup(ctx context.Context, log *slog.Logger) (http.Handler, error) {
 	svc := &conversation.Service{Store: store.New(config.DynamoDB(awsCfg, cfg), cfg.TableName), Team: rt.DefaultTeam, ReopenWindow: cfg.ReopenWindow}
 	mux := http.NewServeMux()
 	twilio.NewVoiceHandler(twilio.VoiceConfig{
-		Verifier: verifier, Service: svc, Normalizer: conversation.Normalizer{DefaultRegion: cfg.PhoneRegion},
+		Verifier: verifier, Service: svc, Normalizer: phone.Normalizer(cfg.PhoneRegion),
 		PublicBaseURL: base, Routing: rt, Log: log,
 	}).Register(mux)
 	// A verified webhook our store cannot take is kept on the spill queue.

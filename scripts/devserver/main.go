@@ -45,6 +45,7 @@ import (
 	"github.com/switchboard/switchboard/shared/memstore"
 	"github.com/switchboard/switchboard/shared/meta"
 	"github.com/switchboard/switchboard/shared/notify"
+	"github.com/switchboard/switchboard/shared/phone"
 	"github.com/switchboard/switchboard/shared/routing"
 	"github.com/switchboard/switchboard/shared/store"
 	"github.com/switchboard/switchboard/shared/stream"
@@ -190,7 +191,7 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
 
 	wt, err := twilio.NewHandler(twilio.Config{
 		Verifier: twilio.NewVerifier(twilioToken), Service: svc,
-		Normalizer:    conversation.Normalizer{DefaultRegion: env("PHONE_DEFAULT_REGION", "US")},
+		Normalizer:    phone.Normalizer(env("PHONE_DEFAULT_REGION", "US")),
 		PublicBaseURL: base, Log: log,
 	})
 	if err != nil {
@@ -198,7 +199,7 @@ func run(ctx context.Context, log *slog.Logger, out io.Writer) error {
 	}
 	mux := http.NewServeMux()
 	wt.Register(mux)
-	norm := conversation.Normalizer{DefaultRegion: env("PHONE_DEFAULT_REGION", "US")}
+	norm := phone.Normalizer(env("PHONE_DEFAULT_REGION", "US"))
 	twilio.NewVoiceHandler(twilio.VoiceConfig{Verifier: twilio.NewVerifier(twilioToken), Service: svc, Normalizer: norm,
 		PublicBaseURL: base, Routing: rt, Log: log}).Register(mux)
 	meta.NewHandler(meta.Config{AppSecret: env("META_APP_SECRET", devenv.MetaAppSecret), VerifyToken: env("META_VERIFY_TOKEN", devenv.MetaVerifyToken),

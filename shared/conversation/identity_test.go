@@ -6,10 +6,11 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/shared/conversation"
+	phonelib "github.com/switchboard/switchboard/shared/phone"
 )
 
 func TestNormalizerPhone(t *testing.T) {
-	n := conversation.Normalizer{DefaultRegion: "US"}
+	n := phonelib.Normalizer("US")
 	phone := func(a string) conversation.Identity {
 		return conversation.Identity{Kind: conversation.KindPhone, Address: a}
 	}
@@ -45,13 +46,31 @@ func TestNormalizerPhone(t *testing.T) {
 		}
 	}
 	// A national number reads in the configured region.
-	gb := conversation.Normalizer{DefaultRegion: "GB"}
+	gb := phonelib.Normalizer("GB")
 	if got, err := gb.Phone("07911 123456"); err != nil || got != phone("+447911123456") {
 		t.Errorf("GB national: %v, %v", got, err)
 	}
 	for _, bad := range []string{"", "  ", "whatsapp:", "client:"} {
 		if _, err := n.Phone(bad); !errors.Is(err, conversation.ErrBadAddress) {
 			t.Errorf("Phone(%q): err = %v, want ErrBadAddress", bad, err)
+		}
+	}
+}
+
+// TestNormalizerWithoutNational: a function that links no phone library
+// keeps canonical E.164 and makes every other form an address identity (it
+// never guesses a country).
+func TestNormalizerWithoutNational(t *testing.T) {
+	n := conversation.Normalizer{DefaultRegion: "US"}
+	for raw, want := range map[string]string{
+		"+14155550100":          "phone:+14155550100",
+		"whatsapp:+14155550100": "phone:+14155550100",
+		"(415) 555-0100":        "address:(415) 555-0100",
+		"+44 7911 123456":       "address:+44 7911 123456",
+		"MyShop":                "address:myshop",
+	} {
+		if got, err := n.Phone(raw); err != nil || got.Key() != want {
+			t.Errorf("Phone(%q) = %v, %v; want %s", raw, got.Key(), err, want)
 		}
 	}
 }

@@ -14,12 +14,13 @@ import (
 
 	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/delivery"
+	"github.com/switchboard/switchboard/shared/phone"
 )
 
 // NewStore returns an empty store for one test.
 type NewStore func(t *testing.T) conversation.Store
 
-var norm = conversation.Normalizer{DefaultRegion: "US"}
+var norm = phone.Normalizer("US")
 
 type harness struct {
 	t     *testing.T
