@@ -151,7 +151,11 @@ func run(ctx context.Context, tpl, host string, w io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("create %s: %w", devenv.NotifyQueueName, err)
 	}
-	sm := config.SSM(awsCfg, c)
+	sm := ssm.NewFromConfig(awsCfg, func(o *ssm.Options) {
+		if c.SSMEndpoint != "" {
+			o.BaseEndpoint = aws.String(c.SSMEndpoint)
+		}
+	})
 	for name, v := range secrets {
 		if _, err := sm.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(Prefix + name), Value: aws.String(v),
 			Type: ssmtypes.ParameterTypeSecureString, Overwrite: aws.Bool(true)}); err != nil {

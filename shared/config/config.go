@@ -8,6 +8,7 @@ package config
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"reflect"
 	"strings"
@@ -19,7 +20,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/kelseyhightower/envconfig"
 )
 
@@ -129,19 +129,14 @@ func SQS(cfg aws.Config, c Common) *sqs.Client {
 	})
 }
 
-// SSM returns an SSM client, on SSM_ENDPOINT when set.
-func SSM(cfg aws.Config, c Common) *ssm.Client {
-	return ssm.NewFromConfig(cfg, func(o *ssm.Options) {
-		if c.SSMEndpoint != "" {
-			o.BaseEndpoint = aws.String(c.SSMEndpoint)
-		}
-	})
-}
+// SSM returns the parameter reader (SSMParameters), on SSM_ENDPOINT when
+// set.
+func SSM(cfg aws.Config, c Common) *SSMParameters { return NewSSMParameters(cfg, c.SSMEndpoint) }
 
-// ParameterAPI is the part of the SSM client secrets need.
+// ParameterAPI reads SSM parameters: the values of names (at most 10),
+// decrypted, and the names that do not exist.
 type ParameterAPI interface {
-	GetParameter(context.Context, *ssm.GetParameterInput, ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
-	GetParameters(context.Context, *ssm.GetParametersInput, ...func(*ssm.Options)) (*ssm.GetParametersOutput, error)
+	GetParameters(ctx context.Context, names []string) (values map[string]string, invalid []string, err error)
 }
 
 // Params resolves secrets and deploy-time settings by name. Getenv defaults
@@ -196,14 +191,12 @@ func (c *paramCache) load(ctx context.Context, s Params) error {
 	for len(names) > 0 {
 		batch := names[:min(10, len(names))]
 		names = names[len(batch):]
-		out, err := s.SSM.GetParameters(ctx, &ssm.GetParametersInput{Names: batch, WithDecryption: aws.Bool(true)})
+		got, invalid, err := s.SSM.GetParameters(ctx, batch)
 		if err != nil {
 			return fmt.Errorf("read SSM parameters %s: %w", strings.Join(batch, ", "), err)
 		}
-		for _, p := range out.Parameters {
-			values[aws.ToString(p.Name)] = aws.ToString(p.Value)
-		}
-		for _, n := range out.InvalidParameters {
+		maps.Copy(values, got)
+		for _, n := range invalid {
 			missing[n] = true
 		}
 	}
@@ -245,11 +238,15 @@ func (s Params) Get(ctx context.Context, name string, required bool) (string, er
 			}
 		}
 		if !found {
-			out, err := s.SSM.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(param), WithDecryption: aws.Bool(true)})
+			got, invalid, err := s.SSM.GetParameters(ctx, []string{param})
 			if err != nil {
 				return "", fmt.Errorf("%s: read SSM parameter %s: %w", name, param, err)
 			}
-			raw = aws.ToString(out.Parameter.Value)
+			if v, ok := got[param]; ok {
+				raw = v
+			} else if len(invalid) > 0 {
+				return "", fmt.Errorf("%s: SSM parameter %s does not exist", name, param)
+			}
 		}
 		v := strings.TrimSpace(raw)
 		if v == "" && required {

@@ -3,6 +3,9 @@ package config_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -58,7 +61,7 @@ func TestSecretFromSSM(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := map[string]string{"TWILIO_AUTH_TOKEN_PARAM": name, "TWILIO_AUTH_TOKEN": "ignored when _PARAM is set"}
-	s := config.Params{SSM: client, Getenv: func(k string) string { return env[k] }}
+	s := config.Params{SSM: config.NewSSMParameters(localaws.Config(), ep), Getenv: func(k string) string { return env[k] }}
 	if v, err := s.Get(ctx, "TWILIO_AUTH_TOKEN", true); err != nil || v != "from-ssm" {
 		t.Errorf("Get = %q, %v", v, err)
 	}
@@ -71,17 +74,12 @@ func TestSecretFromSSM(t *testing.T) {
 // countingSSM counts the SSM calls made.
 type countingSSM struct {
 	config.ParameterAPI
-	one, many int
+	many int
 }
 
-func (c *countingSSM) GetParameter(ctx context.Context, in *ssm.GetParameterInput, o ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
-	c.one++
-	return c.ParameterAPI.GetParameter(ctx, in, o...)
-}
-
-func (c *countingSSM) GetParameters(ctx context.Context, in *ssm.GetParametersInput, o ...func(*ssm.Options)) (*ssm.GetParametersOutput, error) {
+func (c *countingSSM) GetParameters(ctx context.Context, names []string) (map[string]string, []string, error) {
 	c.many++
-	return c.ParameterAPI.GetParameters(ctx, in, o...)
+	return c.ParameterAPI.GetParameters(ctx, names)
 }
 
 // TestSecretsInOneCall: a cold start reads all of a function's parameters
@@ -102,7 +100,7 @@ func TestSecretsInOneCall(t *testing.T) {
 		}
 		env[name+"_PARAM"] = prefix + name
 	}
-	counted := &countingSSM{ParameterAPI: client}
+	counted := &countingSSM{ParameterAPI: config.NewSSMParameters(localaws.Config(), ep)}
 	s := config.NewParams(counted)
 	s.Getenv = func(k string) string { return env[k] }
 	s.Environ = func() []string {
@@ -122,7 +120,66 @@ func TestSecretsInOneCall(t *testing.T) {
 		t.Errorf("missing parameter: %v", err)
 	}
 	// 12 names: two GetParameters calls of at most 10, then nothing more.
-	if counted.many != 2 || counted.one != 0 {
-		t.Errorf("SSM calls: %d GetParameters, %d GetParameter; want 2 and 0", counted.many, counted.one)
+	if counted.many != 2 {
+		t.Errorf("SSM calls: %d GetParameters; want 2", counted.many)
+	}
+}
+
+// TestSSMParametersAgreeWithTheSDK holds the hand-written reader to the
+// SDK's ssm client on moto's SSM: the same values for a SecureString (with
+// its padding and newline), a String and a StringList, the same names not
+// found, and a clear error (no value in it) when the credentials are refused.
+func TestSSMParametersAgreeWithTheSDK(t *testing.T) {
+	ep := localaws.Endpoint(t, "SSM_ENDPOINT")
+	sdk := ssm.NewFromConfig(localaws.Config(), func(o *ssm.Options) { o.BaseEndpoint = aws.String(ep) })
+	lean := config.NewSSMParameters(localaws.Config(), ep)
+	ctx := context.Background()
+	prefix := "/switchboard/test/" + t.Name() + "/"
+	params := map[string]ssmtypes.ParameterType{
+		"secure": ssmtypes.ParameterTypeSecureString, "plain": ssmtypes.ParameterTypeString, "list": ssmtypes.ParameterTypeStringList,
+	}
+	values := map[string]string{"secure": "  whsec_c2VjcmV0\n", "plain": "https://api.example.com", "list": "a,b,c"}
+	var names []string
+	for n, typ := range params {
+		if _, err := sdk.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(prefix + n), Value: aws.String(values[n]),
+			Type: typ, Overwrite: aws.Bool(true)}); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, prefix+n)
+	}
+	names = append(names, prefix+"absent", "/switchboard/test/also-absent")
+	want, err := sdk.GetParameters(ctx, &ssm.GetParametersInput{Names: names, WithDecryption: aws.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, invalid, err := lean.GetParameters(ctx, names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want.Parameters) {
+		t.Errorf("values: %d, the SDK %d", len(got), len(want.Parameters))
+	}
+	for _, p := range want.Parameters {
+		if got[aws.ToString(p.Name)] != aws.ToString(p.Value) {
+			t.Errorf("%s = %q, the SDK %q", aws.ToString(p.Name), got[aws.ToString(p.Name)], aws.ToString(p.Value))
+		}
+	}
+	slices.Sort(invalid)
+	slices.Sort(want.InvalidParameters)
+	if !slices.Equal(invalid, want.InvalidParameters) || len(invalid) != 2 {
+		t.Errorf("not found: %v, the SDK %v", invalid, want.InvalidParameters)
+	}
+	// An endpoint that answers an error: the status and code, no value.
+	refuse := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Amz-Target") != "AmazonSSM.GetParameters" || !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 Credential=") {
+			t.Errorf("request: target %q, authorization %q", r.Header.Get("X-Amz-Target"), r.Header.Get("Authorization"))
+		}
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprint(w, `{"__type":"com.amazonaws.ssm#AccessDeniedException","message":"not authorized to perform ssm:GetParameters"}`)
+	}))
+	defer refuse.Close()
+	_, _, err = config.NewSSMParameters(localaws.Config(), refuse.URL).GetParameters(ctx, names[:1])
+	if err == nil || !strings.Contains(err.Error(), "AccessDeniedException") || !strings.Contains(err.Error(), "400") {
+		t.Errorf("refused: %v", err)
 	}
 }
