@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/memstore"
+	"github.com/switchboard/switchboard/shared/routing"
 	"github.com/switchboard/switchboard/shared/twilio"
 )
 
@@ -50,7 +51,7 @@ func signedRequests(b *testing.B, n int) []*http.Request {
 func BenchmarkInboundSMS(b *testing.B) {
 	svc := &conversation.Service{Store: memstore.New(nil), Team: "support"}
 	h, err := twilio.NewHandler(twilio.Config{
-		Verifier: twilio.NewVerifier(token), Service: svc, Normalizer: conversation.Normalizer{DefaultRegion: "US"},
+		Verifier: twilio.NewVerifier(token), Service: svc, Normalizer: conversation.Normalizer{},
 		PublicBaseURL: base, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	})
 	if err != nil {
@@ -94,5 +95,41 @@ func BenchmarkFloor(b *testing.B) {
 		}
 		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 		_, _ = w.Write(empty)
+	}
+}
+
+// BenchmarkVoiceCall is the whole voice webhook for an incoming call from a
+// known caller while the team is open, on the in-memory store: verify,
+// parse, ingest the call, answer the TwiML that rings the agent.
+func BenchmarkVoiceCall(b *testing.B) {
+	rt, err := routing.Parse([]byte(routingDoc(true)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	svc := &conversation.Service{Store: memstore.New(nil), Team: "support"}
+	mux := http.NewServeMux()
+	twilio.NewVoiceHandler(twilio.VoiceConfig{Verifier: twilio.NewVerifier(token), Service: svc, PublicBaseURL: base, Routing: rt,
+		Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}).Register(mux)
+	reqs := make([]*http.Request, b.N+1)
+	for i := range reqs {
+		form := callForm("CallSid", fmt.Sprintf("CA%032x", i+1))
+		body := form.Encode()
+		req, _ := http.NewRequest(http.MethodPost, "http://internal"+twilio.VoicePath, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Twilio-Signature", twilio.Sign(token, base+twilio.VoicePath, form))
+		reqs[i] = req
+	}
+	w := &discardWriter{h: http.Header{}}
+	mux.ServeHTTP(w, reqs[b.N])
+	if w.code != 0 {
+		b.Fatalf("warm-up answered %d", w.code)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		mux.ServeHTTP(w, reqs[i])
+		if w.code != 0 {
+			b.Fatalf("status %d", w.code)
+		}
 	}
 }
