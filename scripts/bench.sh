@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Measures the budgets of DESIGN.md section 8 that exist so far and prints the
-# figures: the handler's own CPU and allocations per inbound SMS against the
-# floor (GOMAXPROCS=1, in-memory store), E.164 normalization, and DynamoDB
+# Measures the budgets of DESIGN.md section 8 and issue 18's table and prints
+# the figures: the handler's own CPU and allocations per inbound SMS against
+# the floor (GOMAXPROCS=1, in-memory store), E.164 normalization, every other
+# channel's handler, the fan-out, the notifier and an agent's reply, cold
+# starts, package inits and binary sizes, and DynamoDB
 # calls and capacity units per message and per duplicate (DynamoDB Local,
 # started and stopped here), and webhook-to-agent latency with SQS requests
 # per notification (DynamoDB Local and moto).
@@ -11,7 +13,7 @@ trap 'scripts/local-services.sh stop' EXIT
 . "$(scripts/local-services.sh start)"
 export SWITCHBOARD_REQUIRE_LOCAL=1
 echo "== CPU and allocations (GOMAXPROCS=1, in-memory store)"
-GOMAXPROCS=1 go test -run '^$' -bench 'InboundSMS|Floor|NormalizePhone' -benchmem -count 5 ./shared/twilio/ ./shared/conversation/ | grep -E '^Benchmark'
+GOMAXPROCS=1 go test -run '^$' -bench 'InboundSMS|Floor|VerifyForm|NormalizePhone' -benchmem -count 5 ./shared/twilio/ ./shared/conversation/ | grep -E '^Benchmark'
 counts=$(mktemp)
 echo "== DynamoDB per message and per notification (DynamoDB Local; capacity as it reports it)"
 go test -run '^$' -bench DynamoDBPerMessage -benchtime 200x ./shared/store/ | grep -E '^Benchmark' | tee -a "$counts" | tr '\t' '\n' | sed 's/^ *//' | grep -v '^$'
@@ -26,4 +28,19 @@ echo "== Email: parsing a 20 MB message (allocated and live heap as multiples of
 go test -run '^$' -bench Parse20MB -benchmem -benchtime 3x ./shared/email | grep -E '^Benchmark' | tr '\t' '\n' | sed 's/^ *//' | grep -v '^$'
 echo "== Cold start: init to first Runtime API call, vs aws-lambda-go hello world (median); stripped arm64 size"
 go test -run '^$' -bench ColdStart -benchtime 15x ./shared/e2e | grep -E '^Benchmark' | tr '\t' '\n' | sed 's/^ *//' | grep -v '^$'
-echo "   (package inits: GODEBUG=inittrace=1 on a bootstrap shows what each costs)"
+echo "== Package initialisation per function (GODEBUG=inittrace=1: the sum of every package's init, mean of 5 starts), native build"
+bins=$(mktemp -d)
+for fn in messaging voice social email api fanout notifier sweeper chatsocket spill signin; do
+  go build -trimpath -tags lambda.norpc -ldflags "-s -w" -o "$bins/$fn" "./functions/$fn"
+  sum=0
+  for _ in 1 2 3 4 5; do
+    # No Runtime API here: the function inits, then fails to reach it.
+    ms=$( (TABLE_NAME=t GODEBUG=inittrace=1 timeout 5 "$bins/$fn" 2>&1 || true) | awk '/^init /{s+=$5} END{printf "%.3f", s}')
+    sum=$(awk -v a="$sum" -v b="$ms" 'BEGIN{print a+b}')
+  done
+  awk -v f="$fn" -v s="$sum" 'BEGIN{printf "%-11s %6.2f ms of package init\n", f, s/5}'
+done
+rm -rf "$bins"
+echo "== Every channel's handler and each later step (GOMAXPROCS=1, in-memory store; ns/op is one webhook, one record, one job or one reply)"
+GOMAXPROCS=1 go test -run '^$' -bench 'MetaBatch50|TelegramUpdate|Email30KB|VoiceCall|ProjectFirstMessage|NotifierJob|AgentReply|National' -benchmem -count 3 \
+  ./shared/meta/ ./shared/telegram/ ./shared/email/ ./shared/twilio/ ./shared/stream/ ./shared/notify/ ./shared/api/ ./shared/phone/ | grep -E '^Benchmark' 

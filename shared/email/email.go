@@ -70,11 +70,18 @@ type Attachment struct {
 	Content     []byte
 }
 
+// parser reads a part in the charset it declares, and guesses (chardet)
+// only for a part that declares none. enmime's default guesses every text
+// part and may overrule the declaration, which cost 80 % of a typical 30 KB
+// mail's parse (BenchmarkEmail30KB: 3.4 ms, and 0.5 ms without), and a
+// guess over a declared charset is the less trustworthy of the two.
+var parser = enmime.NewParser(enmime.DisableCharacterDetection(true))
+
 // Parse reads one raw message from r (at most MaxSize bytes, streamed into
 // the parser, so the message is held once).
 func Parse(r io.Reader) (*Parsed, error) {
 	lr := &limitReader{r: r, n: MaxSize}
-	env, err := enmime.ReadEnvelope(lr)
+	env, err := parser.ReadEnvelope(lr)
 	if lr.over {
 		return nil, fmt.Errorf("%w: larger than %d bytes", ErrMalformed, MaxSize)
 	}
@@ -90,7 +97,7 @@ func Parse(r io.Reader) (*Parsed, error) {
 // Attachments returns the attachments of a raw message, as Parse numbers them
 // (the media pipeline's way back to one attachment).
 func Attachments(r io.Reader) ([]Attachment, error) {
-	env, err := enmime.ReadEnvelope(&limitReader{r: r, n: MaxSize})
+	env, err := parser.ReadEnvelope(&limitReader{r: r, n: MaxSize})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
