@@ -11,18 +11,9 @@ import (
 
 	"github.com/switchboard/switchboard/shared/api"
 	"github.com/switchboard/switchboard/shared/conversation"
+	"github.com/switchboard/switchboard/shared/lambdatest"
 	"github.com/switchboard/switchboard/shared/memstore"
 )
-
-// discard is a ResponseWriter that keeps nothing.
-type discard struct {
-	h    http.Header
-	code int
-}
-
-func (d *discard) Header() http.Header         { return d.h }
-func (d *discard) Write(p []byte) (int, error) { return len(p), nil }
-func (d *discard) WriteHeader(code int)        { d.code = code }
 
 // BenchmarkAgentReply is the api's work for an agent's SMS reply on the
 // in-memory store (projected as the stream would, outside the timing): the
@@ -55,14 +46,14 @@ func BenchmarkAgentReply(b *testing.B) {
 		req.Header.Set("Idempotency-Key", fmt.Sprintf("reply-%d", i))
 		reqs[i] = req
 	}
-	w := &discard{h: http.Header{}}
+	w := lambdatest.NewDiscard()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
-		w.code = 0
+		w.Code = 0
 		mux.ServeHTTP(w, reqs[i])
-		if w.code != http.StatusAccepted {
-			b.Fatalf("reply %d: status %d", i, w.code)
+		if w.Code != http.StatusAccepted {
+			b.Fatalf("reply %d: status %d", i, w.Code)
 		}
 	}
 }

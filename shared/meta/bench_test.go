@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/switchboard/switchboard/shared/conversation"
+	"github.com/switchboard/switchboard/shared/lambdatest"
 	"github.com/switchboard/switchboard/shared/memstore"
 	"github.com/switchboard/switchboard/shared/meta"
 )
@@ -42,10 +43,10 @@ func BenchmarkMetaBatch50(b *testing.B) {
 		req, _ := http.NewRequest(http.MethodPost, meta.Path, bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("X-Hub-Signature-256", meta.Sign(secret, body))
-		w := &discard{h: http.Header{}}
+		w := lambdatest.NewDiscard()
 		mux.ServeHTTP(w, req)
-		if w.code != 0 && w.code != http.StatusOK {
-			b.Fatalf("status %d", w.code)
+		if w.Code != 0 && w.Code != http.StatusOK {
+			b.Fatalf("status %d", w.Code)
 		}
 	}
 	serve(bodies[b.N])
@@ -57,13 +58,3 @@ func BenchmarkMetaBatch50(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*50), "ns/event")
 }
-
-// discard is a ResponseWriter that keeps nothing.
-type discard struct {
-	h    http.Header
-	code int
-}
-
-func (d *discard) Header() http.Header         { return d.h }
-func (d *discard) Write(p []byte) (int, error) { return len(p), nil }
-func (d *discard) WriteHeader(code int)        { d.code = code }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/switchboard/switchboard/shared/conversation"
+	"github.com/switchboard/switchboard/shared/lambdatest"
 	"github.com/switchboard/switchboard/shared/memstore"
 	"github.com/switchboard/switchboard/shared/telegram"
 )
@@ -33,10 +34,10 @@ func BenchmarkTelegramUpdate(b *testing.B) {
 		req, _ := http.NewRequest(http.MethodPost, telegram.Path, bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set(telegram.SecretHeader, secret)
-		w := &discard{h: http.Header{}}
+		w := lambdatest.NewDiscard()
 		mux.ServeHTTP(w, req)
-		if w.code != 0 && w.code != http.StatusOK {
-			b.Fatalf("status %d", w.code)
+		if w.Code != 0 && w.Code != http.StatusOK {
+			b.Fatalf("status %d", w.Code)
 		}
 	}
 	serve(bodies[b.N])
@@ -46,13 +47,3 @@ func BenchmarkTelegramUpdate(b *testing.B) {
 		serve(bodies[i])
 	}
 }
-
-// discard is a ResponseWriter that keeps nothing.
-type discard struct {
-	h    http.Header
-	code int
-}
-
-func (d *discard) Header() http.Header         { return d.h }
-func (d *discard) Write(p []byte) (int, error) { return len(p), nil }
-func (d *discard) WriteHeader(code int)        { d.code = code }

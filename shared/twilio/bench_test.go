@@ -11,21 +11,11 @@ import (
 	"testing"
 
 	"github.com/switchboard/switchboard/shared/conversation"
+	"github.com/switchboard/switchboard/shared/lambdatest"
 	"github.com/switchboard/switchboard/shared/memstore"
 	"github.com/switchboard/switchboard/shared/routing"
 	"github.com/switchboard/switchboard/shared/twilio"
 )
-
-// discardWriter is a ResponseWriter that keeps nothing, so that the
-// benchmarks measure the handler, not a recorder.
-type discardWriter struct {
-	h    http.Header
-	code int
-}
-
-func (d *discardWriter) Header() http.Header         { return d.h }
-func (d *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
-func (d *discardWriter) WriteHeader(code int)        { d.code = code }
 
 // signedRequests makes n distinct signed inbound SMS from one customer, ready
 // to serve, so that building and signing them is not measured.
@@ -59,18 +49,18 @@ func BenchmarkInboundSMS(b *testing.B) {
 	}
 	// The contact and its conversation exist: this is the common case.
 	reqs := signedRequests(b, b.N+1)
-	w := &discardWriter{h: http.Header{}}
+	w := lambdatest.NewDiscard()
 	h.Messaging(w, reqs[b.N])
-	if w.code != 0 {
-		b.Fatalf("warm-up answered %d", w.code)
+	if w.Code != 0 {
+		b.Fatalf("warm-up answered %d", w.Code)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
-		w.code = 0
+		w.Code = 0
 		h.Messaging(w, reqs[i])
-		if w.code != 0 {
-			b.Fatalf("status %d", w.code)
+		if w.Code != 0 {
+			b.Fatalf("status %d", w.Code)
 		}
 	}
 	b.StopTimer()
@@ -86,7 +76,7 @@ func BenchmarkFloor(b *testing.B) {
 	v := twilio.NewVerifier(token)
 	empty := []byte(emptyTwiML)
 	reqs := signedRequests(b, b.N)
-	w := &discardWriter{h: http.Header{}}
+	w := lambdatest.NewDiscard()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
@@ -119,17 +109,17 @@ func BenchmarkVoiceCall(b *testing.B) {
 		req.Header.Set("X-Twilio-Signature", twilio.Sign(token, base+twilio.VoicePath, form))
 		reqs[i] = req
 	}
-	w := &discardWriter{h: http.Header{}}
+	w := lambdatest.NewDiscard()
 	mux.ServeHTTP(w, reqs[b.N])
-	if w.code != 0 {
-		b.Fatalf("warm-up answered %d", w.code)
+	if w.Code != 0 {
+		b.Fatalf("warm-up answered %d", w.Code)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
 		mux.ServeHTTP(w, reqs[i])
-		if w.code != 0 {
-			b.Fatalf("status %d", w.code)
+		if w.Code != 0 {
+			b.Fatalf("status %d", w.Code)
 		}
 	}
 }
