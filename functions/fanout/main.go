@@ -3,9 +3,10 @@
 // contact's name, opt-out state) and, when the message opens a notification
 // window, queues one job per agent and sink on SQS; it answers customers
 // automatically (shared/care: acknowledgements in their language, the
-// out-of-hours reply, surveys at close, escalation timers), queues agents'
-// and those automatic replies and media copies, and sends every domain event out (EVENT_BUS_NAME,
-// EVENTS_WEBHOOK_URL: shared/eventsout). The stream is the outbox: the ingest
+// out-of-hours reply, surveys at close, escalation timers), queues the
+// sends of agents' and those automatic replies and the media copies, and
+// sends every domain event out (EVENT_BUS_NAME, EVENTS_WEBHOOK_URL:
+// shared/eventsout). The stream is the outbox: the ingest
 // path calls nothing but DynamoDB.
 package main
 

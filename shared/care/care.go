@@ -19,7 +19,6 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/lang"
@@ -211,10 +210,11 @@ func (a *Automation) escalate(ctx context.Context, t conversation.Timer) error {
 	if err != nil {
 		return fmt.Errorf("read waiting message: %w", err)
 	}
-	if attended, err := a.Service.Attended(ctx, conv.ID, waiting.CreatedAt); err != nil || attended {
-		if err != nil {
-			return fmt.Errorf("read timeline: %w", err)
-		}
+	attended, err := a.Service.Attended(ctx, conv.ID, waiting.CreatedAt)
+	if err != nil {
+		return fmt.Errorf("read timeline: %w", err)
+	}
+	if attended {
 		return a.escalation(ctx, conv, "attended", 0)
 	}
 	team := a.Routing.TeamFor(conv, waiting)
@@ -260,12 +260,4 @@ func (a *Automation) log() *slog.Logger {
 		return slog.Default()
 	}
 	return a.Log
-}
-
-// now is the service's clock.
-func (a *Automation) now() time.Time {
-	if a.Service.Now != nil {
-		return a.Service.Now()
-	}
-	return time.Now()
 }

@@ -69,7 +69,7 @@ func (a *Automation) survey(ctx context.Context, conv conversation.Conversation,
 	if c, err := a.Service.Store.Contact(ctx, conv.ContactID); err == nil && c.Language != "" {
 		language = c.Language
 	}
-	expires := a.now().Add(team.SurveyWindow()).UTC()
+	expires := a.Service.Clock().Add(team.SurveyWindow()).UTC()
 	secret, err := a.Service.Store.Secret(ctx, SurveySecret)
 	if err != nil {
 		return fmt.Errorf("read survey key: %w", err)
@@ -170,11 +170,7 @@ func (s *Surveys) Answer(w http.ResponseWriter, r *http.Request) {
 		page(w, http.StatusInternalServerError, "Sorry, we could not record your answer just now. Please try the link again in a minute.")
 		return
 	}
-	now := time.Now()
-	if s.Service.Now != nil {
-		now = s.Service.Now()
-	}
-	id, ch, err := ParseSurveyToken(secret, r.PathValue("token"), now)
+	id, ch, err := ParseSurveyToken(secret, r.PathValue("token"), s.Service.Clock())
 	switch {
 	case errors.Is(err, ErrExpiredToken):
 		page(w, http.StatusGone, "Thank you, but this survey has closed.")

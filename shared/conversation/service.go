@@ -380,6 +380,10 @@ func (s *Service) now() time.Time {
 	return time.Now()
 }
 
+// Clock is the service's time: Now, else the wall clock (for the code
+// around the service, so that one fake clock drives both).
+func (s *Service) Clock() time.Time { return s.now() }
+
 func (s *Service) newID(prefix string) string {
 	if s.NewID != nil {
 		return s.NewID(prefix)

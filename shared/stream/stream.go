@@ -120,7 +120,7 @@ func (h *Handler) Apply(ctx context.Context, m conversation.Message) error {
 		return err
 	}
 	h.logTimings(ctx, conv, m)
-	if h.Outbox != nil && Outgoing(m) {
+	if h.Outbox != nil && outgoing(m) {
 		if err := h.Outbox.QueueSend(ctx, m); err != nil {
 			return err
 		}
@@ -143,9 +143,9 @@ func (h *Handler) Apply(ctx context.Context, m conversation.Message) error {
 	return h.queueMedia(ctx, m)
 }
 
-// Outgoing reports whether m is for the outbox to send: written queued, an
+// outgoing reports whether m is for the outbox to send: written queued, an
 // agent's reply or callback, or an automatic message (care).
-func Outgoing(m conversation.Message) bool {
+func outgoing(m conversation.Message) bool {
 	if m.Direction != conversation.DirectionOutbound || m.Status != conversation.StatusQueued {
 		return false
 	}

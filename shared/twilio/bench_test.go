@@ -25,14 +25,19 @@ func signedRequests(b *testing.B, n int) []*http.Request {
 	reqs := make([]*http.Request, n)
 	for i := range reqs {
 		sid := fmt.Sprintf("SM%032x", i+1)
-		body := strings.ReplaceAll(tmpl, "SM0a1b2c3d4e5f60718293a4b5c6d7e8f9", sid)
-		form, _ := url.ParseQuery(body)
-		req, _ := http.NewRequest(http.MethodPost, "http://internal"+twilio.MessagingPath, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("X-Twilio-Signature", twilio.Sign(token, base+twilio.MessagingPath, form))
-		reqs[i] = req
+		reqs[i] = signedPost(twilio.MessagingPath, strings.ReplaceAll(tmpl, "SM0a1b2c3d4e5f60718293a4b5c6d7e8f9", sid))
 	}
 	return reqs
+}
+
+// signedPost is a Twilio webhook POST of the form body to path, signed as
+// Twilio signs it.
+func signedPost(path, body string) *http.Request {
+	form, _ := url.ParseQuery(body)
+	req, _ := http.NewRequest(http.MethodPost, "http://internal"+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Twilio-Signature", twilio.Sign(token, base+path, form))
+	return req
 }
 
 // BenchmarkInboundSMS is the whole handler for a new message from a known
@@ -102,12 +107,7 @@ func BenchmarkVoiceCall(b *testing.B) {
 		Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}).Register(mux)
 	reqs := make([]*http.Request, b.N+1)
 	for i := range reqs {
-		form := callForm("CallSid", fmt.Sprintf("CA%032x", i+1))
-		body := form.Encode()
-		req, _ := http.NewRequest(http.MethodPost, "http://internal"+twilio.VoicePath, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("X-Twilio-Signature", twilio.Sign(token, base+twilio.VoicePath, form))
-		reqs[i] = req
+		reqs[i] = signedPost(twilio.VoicePath, callForm("CallSid", fmt.Sprintf("CA%032x", i+1)).Encode())
 	}
 	w := lambdatest.NewDiscard()
 	mux.ServeHTTP(w, reqs[b.N])
