@@ -62,13 +62,11 @@ func (s *SSMParameters) GetParameters(ctx context.Context, names []string) (map[
 		return nil, nil, err
 	}
 	var lastErr error
-	for attempt, wait := 0, 100*time.Millisecond; attempt < 3; attempt, wait = attempt+1, wait*4 {
-		if attempt > 0 {
-			select {
-			case <-ctx.Done():
-				return nil, nil, ctx.Err()
-			case <-time.After(wait / 4):
-			}
+	for _, wait := range []time.Duration{0, 100 * time.Millisecond, 400 * time.Millisecond} {
+		select {
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		case <-time.After(wait):
 		}
 		values, invalid, retry, err := s.call(ctx, body)
 		if err == nil || !retry {
