@@ -58,7 +58,7 @@ if $full; then
   # a spurious "context deadline exceeded" when a duration -fuzztime expires
   # on a loaded machine (golang/go#75804, fixed in Go 1.27); a count has no
   # deadline. 300000 executions is about a minute of the MIME parser.
-  for target in ./shared/twilio:FuzzParseMessage ./shared/meta:FuzzParse ./shared/telegram:FuzzParse ./shared/line:FuzzWebhook ./shared/xdm:FuzzWebhook ./shared/wechat:FuzzPush ./shared/email:FuzzParse ./shared/twilio:FuzzVerifierAgreesWithTwilioGo; do
+  for target in ./shared/twilio:FuzzParseMessage ./shared/meta:FuzzParse ./shared/telegram:FuzzParse ./shared/line:FuzzWebhook ./shared/xdm:FuzzWebhook ./shared/wechat:FuzzPush ./shared/email:FuzzParse ./shared/twilio:FuzzVerifierAgreesWithTwilioGo ./shared/webhook:FuzzParseFormAgreesWithParseQuery; do
     go test -run '^$' -fuzz "^${target##*:}\$" -fuzztime "${FUZZTIME:-300000x}" "${target%%:*}"
   done
 fi

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strconv"
 
 	"github.com/twilio/twilio-go/twiml"
@@ -30,7 +29,7 @@ func callbackEntry(r *http.Request) (conv, key string) {
 }
 
 // callbackStatus handles a callback's Dial action and status callback.
-func (h *VoiceHandler) callbackStatus(w http.ResponseWriter, r *http.Request, form url.Values, conv, key string) {
+func (h *VoiceHandler) callbackStatus(w http.ResponseWriter, r *http.Request, form webhook.Form, conv, key string) {
 	const event = "twilio.callback_status"
 	attrs := []slog.Attr{slog.String("sid", form.Get("CallSid")), slog.String("conversation", conv)}
 	dial, status := form.Get("DialCallStatus"), form.Get("CallStatus")
@@ -76,7 +75,7 @@ func (h *VoiceHandler) callbackStatus(w http.ResponseWriter, r *http.Request, fo
 }
 
 // callbackRecording puts the recording of a bridged callback on its entry.
-func (h *VoiceHandler) callbackRecording(w http.ResponseWriter, r *http.Request, form url.Values, conv, key string) {
+func (h *VoiceHandler) callbackRecording(w http.ResponseWriter, r *http.Request, form webhook.Form, conv, key string) {
 	const event = "twilio.callback_recording"
 	attrs := []slog.Attr{slog.String("sid", form.Get("CallSid")), slog.String("recording", form.Get("RecordingSid"))}
 	u := form.Get("RecordingUrl")

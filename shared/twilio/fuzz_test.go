@@ -1,12 +1,12 @@
 package twilio_test
 
 import (
-	"net/url"
 	"os"
 	"testing"
 
 	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/twilio"
+	"github.com/switchboard/switchboard/shared/webhook"
 )
 
 // FuzzParseMessage feeds arbitrary form bodies to the messaging parser: it
@@ -23,7 +23,7 @@ func FuzzParseMessage(f *testing.F) {
 	f.Add("CallSid=CA1234567890ABCDE&Caller=%2B14158675309&Digits=1234&From=%2B14158675309&To=%2B18005551212")
 	f.Add("MessageSid=SM1&From=client%3Aalice&NumMedia=1&MediaUrl0=x")
 	f.Fuzz(func(t *testing.T, body string) {
-		form, err := url.ParseQuery(body)
+		form, err := webhook.ParseForm([]byte(body))
 		if err != nil {
 			return
 		}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"net/url"
 
 	"github.com/twilio/twilio-go/twiml"
 
@@ -59,24 +58,24 @@ func (h *Handler) Register(mux *http.ServeMux) {
 // VerifiedForm reads a Twilio form POST, checks its signature against the
 // public URL and returns its parameters. It is the first step of every
 // Twilio webhook.
-func VerifiedForm(r *http.Request, v *Verifier, publicBase string, maxBody int64) (url.Values, error) {
+func VerifiedForm(r *http.Request, v *Verifier, publicBase string, maxBody int64) (webhook.Form, error) {
 	if err := webhook.RequireForm(r); err != nil {
-		return nil, err
+		return webhook.Form{}, err
 	}
 	body, err := webhook.ReadBody(r, maxBody)
 	if err != nil {
-		return nil, err
+		return webhook.Form{}, err
 	}
-	form, err := url.ParseQuery(string(body))
+	form, err := webhook.ParseForm(body)
 	if err != nil {
-		return nil, webhook.Errorf(http.StatusBadRequest, "malformed form body")
+		return webhook.Form{}, webhook.Errorf(http.StatusBadRequest, "malformed form body")
 	}
 	// A replayed spill was verified before it was kept (webhook.Replay).
-	if !webhook.Replayed(r) && !v.VerifyForm(webhook.URL(publicBase, r), form, r.Header.Get("X-Twilio-Signature")) {
-		return nil, webhook.Errorf(http.StatusForbidden, "invalid X-Twilio-Signature")
+	if !webhook.Replayed(r) && !v.Verify(webhook.URL(publicBase, r), form, r.Header.Get("X-Twilio-Signature")) {
+		return webhook.Form{}, webhook.Errorf(http.StatusForbidden, "invalid X-Twilio-Signature")
 	}
 	if err := webhook.CheckForm(form); err != nil {
-		return nil, err
+		return webhook.Form{}, err
 	}
 	return form, nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/memstore"
 	"github.com/switchboard/switchboard/shared/twilio"
+	"github.com/switchboard/switchboard/shared/webhook"
 )
 
 const (
@@ -250,7 +251,7 @@ func TestOptOutKeywords(t *testing.T) {
 		{"Body=hello", conversation.OptOutNone},
 	}
 	for _, tt := range tests {
-		form, _ := url.ParseQuery(tt.form + "&MessageSid=SM1&From=%2B14155550123&To=%2B18005550100")
+		form, _ := webhook.ParseForm([]byte(tt.form + "&MessageSid=SM1&From=%2B14155550123&To=%2B18005550100"))
 		m, err := twilio.ParseMessage(form)
 		if err != nil {
 			t.Fatal(err)

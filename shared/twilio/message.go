@@ -3,7 +3,6 @@ package twilio
 import (
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -35,7 +34,7 @@ type Message struct {
 // ParseMessage reads an inbound message webhook's form. A missing MessageSid,
 // From or To, a From that is none of Twilio's sender forms (CheckSender), a
 // bad NumMedia, or a media item without its URL is a 400.
-func ParseMessage(form url.Values) (Message, error) {
+func ParseMessage(form webhook.Form) (Message, error) {
 	m := Message{
 		MessageSid:  form.Get("MessageSid"),
 		AccountSid:  form.Get("AccountSid"),

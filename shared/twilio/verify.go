@@ -15,6 +15,7 @@ import (
 	"github.com/twilio/twilio-go/client"
 
 	"github.com/switchboard/switchboard/shared/config"
+	"github.com/switchboard/switchboard/shared/webhook"
 )
 
 // Verifier checks X-Twilio-Signature: base64(HMAC-SHA1(auth token, the
@@ -25,12 +26,12 @@ import (
 //
 // Form signatures are checked here by hand, on the hot path of every
 // webhook: one HMAC per token from a pool (reset, not rebuilt), the string
-// built in one reused buffer, the parameters sorted without a map, the
+// built in one reused buffer, the pairs parsed and sorted without a map (webhook.ParseForm), the
 // base64 compared in constant time; the URL's port variant (Twilio signs
 // with or without :443 inconsistently) only when the URL as called does not
 // match. twilio-go's RequestValidator does the same with a map, fmt.Sprintf
-// per parameter, string concatenation and four url.Parse calls: 23.8 µs
-// and 131 allocations against 1.7 µs and 0 here (BenchmarkVerifyForm). It
+// per parameter, string concatenation and four url.Parse calls: 17 µs
+// and 130 allocations against 1.0 µs and 0 here (BenchmarkVerifyForm). It
 // stays the reference: TestVerifierAgreesWithTwilioGo holds both to the
 // corpus's official vectors, and FuzzVerifierAgreesWithTwilioGo to fuzzed
 // forms, URLs, tokens and signatures. JSON bodies (bodySHA256) still go
@@ -56,12 +57,11 @@ type Verifier struct {
 type macPool struct{ sync.Pool }
 
 type macState struct {
-	mac  hash.Hash
-	buf  []byte
-	keys []string
-	vals []string
-	sum  [sha1.Size]byte
-	b64  [28]byte
+	mac   hash.Hash
+	buf   []byte
+	pairs []webhook.FormPair
+	sum   [sha1.Size]byte
+	b64   [28]byte
 }
 
 // NewVerifier returns a verifier for the given auth tokens (empty ones are
@@ -81,6 +81,12 @@ func NewVerifier(tokens ...string) *Verifier {
 // VerifyForm reports whether signature is Twilio's for a form POST to
 // fullURL with the given parameters.
 func (v *Verifier) VerifyForm(fullURL string, form url.Values, signature string) bool {
+	return v.Verify(fullURL, webhook.FormOf(form), signature)
+}
+
+// Verify reports whether signature is Twilio's for a form POST to fullURL
+// with the given form.
+func (v *Verifier) Verify(fullURL string, form webhook.Form, signature string) bool {
 	if signature == "" || len(signature) != 28 {
 		return false // base64 of 20 bytes
 	}
@@ -97,41 +103,34 @@ func (v *Verifier) VerifyForm(fullURL string, form url.Values, signature string)
 
 // verify tries the URL as called, then its other forms (the apostrophe's
 // escaping, the port), as the validator would.
-func (st *macState) verify(fullURL string, form url.Values, signature string) bool {
-	st.keys = st.keys[:0]
-	for k, vs := range form {
-		if len(vs) > 0 {
-			st.keys = append(st.keys, k)
+func (st *macState) verify(fullURL string, form webhook.Form, signature string) bool {
+	// Sorted by name, then value: the order Twilio signs in.
+	st.pairs = append(st.pairs[:0], form.Pairs()...)
+	slices.SortFunc(st.pairs, func(a, b webhook.FormPair) int {
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
 		}
-	}
-	slices.Sort(st.keys)
-	if st.check(fullURL, form, signature) { // the common case: no other form built
+		return strings.Compare(a.Value, b.Value)
+	})
+	if st.check(fullURL, signature) { // the common case: no other form built
 		return true
 	}
 	for _, u := range urlForms(fullURL) {
-		if u != fullURL && st.check(u, form, signature) {
+		if u != fullURL && st.check(u, signature) {
 			return true
 		}
-		if other := otherPort(u); other != u && st.check(other, form, signature) {
+		if other := otherPort(u); other != u && st.check(other, signature) {
 			return true
 		}
 	}
 	return false
 }
 
-func (st *macState) check(u string, form url.Values, signature string) bool {
+func (st *macState) check(u string, signature string) bool {
 	st.buf = append(st.buf[:0], u...)
-	for _, k := range st.keys {
-		vs := form[k]
-		if len(vs) > 1 {
-			st.vals = append(st.vals[:0], vs...)
-			slices.Sort(st.vals)
-			vs = st.vals
-		}
-		for _, val := range vs {
-			st.buf = append(st.buf, k...)
-			st.buf = append(st.buf, val...)
-		}
+	for _, p := range st.pairs {
+		st.buf = append(st.buf, p.Name...)
+		st.buf = append(st.buf, p.Value...)
 	}
 	st.mac.Reset()
 	st.mac.Write(st.buf)

@@ -68,17 +68,17 @@ func (h *VoiceHandler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+TranscriptionPath, h.Transcription)
 }
 
-func (h *VoiceHandler) form(r *http.Request) (url.Values, error) {
+func (h *VoiceHandler) form(r *http.Request) (webhook.Form, error) {
 	form, err := VerifiedForm(r, h.cfg.Verifier, h.cfg.PublicBaseURL, 0)
 	if err != nil {
-		return nil, err
+		return form, err
 	}
 	if form.Get("CallSid") == "" {
-		return nil, webhook.Errorf(http.StatusBadRequest, "missing CallSid")
+		return webhook.Form{}, webhook.Errorf(http.StatusBadRequest, "missing CallSid")
 	}
 	if from := form.Get("From"); from != "" {
 		if err := CheckSender(from, true); err != nil {
-			return nil, err
+			return webhook.Form{}, err
 		}
 	}
 	return form, nil
@@ -300,7 +300,7 @@ func (h *VoiceHandler) amendCall(ctx context.Context, id conversation.Identity, 
 
 // voicemailEntry stores the voicemail if neither callback has yet, and
 // amends it with a.
-func (h *VoiceHandler) voicemailEntry(ctx context.Context, r *http.Request, form url.Values, a conversation.Amend) (string, error) {
+func (h *VoiceHandler) voicemailEntry(ctx context.Context, r *http.Request, form webhook.Form, a conversation.Amend) (string, error) {
 	rec := form.Get("RecordingSid")
 	if rec == "" {
 		return "", webhook.Errorf(http.StatusBadRequest, "missing RecordingSid")
@@ -340,7 +340,7 @@ func (h *VoiceHandler) Recording(w http.ResponseWriter, r *http.Request) {
 		h.callbackRecording(w, r, form, conv, key)
 		return
 	}
-	h.voicemailCallback(w, r, "twilio.recording", func(form url.Values) (conversation.Amend, []slog.Attr, error) {
+	h.voicemailCallback(w, r, "twilio.recording", func(form webhook.Form) (conversation.Amend, []slog.Attr, error) {
 		status := form.Get("RecordingStatus")
 		if status == "" {
 			status = "completed"
@@ -356,7 +356,7 @@ func (h *VoiceHandler) Recording(w http.ResponseWriter, r *http.Request) {
 
 // Transcription attaches a voicemail's transcript (or that it failed).
 func (h *VoiceHandler) Transcription(w http.ResponseWriter, r *http.Request) {
-	h.voicemailCallback(w, r, "twilio.transcription", func(form url.Values) (conversation.Amend, []slog.Attr, error) {
+	h.voicemailCallback(w, r, "twilio.transcription", func(form webhook.Form) (conversation.Amend, []slog.Attr, error) {
 		if form.Get("TranscriptionSid") == "" {
 			return conversation.Amend{}, nil, webhook.Errorf(http.StatusBadRequest, "missing TranscriptionSid")
 		}
@@ -371,7 +371,7 @@ func (h *VoiceHandler) Transcription(w http.ResponseWriter, r *http.Request) {
 
 // voicemailCallback is both voicemail callbacks: verify, store the voicemail
 // if it is not there yet, amend the fields this callback knows, answer 200.
-func (h *VoiceHandler) voicemailCallback(w http.ResponseWriter, r *http.Request, event string, amend func(url.Values) (conversation.Amend, []slog.Attr, error)) {
+func (h *VoiceHandler) voicemailCallback(w http.ResponseWriter, r *http.Request, event string, amend func(webhook.Form) (conversation.Amend, []slog.Attr, error)) {
 	form, err := h.form(r)
 	if err != nil {
 		webhook.Fail(w, r, h.cfg.Log, event, err)

@@ -111,22 +111,6 @@ func Fail(w http.ResponseWriter, r *http.Request, log *slog.Logger, event string
 	http.Error(w, "internal error, please retry", http.StatusInternalServerError)
 }
 
-// CheckForm refuses a form with a value or name that is not valid UTF-8
-// text without NUL bytes, naming the field (conversation.CheckText).
-func CheckForm(form url.Values) error {
-	for k, vs := range form {
-		if conversation.CheckText(k) != nil {
-			return Errorf(http.StatusBadRequest, "a field name %v", conversation.ErrBadText)
-		}
-		for _, v := range vs {
-			if conversation.CheckText(v) != nil {
-				return Errorf(http.StatusBadRequest, "%s %v", k, conversation.ErrBadText)
-			}
-		}
-	}
-	return nil
-}
-
 // Digits reports whether s is one or more ASCII digits (a phone number's
 // digits as providers send them without "+", a short code).
 func Digits(s string) bool {
