@@ -22,7 +22,7 @@ import (
 	"github.com/switchboard/switchboard/shared/console"
 	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/launch"
-	"github.com/switchboard/switchboard/shared/notify"
+	"github.com/switchboard/switchboard/shared/outbox"
 	"github.com/switchboard/switchboard/shared/routing"
 	"github.com/switchboard/switchboard/shared/store"
 	"github.com/switchboard/switchboard/shared/webchat"
@@ -56,7 +56,7 @@ func setup(ctx context.Context, log *slog.Logger) (http.Handler, error) {
 	st := store.New(config.DynamoDB(awsCfg, cfg.Common), cfg.TableName)
 	h.Store, h.Service = st, &conversation.Service{Store: st, Team: h.Agents.DefaultTeam, ReopenWindow: cfg.ReopenWindow,
 		Templates: h.Agents.Templates,
-		CanSend:   notify.ReplyChannels(os.Getenv)}
+		CanSend:   outbox.ReplyChannels(os.Getenv)}
 	// Agents' typing and status changes, pushed to web chat visitors.
 	h.Chat = webchat.FromEnv(os.Getenv, awsCfg, st, &http.Client{Timeout: 5 * time.Second}, log)
 	if cfg.MediaBucket != "" {

@@ -41,6 +41,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/switchboard/switchboard/shared/config"
+	"github.com/switchboard/switchboard/shared/config/sqsclient"
 	"github.com/switchboard/switchboard/shared/devenv"
 	"github.com/switchboard/switchboard/shared/store"
 )
@@ -147,7 +148,7 @@ func run(ctx context.Context, tpl, host string, w io.Writer) error {
 			return err
 		}
 	}
-	q, err := config.SQS(awsCfg, c).CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(devenv.NotifyQueueName)})
+	q, err := sqsclient.New(awsCfg, c).CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(devenv.NotifyQueueName)})
 	if err != nil {
 		return fmt.Errorf("create %s: %w", devenv.NotifyQueueName, err)
 	}

@@ -22,7 +22,7 @@ import (
 
 	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/lang"
-	"github.com/switchboard/switchboard/shared/notify"
+	"github.com/switchboard/switchboard/shared/outbox"
 	"github.com/switchboard/switchboard/shared/routing"
 )
 
@@ -35,7 +35,7 @@ type Automation struct {
 	Timers conversation.TimerWriter
 	// Queue carries escalation notifications (the notify queue); nil: the
 	// sweeper that fires them has none, and escalations fail loudly.
-	Queue notify.Queue
+	Queue outbox.Queue
 	// AckText is ACK_TEXT: the acknowledgement when the routing document
 	// has none for the language (email: email.ack, if set).
 	AckText string
@@ -220,9 +220,9 @@ func (a *Automation) escalate(ctx context.Context, t conversation.Timer) error {
 	team := a.Routing.TeamFor(conv, waiting)
 	agents, phone := a.Routing.Escalation(team)
 	window := "escalate:" + t.Ref
-	var jobs []notify.Job
-	job := func(agent string, s routing.Sink) notify.Job {
-		return notify.Job{ID: notify.JobID(conv.ID, window, agent, s), ConversationID: conv.ID, ContactID: conv.ContactID,
+	var jobs []outbox.Job
+	job := func(agent string, s routing.Sink) outbox.Job {
+		return outbox.Job{ID: outbox.JobID(conv.ID, window, agent, s), ConversationID: conv.ID, ContactID: conv.ContactID,
 			Channel: string(waiting.Channel), WindowKey: window, Agent: agent, Reason: routing.ReasonEscalated, Sink: s,
 			MessageAt: waiting.ArrivedAt()}
 	}

@@ -19,7 +19,6 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/kelseyhightower/envconfig"
 )
 
@@ -116,15 +115,6 @@ func S3(cfg aws.Config, c Common) *s3.Client {
 		if c.S3Endpoint != "" {
 			o.BaseEndpoint = aws.String(c.S3Endpoint)
 			o.UsePathStyle = true
-		}
-	})
-}
-
-// SQS returns an SQS client, on SQS_ENDPOINT when set.
-func SQS(cfg aws.Config, c Common) *sqs.Client {
-	return sqs.NewFromConfig(cfg, func(o *sqs.Options) {
-		if c.SQSEndpoint != "" {
-			o.BaseEndpoint = aws.String(c.SQSEndpoint)
 		}
 	})
 }

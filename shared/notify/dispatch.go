@@ -9,11 +9,6 @@ import (
 	"github.com/switchboard/switchboard/shared/routing"
 )
 
-// Queue carries jobs to the notifier.
-type Queue interface {
-	Send(ctx context.Context, jobs []Job) error
-}
-
 // Dispatcher makes the jobs for a message that opened a notification window.
 // It implements stream.Dispatcher.
 type Dispatcher struct {

@@ -13,11 +13,6 @@ import (
 	"github.com/switchboard/switchboard/shared/routing"
 )
 
-// KindEvent is the job of posting one domain event to a webhook
-// subscription (EVENTS_WEBHOOK_URL): Text is the event's JSON, WindowKey
-// its id, which is also the webhook-id the subscriber dedupes by.
-const KindEvent = "event"
-
 // SubscriptionURLs is EVENTS_WEBHOOK_URL's comma-separated subscriptions,
 // blanks trimmed and empties dropped.
 func SubscriptionURLs(v string) []string {

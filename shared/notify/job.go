@@ -17,97 +17,43 @@
 package notify
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"strings"
-	"time"
-
+	"github.com/switchboard/switchboard/shared/conversation"
+	"github.com/switchboard/switchboard/shared/outbox"
 	"github.com/switchboard/switchboard/shared/routing"
 )
 
-// Job is one notification to one agent on one sink: the SQS message body.
-type Job struct {
-	ID             string `json:"id"`
-	ConversationID string `json:"conversationId"`
-	ContactID      string `json:"contactId"`
-	Channel        string `json:"channel"`
-	// WindowKey is the key of the message that opened the window.
-	WindowKey string       `json:"windowKey"`
-	Agent     string       `json:"agent"`
-	Reason    string       `json:"reason"`
-	Sink      routing.Sink `json:"sink"`
-	// NotBefore is when the window closes; the job is sent after it.
-	NotBefore time.Time `json:"notBefore"`
-	// MessageAt is when the window's first message arrived (for latency).
-	MessageAt time.Time `json:"messageAt"`
-	// Kind is "" for an agent notification, else one of the kinds below.
-	Kind string `json:"kind,omitempty"`
-	// Text is a KindEvent job's event (JSON).
-	Text string `json:"text,omitempty"`
-	// MessageID is a KindReply job's message (its id is SendJobID of it).
-	MessageID string `json:"messageId,omitempty"`
-}
-
-// Kinds of customer-facing job.
-const (
-	// KindFollowUp and KindEmailAck are retired (the missed-call text and
-	// the email acknowledgement are automatic messages through the outbox
-	// now: care); a job of theirs still queued is skipped.
-	KindFollowUp = "followup"
-	KindEmailAck = "email_ack"
-	// KindMedia is the job of copying a message's media to the media
-	// bucket (WindowKey is the message's key).
-	KindMedia = "media"
+// The job format is shared/outbox's; these names keep the notifier's code
+// and its callers reading as before.
+type (
+	Job   = outbox.Job
+	Queue = outbox.Queue
 )
 
-// MediaSink is the sink a media job names: the media bucket.
-var MediaSink = routing.Sink{Type: KindMedia, To: "bucket"}
+const (
+	KindFollowUp = outbox.KindFollowUp
+	KindEmailAck = outbox.KindEmailAck
+	KindMedia    = outbox.KindMedia
+	KindReply    = outbox.KindReply
+	KindEvent    = outbox.KindEvent
+)
 
-// JobID is deterministic in what a job is, so that a job made twice (a
-// redelivered stream record) is recognized as one delivery.
+var (
+	MediaSink    = outbox.MediaSink
+	ErrMalformed = outbox.ErrMalformed
+)
+
+// JobID is outbox.JobID.
 func JobID(conversationID, windowKey, agent string, sink routing.Sink) string {
-	h := sha256.Sum256([]byte(strings.Join([]string{conversationID, windowKey, agent, sink.Type, sink.To}, "\x00")))
-	return "job_" + hex.EncodeToString(h[:16])
+	return outbox.JobID(conversationID, windowKey, agent, sink)
 }
 
-// ErrMalformed wraps the reason a job cannot be read.
-var ErrMalformed = errors.New("malformed job")
+// ParseJob is outbox.ParseJob.
+func ParseJob(body string) (Job, error) { return outbox.ParseJob(body) }
 
-// ParseJob reads and checks an SQS message body.
-func ParseJob(body string) (Job, error) {
-	var j Job
-	dec := json.NewDecoder(strings.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&j); err != nil {
-		return j, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	var missing []string
-	required := map[string]string{"id": j.ID, "conversationId": j.ConversationID,
-		"sink.type": j.Sink.Type, "sink.to": j.Sink.To, "windowKey": j.WindowKey}
-	switch j.Kind {
-	case "":
-		required["agent"] = j.Agent
-	case KindMedia, KindFollowUp, KindEmailAck:
-	case KindEvent:
-		required["text"] = j.Text
-	case KindReply:
-		required["messageId"] = j.MessageID
-	default:
-		return j, fmt.Errorf("%w: unknown kind %q", ErrMalformed, j.Kind)
-	}
-	for name, v := range required {
-		if v == "" {
-			missing = append(missing, name)
-		}
-	}
-	if len(missing) > 0 {
-		return j, fmt.Errorf("%w: missing %s", ErrMalformed, strings.Join(missing, ", "))
-	}
-	if j.Kind == KindReply && j.ID != SendJobID(j.MessageID) || j.Kind != KindReply && j.ID != JobID(j.ConversationID, j.WindowKey, j.Agent, j.Sink) {
-		return j, fmt.Errorf("%w: id does not match its content", ErrMalformed)
-	}
-	return j, nil
+// SendJobID is outbox.SendJobID.
+func SendJobID(messageID string) string { return outbox.SendJobID(messageID) }
+
+// ReplyChannels is outbox.ReplyChannels.
+func ReplyChannels(getenv func(string) string) func(conversation.Channel) bool {
+	return outbox.ReplyChannels(getenv)
 }

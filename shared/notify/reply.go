@@ -32,15 +32,8 @@ import (
 // through SQS with its backoff, ending in the dead-letter queue; a 4xx is
 // final.
 
-// KindReply is the job of sending an agent's reply (WindowKey is the
-// message's key).
-const KindReply = "reply"
-
 // ReplySink names a reply job's destination (the customer's address).
 func ReplySink(to string) routing.Sink { return routing.Sink{Type: KindReply, To: to} }
-
-// SendJobID is the send job's id for message id (delivery.SendJobID).
-func SendJobID(messageID string) string { return delivery.SendJobID(messageID) }
 
 // QueueSend queues the send of an agent's reply (stream.Outbox).
 func (d *Dispatcher) QueueSend(ctx context.Context, m conversation.Message) error {
@@ -720,33 +713,4 @@ func graphPost(ctx context.Context, client *http.Client, u, token string, payloa
 		return fmt.Errorf("graph send: answer not JSON: %w", err)
 	}
 	return nil
-}
-
-// ReplyChannels says which channels the notifier has a reply sender for
-// (notify.NewReplies), by the settings the template gives both functions
-// (only their presence: no secret is read): a reply on another channel is
-// refused before it is queued.
-func ReplyChannels(getenv func(string) string) func(conversation.Channel) bool {
-	set := func(name string) bool { return getenv(name) != "" }
-	return func(ch conversation.Channel) bool {
-		switch ch {
-		case conversation.ChannelSMS, conversation.ChannelWhatsApp, conversation.ChannelVoice: // texts, callbacks
-			return set("TWILIO_ACCOUNT_SID")
-		case conversation.ChannelTelegram:
-			return set("TELEGRAM_BOT_TOKEN_PARAM")
-		case conversation.ChannelLINE:
-			return set("LINE_CHANNEL_TOKEN_PARAM")
-		case conversation.ChannelX:
-			return set("X_ACCESS_TOKEN_PARAM")
-		case conversation.ChannelWeChat:
-			return set("WECHAT_APP_SECRET_PARAM")
-		case conversation.ChannelMessenger, conversation.ChannelInstagram, conversation.RouteWhatsAppCloud:
-			return set("META_ACCESS_TOKEN_PARAM")
-		case conversation.ChannelEmail:
-			return true
-		case conversation.ChannelWebchat: // pushed through the WebSocket API
-			return set("CHAT_WS_URL")
-		}
-		return false
-	}
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/switchboard/switchboard/shared/config"
+	"github.com/switchboard/switchboard/shared/config/sqsclient"
 	"github.com/switchboard/switchboard/shared/webhook"
 )
 
@@ -50,7 +51,7 @@ func FromConfig(awsCfg aws.Config, c config.Common) webhook.Spiller {
 	if c.SpillQueueURL == "" {
 		return nil
 	}
-	return &Queue{API: config.SQS(awsCfg, c), URL: c.SpillQueueURL}
+	return &Queue{API: sqsclient.New(awsCfg, c), URL: c.SpillQueueURL}
 }
 
 // Queue is the spill queue (webhook.Spiller).
