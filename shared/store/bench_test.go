@@ -111,10 +111,12 @@ func deref(c *types.ConsumedCapacity) []types.ConsumedCapacity {
 	return []types.ConsumedCapacity{*c}
 }
 
-func sms(n conversation.Normalizer, key string) conversation.Inbound {
-	id, _ := n.Phone("+14155550123")
+func sms(n conversation.Normalizer, key string) conversation.Inbound { return smsFrom(n, key, "+14155550123") }
+
+func smsFrom(n conversation.Normalizer, key, from string) conversation.Inbound {
+	id, _ := n.Phone(from)
 	return conversation.Inbound{
-		Key: "twilio:" + key, Channel: conversation.ChannelSMS, From: id, FromAddress: "+14155550123",
+		Key: "twilio:" + key, Channel: conversation.ChannelSMS, From: id, FromAddress: from,
 		To: "+18005550100", Body: "Hi, my order #41 hasn't arrived yet — can you check?", Provider: "twilio", ProviderMessageID: key,
 	}
 }
@@ -153,8 +155,25 @@ func BenchmarkDynamoDBPerMessage(b *testing.B) {
 		Senders: map[string]notify.Sender{routing.SinkSlack: nopSender{}}}
 	var ingestCalls, ingestWCU, ingestRCU, projCalls, projWCU, projRCU, dupCalls, dupWCU float64
 	var noteCalls, noteWCU, noteRCU float64
+	var newCalls, newWCU, newProjWCU float64
 	b.ResetTimer()
 	for i := range b.N {
+		// A new customer's first message: it opens the contact and the
+		// conversation (DESIGN.md section 8: at most 6 write units).
+		first := smsFrom(n, fmt.Sprintf("SMnew%029d", i), fmt.Sprintf("+1415%07d", 1000000+i))
+		m.reset()
+		opened, err := svc.Ingest(ctx, first)
+		if err != nil || !opened.NewConversation {
+			b.Fatalf("first message: %v %+v", err, opened)
+		}
+		newCalls += float64(m.total())
+		newWCU += m.wcu
+		m.reset()
+		if _, err := svc.Project(ctx, opened.Message); err != nil {
+			b.Fatal(err)
+		}
+		newProjWCU += m.wcu
+
 		in := sms(n, fmt.Sprintf("SM%032d", i))
 		m.reset()
 		res, err := svc.Ingest(ctx, in)
@@ -201,6 +220,9 @@ func BenchmarkDynamoDBPerMessage(b *testing.B) {
 	b.ReportMetric(noteRCU/N, "notify-RCU/notif")
 	b.ReportMetric(noteWCU/N, "notify-WCU/notif")
 	b.ReportMetric((ingestWCU+projWCU)/N, "total-WCU/msg")
+	b.ReportMetric(newCalls/N, "new-ack-calls/msg")
+	b.ReportMetric(newWCU/N, "new-ack-WCU/msg")
+	b.ReportMetric(newProjWCU/N, "new-stream-WCU/msg")
 	b.ReportMetric(dupCalls/N, "dup-calls")
 	b.ReportMetric(dupWCU/N, "dup-WCU")
 }
