@@ -111,7 +111,9 @@ func deref(c *types.ConsumedCapacity) []types.ConsumedCapacity {
 	return []types.ConsumedCapacity{*c}
 }
 
-func sms(n conversation.Normalizer, key string) conversation.Inbound { return smsFrom(n, key, "+14155550123") }
+func sms(n conversation.Normalizer, key string) conversation.Inbound {
+	return smsFrom(n, key, "+14155550123")
+}
 
 func smsFrom(n conversation.Normalizer, key, from string) conversation.Inbound {
 	id, _ := n.Phone(from)
