@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"time"
 )
@@ -56,7 +57,12 @@ func (s *Service) Merge(ctx context.Context, intoID, fromID, agent string) (Cont
 	if intoID == fromID {
 		return Contact{}, ErrMergeSelf
 	}
-	for range maxMergeAttempts {
+	for attempt := range maxMergeAttempts {
+		if attempt > 0 {
+			if err := mergeBackoff(ctx, attempt); err != nil {
+				return Contact{}, err
+			}
+		}
 		into, err := s.Store.Contact(ctx, intoID)
 		if err != nil {
 			return Contact{}, err
@@ -86,6 +92,23 @@ func (s *Service) Merge(ctx context.Context, intoID, fromID, agent string) (Cont
 		return s.finishMerge(ctx, into, from)
 	}
 	return Contact{}, fmt.Errorf("merge %s into %s: %w after %d attempts", fromID, intoID, ErrConflict, maxMergeAttempts)
+}
+
+// mergeBackoff waits before the merge's next attempt: a conversation that
+// takes messages faster than a merge reads and writes would otherwise win
+// every race (the merge's write is conditioned on its version). Jittered,
+// doubling from 8 ms: the eight attempts span up to a second.
+func mergeBackoff(ctx context.Context, attempt int) error {
+	d := time.Duration(4<<attempt) * time.Millisecond
+	d = d/2 + rand.N(d/2+1)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // planMerge reads both contacts' routes and open conversations and builds

@@ -43,8 +43,11 @@
 //     attribute_not_exists(PK) (the ingest path's one write; a duplicate
 //     fails the condition and changes nothing, also after its conversation
 //     was closed: the key names no conversation).
-//  3. first message of a new conversation: one TransactWriteItems of identity
-//     (conditioned on its version), contact, conversation and message.
+//  3. first message of a new conversation: a returning customer's, one
+//     TransactWriteItems of identity (conditioned on its version), contact,
+//     conversation and message; a new customer's, ordered PutItems of
+//     contact and conversation, identity (the commit), message (openNew: 6
+//     write units, not a transaction's 20).
 //  4. conversation → its messages in order: GetItem CONV#<id> (the summary),
 //     Query GSI3 (ALL) on GSI3PK = CONV#<id>, in GSI3SK (cursor) order.
 //  5. the inbox: conversations of a status, most recent activity first,
@@ -296,56 +299,34 @@ func (st *Store) OpenConversation(ctx context.Context, o conversation.Open) erro
 	if err != nil {
 		return err
 	}
-	var ident, contact types.TransactWriteItem
 	if r.Version == 0 {
-		it, err := attributevalue.MarshalMap(identityItem{
-			Kind: r.Identity.Kind, Address: r.Identity.Address, ContactID: conv.ContactID,
-			ConversationID: conv.ID, OpenedBy: conv.OpenedBy, Named: o.Name != "", Version: 1, ErasedBefore: r.Erased,
-		})
-		if err != nil {
-			return fmt.Errorf("encode identity: %w", err)
-		}
-		for k, v := range identityKey(r.Identity) {
-			it[k] = v
-		}
-		it["type"] = s(TypeIdentity)
-		ident.Put = &types.Put{TableName: &st.table, Item: it, ConditionExpression: notExists}
-
-		ct, err := attributevalue.MarshalMap(conversation.Contact{
-			ID: conv.ContactID, Name: o.Name, Language: o.Language, CreatedAt: conv.CreatedAt,
-			Identities: []conversation.Identity{r.Identity}, ConversationIDs: []string{conv.ID},
-		})
-		if err != nil {
-			return fmt.Errorf("encode contact: %w", err)
-		}
-		for k, v := range contactKey(conv.ContactID) {
-			ct[k] = v
-		}
-		ct["type"] = s(TypeContact)
-		contact.Put = &types.Put{TableName: &st.table, Item: ct, ConditionExpression: notExists}
-	} else {
-		upd := expression.Set(expression.Name("conversationId"), expression.Value(conv.ID)).
-			Set(expression.Name("openedBy"), expression.Value(conv.OpenedBy)).
-			Set(expression.Name("version"), expression.Value(r.Version+1))
-		cond := expression.Name("version").Equal(expression.Value(r.Version))
-		e, err := expression.NewBuilder().WithUpdate(upd).WithCondition(cond).Build()
-		if err != nil {
-			return fmt.Errorf("build identity update: %w", err)
-		}
-		ident.Update = &types.Update{
-			TableName: &st.table, Key: identityKey(r.Identity), UpdateExpression: e.Update(),
-			ConditionExpression: e.Condition(), ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
-		}
-		cu := expression.Set(expression.Name("conversationIds"),
-			expression.ListAppend(expression.Name("conversationIds"), expression.Value([]string{conv.ID})))
-		ce, err := expression.NewBuilder().WithUpdate(cu).Build()
-		if err != nil {
-			return fmt.Errorf("build contact update: %w", err)
-		}
-		contact.Update = &types.Update{
-			TableName: &st.table, Key: contactKey(conv.ContactID), UpdateExpression: ce.Update(),
-			ExpressionAttributeNames: ce.Names(), ExpressionAttributeValues: ce.Values(),
-		}
+		return st.openNew(ctx, o, convItem, mItem)
+	}
+	// A returning customer: the identity moves to the new conversation
+	// (conditioned on its version), the contact lists it, in one transaction
+	// with the conversation and its first message.
+	var ident, contact types.TransactWriteItem
+	upd := expression.Set(expression.Name("conversationId"), expression.Value(conv.ID)).
+		Set(expression.Name("openedBy"), expression.Value(conv.OpenedBy)).
+		Set(expression.Name("version"), expression.Value(r.Version+1))
+	cond := expression.Name("version").Equal(expression.Value(r.Version))
+	e, err := expression.NewBuilder().WithUpdate(upd).WithCondition(cond).Build()
+	if err != nil {
+		return fmt.Errorf("build identity update: %w", err)
+	}
+	ident.Update = &types.Update{
+		TableName: &st.table, Key: identityKey(r.Identity), UpdateExpression: e.Update(),
+		ConditionExpression: e.Condition(), ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+	}
+	cu := expression.Set(expression.Name("conversationIds"),
+		expression.ListAppend(expression.Name("conversationIds"), expression.Value([]string{conv.ID})))
+	ce, err := expression.NewBuilder().WithUpdate(cu).Build()
+	if err != nil {
+		return fmt.Errorf("build contact update: %w", err)
+	}
+	contact.Update = &types.Update{
+		TableName: &st.table, Key: contactKey(conv.ContactID), UpdateExpression: ce.Update(),
+		ExpressionAttributeNames: ce.Names(), ExpressionAttributeValues: ce.Values(),
 	}
 	_, err = st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
 		TransactItems: []types.TransactWriteItem{
@@ -368,6 +349,136 @@ func (st *Store) OpenConversation(ctx context.Context, o conversation.Open) erro
 		return fmt.Errorf("open conversation: %w", err)
 	}
 	return nil
+}
+
+// newIdentityItems are a new customer's identity and contact items.
+func (st *Store) newIdentityItems(o conversation.Open) (ident, contact map[string]types.AttributeValue, err error) {
+	conv, r := o.Conversation, o.Route
+	ident, err = attributevalue.MarshalMap(identityItem{
+		Kind: r.Identity.Kind, Address: r.Identity.Address, ContactID: conv.ContactID,
+		ConversationID: conv.ID, OpenedBy: conv.OpenedBy, Named: o.Name != "", Version: 1, ErasedBefore: r.Erased,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("encode identity: %w", err)
+	}
+	for k, v := range identityKey(r.Identity) {
+		ident[k] = v
+	}
+	ident["type"] = s(TypeIdentity)
+	contact, err = attributevalue.MarshalMap(conversation.Contact{
+		ID: conv.ContactID, Name: o.Name, Language: o.Language, CreatedAt: conv.CreatedAt,
+		Identities: []conversation.Identity{r.Identity}, ConversationIDs: []string{conv.ID},
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("encode contact: %w", err)
+	}
+	for k, v := range contactKey(conv.ContactID) {
+		contact[k] = v
+	}
+	contact["type"] = s(TypeContact)
+	return ident, contact, nil
+}
+
+// unclaimedGrace is how long a new contact may wait for its first message's
+// projection before its expiresAt deletes it (stream records live 24 hours).
+const unclaimedGrace = 7 * 24 * time.Hour
+
+// openingAttribute marks a new customer's conversation until a message of
+// it is projected (Project then clears the contact's expiry).
+const openingAttribute = "opening"
+
+// openNew opens a new customer's first conversation in ordered writes
+// rather than one transaction, which bills every item and index entry twice
+// (20 write units as DynamoDB Local reports them; these are 6: contact,
+// conversation and its inbox entry, identity, message and its timeline
+// entry):
+//
+//  1. the message's key is read, strongly consistent: a message stored
+//     before (on a conversation closed since) undoes step 2 and changes
+//     nothing;
+//  2. beside that read, the contact, expiring in a week, and the
+//     conversation, marked opening, are put: no identity names them yet;
+//  3. the identity is put, conditioned on its absence: the commit. Losing
+//     that race (another first message of the same person) deletes what
+//     step 2 put and answers ErrConflict: the service reads the route again
+//     and appends to the winner's conversation. A failure that leaves it
+//     unknown whether the put was applied is settled by reading it back;
+//  4. the message is put; its projection removes the mark and the
+//     contact's expiry (Project).
+//
+// Whatever fails, the request fails (a 5xx or a spill, then a retry): after
+// a failure at 3 what step 2 put is deleted (an undeletable contact
+// expires); after 4 failed, the open conversation without messages is the
+// one the retry (the provider's, the spill's replay) or the person's next
+// message fills.
+func (st *Store) openNew(ctx context.Context, o conversation.Open, convItem, msgItem map[string]types.AttributeValue) error {
+	ident, contact, err := st.newIdentityItems(o)
+	if err != nil {
+		return err
+	}
+	contact[TTLAttribute] = n(time.Now().Add(unclaimedGrace).Unix())
+	convItem[openingAttribute] = &types.AttributeValueMemberBOOL{Value: true}
+	// Steps 1 and 2 side by side: one round trip.
+	var wg sync.WaitGroup
+	var seen bool
+	errs := make([]error, 3)
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.table, Key: msgKey(o.Message.Key),
+			ConsistentRead: aws.Bool(true), ProjectionExpression: aws.String("PK")})
+		seen, errs[0] = err == nil && out.Item != nil, err
+	}()
+	for i, item := range []map[string]types.AttributeValue{contact, convItem} {
+		go func() {
+			defer wg.Done()
+			_, errs[i+1] = st.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &st.table, Item: item, ConditionExpression: notExists})
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil || seen {
+		st.unopen(o)
+		if err != nil {
+			return fmt.Errorf("open conversation: %w", err)
+		}
+		return conversation.ErrDuplicate // stored before, on a conversation since closed
+	}
+	_, err = st.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &st.table, Item: ident, ConditionExpression: notExists})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		st.unopen(o)
+		return conversation.ErrConflict
+	}
+	if err != nil {
+		// Perhaps written (a timeout after the commit): the identity says.
+		if it, rerr := st.getIdentity(ctx, o.Route.Identity); rerr == nil && it.ConversationID == o.Conversation.ID {
+			err = nil
+		} else if rerr == nil || errors.Is(rerr, conversation.ErrNotFound) {
+			st.unopen(o)
+		} // unreadable: left as it is; the contact expires if nothing names it
+	}
+	if err != nil {
+		return fmt.Errorf("open conversation: put identity: %w", err)
+	}
+	_, err = st.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &st.table, Item: msgItem, ConditionExpression: notExists})
+	if errors.As(err, &ccf) {
+		return conversation.ErrDuplicate // a copy of it, appended by a racing delivery
+	}
+	if err != nil {
+		return fmt.Errorf("open conversation: put message: %w", err)
+	}
+	return nil
+}
+
+// unopen deletes what openNew put before losing: both items are its own
+// (new ids), and nothing names them. Best effort, on a context of its own
+// (the request's may be what failed): a leftover contact expires.
+func (st *Store) unopen(o conversation.Open) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, k := range []map[string]types.AttributeValue{contactKey(o.Conversation.ContactID), convKey(o.Conversation.ID)} {
+		_, _ = st.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &st.table, Key: k})
+	}
 }
 
 // maxProjectAttempts bounds the optimistic read-apply-write loop; only two
@@ -395,13 +506,19 @@ func (st *Store) Project(ctx context.Context, m conversation.Message, window tim
 
 func (st *Store) projectSummary(ctx context.Context, m conversation.Message, window time.Duration, at time.Time) (conversation.Conversation, error) {
 	for range maxProjectAttempts {
-		c, err := st.getConversation(ctx, m.ConversationID)
+		c, opening, err := st.readConversation(ctx, m.ConversationID)
 		if err != nil {
 			return c, err
 		}
 		read := c.Version
-		if !c.Project(&m, window, at) {
+		if !c.Project(&m, window, at) && !opening {
 			return c, nil
+		}
+		if opening { // a new customer's (openNew): its contact stays, before the mark goes
+			if _, err := st.update(ctx, contactKey(c.ContactID), expression.Remove(expression.Name(TTLAttribute)),
+				expression.AttributeExists(expression.Name("PK"))); err != nil {
+				return c, fmt.Errorf("keep contact: %w", err)
+			}
 		}
 		upd := expression.Set(expression.Name("channels"), expression.Value(&types.AttributeValueMemberSS{Value: channelStrings(c.Channels)})).
 			Set(expression.Name("version"), expression.Value(read+1)).
@@ -434,6 +551,9 @@ func (st *Store) projectSummary(ctx context.Context, m conversation.Message, win
 		}
 		upd = set(upd, "unreadOverflow", c.UnreadOverflow, c.UnreadOverflow == 0)
 		upd = set(upd, "unread", &types.AttributeValueMemberSS{Value: c.UnreadCursors}, len(c.UnreadCursors) == 0)
+		if opening {
+			upd = upd.Remove(expression.Name(openingAttribute))
+		}
 		ok, err := st.update(ctx, convKey(c.ID), upd, expression.Name("version").Equal(expression.Value(read)))
 		if err != nil {
 			return c, fmt.Errorf("update summary: %w", err)
@@ -701,18 +821,27 @@ func (st *Store) Summary(ctx context.Context, id string) (conversation.Conversat
 }
 
 func (st *Store) getConversation(ctx context.Context, id string) (conversation.Conversation, error) {
+	c, _, err := st.readConversation(ctx, id)
+	return c, err
+}
+
+// readConversation reads the summary, and whether it is a new customer's
+// not yet projected (openNew's mark).
+func (st *Store) readConversation(ctx context.Context, id string) (conversation.Conversation, bool, error) {
 	var c conversation.Conversation
 	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.table, Key: convKey(id), ConsistentRead: aws.Bool(true)})
 	if err != nil {
-		return c, fmt.Errorf("get conversation: %w", err)
+		return c, false, fmt.Errorf("get conversation: %w", err)
 	}
 	if out.Item == nil {
-		return c, conversation.ErrNotFound
+		return c, false, conversation.ErrNotFound
 	}
 	if erased(out.Item) {
-		return c, conversation.ErrErased
+		return c, false, conversation.ErrErased
 	}
-	return decodeConversation(out.Item)
+	_, opening := out.Item[openingAttribute]
+	c, err = decodeConversation(out.Item)
+	return c, opening, err
 }
 
 func decodeConversation(item map[string]types.AttributeValue) (conversation.Conversation, error) {
