@@ -35,6 +35,14 @@ func items(t *testing.T, db *dynamodb.Client, table, prefix string) []map[string
 	return out
 }
 
+// opening is a store on a table of its own, and a service on it.
+func opening(t *testing.T) (*dynamodb.Client, string, *store.Store, *conversation.Service) {
+	db := localaws.DynamoDB(t)
+	table := localaws.Table(t, db)
+	st := store.New(db, table)
+	return db, table, st, &conversation.Service{Store: st, Team: "support"}
+}
+
 // TestNewCustomersFirstMessagesRace: a new customer's first messages, each
 // delivered three times, all at once. The ordered writes of a new
 // customer's opening (not a transaction) must still end in one contact and
@@ -42,10 +50,7 @@ func items(t *testing.T, db *dynamodb.Client, table, prefix string) []map[string
 // losers' attempts; the first projection keeps the contact (no expiry) and
 // clears the opening mark.
 func TestNewCustomersFirstMessagesRace(t *testing.T) {
-	db := localaws.DynamoDB(t)
-	table := localaws.Table(t, db)
-	st := store.New(db, table)
-	svc := &conversation.Service{Store: st, Team: "support"}
+	db, table, st, svc := opening(t)
 	n := conversation.Normalizer{DefaultRegion: "US"}
 	ctx := context.Background()
 	const messages, copies = 6, 3
@@ -106,10 +111,7 @@ func TestNewCustomersFirstMessagesRace(t *testing.T) {
 // stored (kept after its contact was erased, or on a conversation closed
 // since) is a duplicate, and nothing of the opening is left.
 func TestNewCustomersMessageStoredBefore(t *testing.T) {
-	db := localaws.DynamoDB(t)
-	table := localaws.Table(t, db)
-	st := store.New(db, table)
-	svc := &conversation.Service{Store: st, Team: "support"}
+	db, table, st, svc := opening(t)
 	n := conversation.Normalizer{DefaultRegion: "US"}
 	ctx := context.Background()
 	first, err := svc.Ingest(ctx, smsFrom(n, "SMkept", "+14155550778"))
