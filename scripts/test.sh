@@ -49,7 +49,8 @@ SWITCHBOARD_SCALE=$scale go test -count=1 -timeout 5m -run '^TestInboxAtScale$' 
 step "go test shared/e2e (the system on the local services, restarted empty; its measured counts are printed)"
 # A fresh DynamoDB Local: the earlier steps' tables (the inbox at scale's
 # conversations among them) slow every call it answers, and the e2e tests
-# make the most of them (about 2 minutes on fresh services, 5 after the rest).
+# make the most calls (warm build cache: 134 s on fresh services, 210 s on
+# a well-used one; on a fresh clone most of the step is building).
 scripts/local-services.sh stop
 envfile=$(scripts/local-services.sh start)
 # shellcheck disable=SC1090
