@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -70,43 +71,99 @@ type Handler struct {
 	Log  *slog.Logger
 }
 
-// Handle projects every new message in the batch, in order, and dispatches
-// the notifications a message's window calls for. On the first failure it
-// reports that record and stops, so Lambda retries from there (records after
-// it are applied again, which is harmless, and no later window can open
-// before an earlier one is dispatched); a record that cannot be decoded is
-// reported the same way, to be bisected out to the on-failure destination.
+// batchWorkers bounds how many conversations of a batch are applied at once.
+const batchWorkers = 8
+
+// Handle projects every new message in the batch and dispatches the
+// notifications a message's window calls for. A conversation's records are
+// applied one after another in the stream's order; different
+// conversations' side by side (up to batchWorkers), since each record waits
+// mostly on DynamoDB and SQS round trips. A record that fails stops its
+// conversation's later records, and the earliest failure in the batch is
+// reported, so Lambda retries from there: records after it are applied
+// again, which is harmless (every step is idempotent), and no later window
+// of a conversation can open before an earlier one is dispatched. A record
+// that cannot be decoded is reported the same way, to be bisected out to the
+// on-failure destination.
 func (h *Handler) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
 	log := h.Log
 	if log == nil {
 		log = slog.Default()
 	}
+	var order []string
+	groups := map[string][]int{}
+	for i, rec := range ev.Records {
+		k := groupOf(rec)
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], i)
+	}
+	failed := make([]bool, len(ev.Records))
+	sem := make(chan struct{}, batchWorkers)
+	var wg sync.WaitGroup
+	for _, k := range order {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(idx []int) {
+			defer func() { <-sem; wg.Done() }()
+			for _, i := range idx {
+				if err := h.record(ctx, ev.Records[i], log); err != nil {
+					failed[i] = true
+					return
+				}
+			}
+		}(groups[k])
+	}
+	wg.Wait()
 	var resp events.DynamoDBEventResponse
-	for _, rec := range ev.Records {
-		m, ok, err := Message(rec)
-		if err == nil && ok {
-			err = h.Apply(ctx, m)
-		} else if err == nil {
-			var pending bool
-			if m, pending, err = mediaAdded(rec); err == nil && pending {
-				err = h.queueMedia(ctx, m)
-			}
-			if err == nil && h.Events != nil {
-				err = h.publishChange(ctx, rec)
-			}
-		}
-		if err != nil {
-			log.LogAttrs(ctx, slog.LevelError, "stream.project", slog.String("outcome", "error"),
-				slog.String("sequence", rec.Change.SequenceNumber), slog.String("error", err.Error()))
-			resp.BatchItemFailures = append(resp.BatchItemFailures, events.DynamoDBBatchItemFailure{ItemIdentifier: rec.Change.SequenceNumber})
-			return resp, nil
-		}
-		if ok {
-			log.LogAttrs(ctx, slog.LevelInfo, "stream.project", slog.String("outcome", "applied"),
-				slog.String("message", m.ID), slog.String("conversation", m.ConversationID), slog.String("channel", string(m.Channel)))
+	for i, f := range failed {
+		if f {
+			resp.BatchItemFailures = []events.DynamoDBBatchItemFailure{{ItemIdentifier: ev.Records[i].Change.SequenceNumber}}
+			break
 		}
 	}
 	return resp, nil
+}
+
+// groupOf is the conversation a record belongs to (its image's
+// conversationId), or for a record of none its key: what must be applied in
+// order.
+func groupOf(rec events.DynamoDBEventRecord) string {
+	for _, img := range []map[string]events.DynamoDBAttributeValue{rec.Change.NewImage, rec.Change.Keys} {
+		for _, name := range []string{"conversationId", "PK"} {
+			if v, ok := img[name]; ok && v.DataType() == events.DataTypeString {
+				return name + "\x00" + v.String()
+			}
+		}
+	}
+	return ""
+}
+
+// record applies one stream record, logging what came of it.
+func (h *Handler) record(ctx context.Context, rec events.DynamoDBEventRecord, log *slog.Logger) error {
+	m, ok, err := Message(rec)
+	if err == nil && ok {
+		err = h.Apply(ctx, m)
+	} else if err == nil {
+		var pending bool
+		if m, pending, err = mediaAdded(rec); err == nil && pending {
+			err = h.queueMedia(ctx, m)
+		}
+		if err == nil && h.Events != nil {
+			err = h.publishChange(ctx, rec)
+		}
+	}
+	if err != nil {
+		log.LogAttrs(ctx, slog.LevelError, "stream.project", slog.String("outcome", "error"),
+			slog.String("sequence", rec.Change.SequenceNumber), slog.String("error", err.Error()))
+		return err
+	}
+	if ok {
+		log.LogAttrs(ctx, slog.LevelInfo, "stream.project", slog.String("outcome", "applied"),
+			slog.String("message", m.ID), slog.String("conversation", m.ConversationID), slog.String("channel", string(m.Channel)))
+	}
+	return nil
 }
 
 // Apply projects one stored message and dispatches its notifications; the
