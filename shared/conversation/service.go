@@ -363,13 +363,17 @@ func (s *Service) Project(ctx context.Context, m Message) (Conversation, error) 
 	if err != nil {
 		return c, fmt.Errorf("project message %s: %w", m.ID, err)
 	}
-	c, moved, err := s.rehome(ctx, c, m)
-	if err != nil {
+	// A message projected after its conversation was merged away moves to
+	// the survivor's; if it opened the merged one, the reports still count
+	// that opening (the merge closed it): tally on it before the move.
+	if err := s.tally(ctx, c, m); err != nil {
 		return c, err
 	}
-	if moved {
-		m.ConversationID = c.ID
+	c, moved, err := s.rehome(ctx, c, m)
+	if err != nil || !moved {
+		return c, err
 	}
+	m.ConversationID = c.ID
 	return c, s.tally(ctx, c, m)
 }
 

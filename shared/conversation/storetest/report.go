@@ -13,6 +13,7 @@ import (
 // each once however often the stream delivers it.
 func RunReports(t *testing.T, ns NewStore) {
 	t.Run("ReportsCountEachFactOnce", func(t *testing.T) { reports(t, ns) })
+	t.Run("ReportsCountAConversationMergedBeforeItsOpenerWasProjected", func(t *testing.T) { reportMergedEarly(t, ns) })
 }
 
 func (h *harness) wait(d time.Duration) {
@@ -89,5 +90,43 @@ func reports(t *testing.T, ns NewStore) {
 	next := conversation.Day(h.clock.Add(24 * time.Hour))
 	if later, err := conversation.BuildReport(ctx, h.store, []string{"support"}, next, next); err != nil || later.Opened != 0 {
 		t.Errorf("the next day: %+v, %v", later, err)
+	}
+}
+
+// reportMergedEarly: a customer writes from a second phone and an agent
+// merges the two contacts before the stream has projected that message.
+// Its projection moves it to the survivor's conversation, yet the report
+// still counts the conversation it opened (the merge closed it), once.
+func reportMergedEarly(t *testing.T, ns NewStore) {
+	h := newHarness(t, ns)
+	ctx := context.Background()
+	day := conversation.Day(h.clock)
+	x := h.ingest(h.sms("SMe1", "+14155550411", "my parcel")).Message
+	res, err := h.svc.Ingest(ctx, h.sms("SMe2", "+14155550412", "it's me, from my work phone"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	y := res.Message
+	if y.ConversationID == x.ConversationID {
+		t.Fatalf("the second phone joined %s", x.ConversationID)
+	}
+	if _, err := h.svc.Merge(ctx, x.ContactID, y.ContactID, "ana"); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the stream's delivery, then its redelivery
+		c, err := h.svc.Project(ctx, y)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.ID != x.ConversationID {
+			t.Fatalf("projected onto %s, want the survivor's %s", c.ID, x.ConversationID)
+		}
+	}
+	r, err := conversation.BuildReport(ctx, h.store, []string{"support"}, day, day)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Opened != 2 || r.ByChannel[conversation.ChannelSMS] != 2 {
+		t.Errorf("opened %d by channel %v, want both conversations", r.Opened, r.ByChannel)
 	}
 }
