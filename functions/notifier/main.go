@@ -21,6 +21,7 @@ import (
 	"github.com/switchboard/switchboard/shared/launch"
 	"github.com/switchboard/switchboard/shared/media"
 	"github.com/switchboard/switchboard/shared/notify"
+	"github.com/switchboard/switchboard/shared/notify/sesmail"
 	"github.com/switchboard/switchboard/shared/routing"
 	"github.com/switchboard/switchboard/shared/store"
 	"github.com/switchboard/switchboard/shared/webchat"
@@ -68,7 +69,7 @@ func setup(ctx context.Context, log *slog.Logger, httpClient *http.Client) (*not
 	}
 	// Replies to customers (and automatic ones) are from the address they
 	// wrote to; agents' email needs NOTIFY_EMAIL_FROM.
-	mailer := &notify.EmailSender{API: notify.SESClient(awsCfg, cfg), From: cfg.NotifyEmailFrom, ConfigurationSet: cfg.SESConfigurationSet}
+	mailer := &sesmail.EmailSender{API: sesmail.NewClient(awsCfg, cfg), From: cfg.NotifyEmailFrom, ConfigurationSet: cfg.SESConfigurationSet}
 	if cfg.NotifyEmailFrom != "" {
 		senders[routing.SinkEmail] = mailer
 	}

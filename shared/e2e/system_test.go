@@ -35,6 +35,7 @@ import (
 	"github.com/switchboard/switchboard/shared/localaws"
 	"github.com/switchboard/switchboard/shared/meta"
 	"github.com/switchboard/switchboard/shared/notify"
+	"github.com/switchboard/switchboard/shared/notify/sesmail"
 	"github.com/switchboard/switchboard/shared/routing"
 	"github.com/switchboard/switchboard/shared/store"
 	"github.com/switchboard/switchboard/shared/stream"
@@ -64,8 +65,8 @@ type delivery struct {
 // system is Switchboard on the local services, with recording sinks.
 type system struct {
 	t        testing.TB
-	mail     *notify.EmailSender // SES on moto, recording (mailer)
-	web      *httptest.Server    // the messaging webhook
+	mail     *sesmail.EmailSender // SES on moto, recording (mailer)
+	web      *httptest.Server     // the messaging webhook
 	store    *store.Store
 	db       *dynamodb.Client
 	table    string
@@ -270,7 +271,7 @@ func newSystem(t testing.TB, o options) *system {
 }
 
 // mailer is SES v2 on moto, recording what it sends.
-func (s *system) mailer(t testing.TB) *notify.EmailSender {
+func (s *system) mailer(t testing.TB) *sesmail.EmailSender {
 	ep := localaws.Endpoint(t, "MOTO_ENDPOINT")
 	api := sesv2.NewFromConfig(localaws.Config(), func(o *sesv2.Options) {
 		o.BaseEndpoint = aws.String(ep)
@@ -290,7 +291,7 @@ func (s *system) mailer(t testing.TB) *notify.EmailSender {
 	if _, err := api.CreateEmailIdentity(context.Background(), &sesv2.CreateEmailIdentityInput{EmailIdentity: aws.String(supportEmail)}); err != nil {
 		t.Fatal(err)
 	}
-	return &notify.EmailSender{API: api}
+	return &sesmail.EmailSender{API: api}
 }
 
 // countSQS counts SQS requests by operation, and the jobs sent.

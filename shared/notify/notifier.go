@@ -36,7 +36,7 @@ type Notification struct {
 }
 
 // Mailer sends an email reply to a customer and returns its SES message id
-// (EmailSender does).
+// (sesmail.EmailSender does).
 type Mailer interface {
 	Reply(ctx context.Context, r Reply) (string, error)
 }

@@ -1,10 +1,11 @@
-package notify_test
+package sesmail_test
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -13,6 +14,7 @@ import (
 
 	"github.com/switchboard/switchboard/shared/localaws"
 	"github.com/switchboard/switchboard/shared/notify"
+	"github.com/switchboard/switchboard/shared/notify/sesmail"
 	"github.com/switchboard/switchboard/shared/routing"
 )
 
@@ -25,7 +27,7 @@ func TestEmailSenderOnMotoSES(t *testing.T) {
 	if _, err := api.CreateEmailIdentity(ctx, &sesv2.CreateEmailIdentityInput{EmailIdentity: aws.String("support@switchboard.example")}); err != nil {
 		t.Fatal(err)
 	}
-	s := &notify.EmailSender{API: api, From: "support@switchboard.example"}
+	s := &sesmail.EmailSender{API: api, From: "support@switchboard.example"}
 	n := notify.Notification{ConversationID: "cv_mail", ContactName: "Ana", Text: "New message from Ana on SMS: \"hello\""}
 	if err := s.Send(ctx, routing.Sink{Type: routing.SinkEmail, To: "agent@switchboard.example"}, n); err != nil {
 		t.Fatal(err)
@@ -62,5 +64,21 @@ func TestEmailSenderOnMotoSES(t *testing.T) {
 	var perm *notify.PermanentError
 	if err := s.Send(ctx, routing.Sink{Type: routing.SinkEmail, To: "agent@switchboard.example"}, n); !errors.As(err, &perm) {
 		t.Errorf("unverified sender: %v, want a permanent error", err)
+	}
+}
+
+// TestOnlyTheNotifierLinksSES: the fan-out and the sweeper queue mail for
+// the notifier to send; they must not pay the SES client's package init.
+func TestOnlyTheNotifierLinksSES(t *testing.T) {
+	links := map[string]bool{"notifier": true, "fanout": false, "sweeper": false, "api": false, "email": false,
+		"messaging": false, "voice": false, "social": false, "chatsocket": false, "spill": false, "signin": false}
+	for fn, want := range links {
+		out, err := exec.Command("go", "list", "-deps", "../../../functions/"+fn).Output()
+		if err != nil {
+			t.Fatalf("go list %s: %v", fn, err)
+		}
+		if got := strings.Contains(string(out), "github.com/aws/aws-sdk-go-v2/service/sesv2\n"); got != want {
+			t.Errorf("functions/%s links service/sesv2: %v, want %v", fn, got, want)
+		}
 	}
 }
