@@ -18,6 +18,7 @@ import (
 
 	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/localaws"
+	"github.com/switchboard/switchboard/shared/localstream"
 	"github.com/switchboard/switchboard/shared/notify"
 	"github.com/switchboard/switchboard/shared/store"
 	"github.com/switchboard/switchboard/shared/stream"
@@ -53,7 +54,7 @@ func capture(t *testing.T, db *dynamodb.Client, table string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	got := make(chan events.DynamoDBEvent, 1)
-	p := &stream.Poller{
+	p := &localstream.Poller{
 		Streams: dynamodbstreams.NewFromConfig(localaws.Config(), func(o *dynamodbstreams.Options) {
 			o.BaseEndpoint = aws.String(os.Getenv("DYNAMODB_ENDPOINT"))
 		}),

@@ -42,6 +42,7 @@ import (
 	"github.com/switchboard/switchboard/shared/devenv"
 	"github.com/switchboard/switchboard/shared/email"
 	"github.com/switchboard/switchboard/shared/line"
+	"github.com/switchboard/switchboard/shared/localstream"
 	"github.com/switchboard/switchboard/shared/memstore"
 	"github.com/switchboard/switchboard/shared/meta"
 	"github.com/switchboard/switchboard/shared/notify"
@@ -390,7 +391,7 @@ func dynamoStore(ctx context.Context, sh *stream.Handler, log *slog.Logger) (*st
 	if err != nil {
 		return nil, fmt.Errorf("describe table %s: %w", c.TableName, err)
 	}
-	p := &stream.Poller{
+	p := &localstream.Poller{
 		Streams:   dynamodbstreams.NewFromConfig(awsCfg, func(o *dynamodbstreams.Options) { o.BaseEndpoint = aws.String(ep) }),
 		StreamARN: aws.ToString(desc.Table.LatestStreamArn), Handle: sh.Handle,
 		OnError: func(err error) { log.Warn("stream.poll", "error", err.Error()) },

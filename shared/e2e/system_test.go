@@ -33,6 +33,7 @@ import (
 	"github.com/switchboard/switchboard/shared/email/thread"
 	"github.com/switchboard/switchboard/shared/line"
 	"github.com/switchboard/switchboard/shared/localaws"
+	"github.com/switchboard/switchboard/shared/localstream"
 	"github.com/switchboard/switchboard/shared/meta"
 	"github.com/switchboard/switchboard/shared/notify"
 	"github.com/switchboard/switchboard/shared/notify/sesmail"
@@ -223,7 +224,7 @@ func newSystem(t testing.TB, o options) *system {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sp := &stream.Poller{
+	sp := &localstream.Poller{
 		Streams: dynamodbstreams.NewFromConfig(localaws.Config(), func(o *dynamodbstreams.Options) {
 			o.BaseEndpoint = aws.String(os.Getenv("DYNAMODB_ENDPOINT"))
 		}),

@@ -1,4 +1,8 @@
-package stream
+// Package localstream reads a DynamoDB stream the way Lambda's event source
+// mapping does, for DynamoDB Local (the dev server, the integration tests).
+// It is apart from package stream so that the fan-out, which Lambda feeds
+// in AWS, does not link the DynamoDB Streams client.
+package localstream
 
 import (
 	"context"
