@@ -17,8 +17,6 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
 	"github.com/switchboard/switchboard/shared/care"
 	"github.com/switchboard/switchboard/shared/config"
@@ -74,12 +72,7 @@ func handler(ctx context.Context, log *slog.Logger) (*stream.Handler, error) {
 	// on the same queue (the notifier posts them).
 	var pubs eventsout.Publishers
 	if cfg.EventBusName != "" {
-		eb := eventbridge.NewFromConfig(awsCfg, func(o *eventbridge.Options) {
-			if cfg.EventBridgeEndpoint != "" {
-				o.BaseEndpoint = aws.String(cfg.EventBridgeEndpoint)
-			}
-		})
-		pubs = append(pubs, &eventsout.Bus{API: eb, Name: cfg.EventBusName})
+		pubs = append(pubs, &eventsout.Bus{API: eventsout.NewEventBridge(awsCfg, cfg.EventBridgeEndpoint), Name: cfg.EventBusName})
 	}
 	if urls := notify.SubscriptionURLs(cfg.EventsWebhookURL); len(urls) > 0 {
 		pubs = append(pubs, &notify.EventQueue{Queue: queue, URLs: urls})

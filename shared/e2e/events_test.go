@@ -145,7 +145,7 @@ func (s *system) wireEvents(fanout *stream.Handler, n *notify.Notifier) {
 	if n.Events, err = notify.NewWebhookSender(&http.Client{Timeout: 5 * time.Second}, eventsSecret, nil); err != nil {
 		t.Fatal(err)
 	}
-	fanout.Events = eventsout.Publishers{s.events, &eventsout.Bus{API: eb, Name: name},
+	fanout.Events = eventsout.Publishers{s.events, &eventsout.Bus{API: eventsout.NewEventBridge(localaws.Config(), localaws.Endpoint(t, "EVENTBRIDGE_ENDPOINT")), Name: name},
 		&notify.EventQueue{Queue: &notify.SQSQueue{API: s.sqs, URL: s.queue}, URLs: []string{hook.URL}}}
 }
 
