@@ -405,7 +405,8 @@ func TestBinariesAsDeployed(t *testing.T) {
 // against the floor DESIGN.md section 8 names — aws-lambda-go's hello world
 // with a DynamoDB client from LoadDefaultConfig (hellodynamo), started the
 // same way — and the bare hello world; it reports the ratio to the floor
-// and each stripped arm64 binary's size beside the floor's.
+// and each stripped arm64 binary's size beside the floor's. Every one,
+// the floors too, runs with the GOGC template.yaml's Globals set.
 // Run: go test -run '^$' -bench ColdStart -benchtime 20x ./shared/e2e
 func BenchmarkColdStart(b *testing.B) {
 	dir := b.TempDir()
@@ -425,9 +426,13 @@ func BenchmarkColdStart(b *testing.B) {
 		"hello":       {},
 		"hellodynamo": {"AWS_REGION": "us-east-1"},
 	}
+	gogc := globalEnv(b, "GOGC")
 	names := make([]string, 0, len(envs))
-	for n := range envs {
+	for n, env := range envs {
 		names = append(names, n)
+		if gogc != "" {
+			env["GOGC"] = gogc
+		}
 	}
 	sort.Strings(names)
 	median := map[string]time.Duration{}

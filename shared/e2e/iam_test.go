@@ -146,6 +146,23 @@ func (a *audit) check(t *testing.T, logicalID string) {
 	t.Logf("%s: %v", logicalID, used)
 }
 
+// globalEnv is the value template.yaml's Globals give every function's
+// environment variable name ("" when it sets none).
+func globalEnv(t testing.TB, name string) string {
+	raw, err := os.ReadFile(root + "/template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if v := lookup(&doc, "Globals", "Function", "Environment", "Variables", name); v != nil {
+		return v.Value
+	}
+	return ""
+}
+
 // lookup walks a YAML mapping by keys.
 func lookup(n *yaml.Node, keys ...string) *yaml.Node {
 	for _, k := range keys {
