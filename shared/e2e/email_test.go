@@ -86,14 +86,14 @@ func TestEmailConversation(t *testing.T) {
 	s.mu.Unlock()
 	headers := map[string]string{}
 	for _, hd := range sent.Content.Simple.Headers {
-		headers[aws.ToString(hd.Name)] = aws.ToString(hd.Value)
+		headers[hd.Name] = hd.Value
 	}
-	if aws.ToString(sent.FromEmailAddress) != supportEmail || sent.Destination.ToAddresses[0] != "ana@example.com" ||
+	if sent.FromEmailAddress != supportEmail || sent.Destination.ToAddresses[0] != "ana@example.com" ||
 		len(sent.ReplyToAddresses) != 1 || sent.ReplyToAddresses[0] != "support+"+convID+"@example.com" ||
 		headers["In-Reply-To"] != "<CAFirst.1@mail.gmail.com>" || headers["References"] != "<CAFirst.1@mail.gmail.com>" ||
-		headers["Auto-Submitted"] != "auto-replied" || aws.ToString(sent.Content.Simple.Subject.Data) != "Re: My order #1234 is late" {
-		t.Errorf("acknowledgement = from %s to %v reply-to %v subject %q headers %v", aws.ToString(sent.FromEmailAddress),
-			sent.Destination.ToAddresses, sent.ReplyToAddresses, aws.ToString(sent.Content.Simple.Subject.Data), headers)
+		headers["Auto-Submitted"] != "auto-replied" || sent.Content.Simple.Subject.Data != "Re: My order #1234 is late" {
+		t.Errorf("acknowledgement = from %s to %v reply-to %v subject %q headers %v", sent.FromEmailAddress,
+			sent.Destination.ToAddresses, sent.ReplyToAddresses, sent.Content.Simple.Subject.Data, headers)
 	}
 	if ack.Kind != conversation.KindAuto || ack.Channel != conversation.ChannelEmail {
 		t.Errorf("acknowledgement on the timeline = %+v", ack)

@@ -401,11 +401,11 @@ func TestRepliesEndToEnd(t *testing.T) {
 	s.mu.Lock()
 	var agentMail []string
 	for _, m := range s.mails {
-		if aws.ToString(m.Content.Simple.Subject.Data) == "Re: Refund" && len(m.Content.Simple.Headers) > 0 {
-			agentMail = append(agentMail, aws.ToString(m.Content.Simple.Body.Text.Data))
-			if text := aws.ToString(m.Content.Simple.Body.Text.Data); strings.Contains(text, "We are on it.") {
+		if m.Content.Simple.Subject.Data == "Re: Refund" && len(m.Content.Simple.Headers) > 0 {
+			agentMail = append(agentMail, m.Content.Simple.Body.Text.Data)
+			if text := m.Content.Simple.Body.Text.Data; strings.Contains(text, "We are on it.") {
 				// moto's SES took the photo attached.
-				if a := m.Content.Simple.Attachments; len(a) != 1 || aws.ToString(a[0].FileName) != "damage.png" || !bytes.Equal(a[0].RawContent, photo) {
+				if a := m.Content.Simple.Attachments; len(a) != 1 || a[0].FileName != "damage.png" || !bytes.Equal(a[0].RawContent, photo) {
 					t.Errorf("email reply's attachments: %d", len(a))
 				}
 			}

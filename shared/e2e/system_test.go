@@ -29,6 +29,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/switchboard/switchboard/shared/care"
+	"github.com/switchboard/switchboard/shared/config"
 	"github.com/switchboard/switchboard/shared/conversation"
 	"github.com/switchboard/switchboard/shared/email/thread"
 	"github.com/switchboard/switchboard/shared/line"
@@ -83,7 +84,7 @@ type system struct {
 	mu       sync.Mutex
 	webhooks []delivery // verified webhook notifications
 	texts    []url.Values
-	mails    []*sesv2.SendEmailInput // what the notifier sent through SES (moto)
+	mails    []*sesmail.SendEmailInput // what the notifier sent through SES (moto)
 	badSigs  int
 	replies  *providers // the reply stand-ins (options.replies)
 	// With options.replies: moto's S3, the media bucket (uploads, copied
@@ -274,25 +275,27 @@ func newSystem(t testing.TB, o options) *system {
 // mailer is SES v2 on moto, recording what it sends.
 func (s *system) mailer(t testing.TB) *sesmail.EmailSender {
 	ep := localaws.Endpoint(t, "MOTO_ENDPOINT")
-	api := sesv2.NewFromConfig(localaws.Config(), func(o *sesv2.Options) {
-		o.BaseEndpoint = aws.String(ep)
-		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
-			return st.Initialize.Add(middleware.InitializeMiddlewareFunc("record",
-				func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-					out, md, err := next.HandleInitialize(ctx, in)
-					if m, ok := in.Parameters.(*sesv2.SendEmailInput); ok && err == nil {
-						s.mu.Lock()
-						s.mails = append(s.mails, m)
-						s.mu.Unlock()
-					}
-					return out, md, err
-				}), middleware.After)
-		})
-	})
-	if _, err := api.CreateEmailIdentity(context.Background(), &sesv2.CreateEmailIdentityInput{EmailIdentity: aws.String(supportEmail)}); err != nil {
+	sdk := sesv2.NewFromConfig(localaws.Config(), func(o *sesv2.Options) { o.BaseEndpoint = aws.String(ep) })
+	if _, err := sdk.CreateEmailIdentity(context.Background(), &sesv2.CreateEmailIdentityInput{EmailIdentity: aws.String(supportEmail)}); err != nil {
 		t.Fatal(err)
 	}
-	return &sesmail.EmailSender{API: api}
+	return &sesmail.EmailSender{API: &recordingSES{API: sesmail.NewClient(localaws.Config(), config.Notify{SESEndpoint: ep}), s: s}}
+}
+
+// recordingSES sends through moto and keeps each mail SES took.
+type recordingSES struct {
+	sesmail.API
+	s *system
+}
+
+func (r *recordingSES) SendEmail(ctx context.Context, in *sesmail.SendEmailInput) (string, error) {
+	id, err := r.API.SendEmail(ctx, in)
+	if err == nil {
+		r.s.mu.Lock()
+		r.s.mails = append(r.s.mails, in)
+		r.s.mu.Unlock()
+	}
+	return id, err
 }
 
 // countSQS counts SQS requests by operation, and the jobs sent.
