@@ -13,10 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/switchboard/switchboard/shared/conversation"
@@ -114,26 +111,9 @@ const eventsSecret = "whsec_ZTJlLWV2ZW50cy1zdWJzY3JpcHRpb24ta2V5"
 
 func (s *system) wireEvents(fanout *stream.Handler, n *notify.Notifier) {
 	t := s.t
-	ctx := context.Background()
 	eb := localaws.EventBridge(t)
 	name := "switchboard-test-" + strings.ReplaceAll(t.Name(), "/", "-")
-	if _, err := eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: &name}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _, _ = eb.DeleteEventBus(context.Background(), &eventbridge.DeleteEventBusInput{Name: &name}) })
-	q, _ := localaws.Queue(t, s.sqs, 30, 5)
-	attrs, err := s.sqs.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: &q, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("crm"), EventBusName: &name,
-		EventPattern: aws.String(`{"source":["` + eventsout.Source + `"]}`)}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("crm"), EventBusName: &name,
-		Targets: []ebtypes.Target{{Id: aws.String("queue"), Arn: aws.String(attrs.Attributes["QueueArn"])}}}); err != nil {
-		t.Fatal(err)
-	}
+	q := localaws.BusToQueue(t, eb, s.sqs, name, eventsout.Source)
 	s.bus = &eventBus{name: name, queue: q, sqs: s.sqs}
 	v, err := standardwebhooks.NewWebhook(eventsSecret)
 	if err != nil {

@@ -94,14 +94,7 @@ func (a *audit) record(service string, r *http.Request, body []byte) {
 
 // policyActions reads the actions template.yaml grants a function.
 func policyActions(t *testing.T, logicalID string) []string {
-	raw, err := os.ReadFile(root + "/template.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		t.Fatal(err)
-	}
+	doc := templateDoc(t)
 	var out []string
 	var walk func(n *yaml.Node, underAction bool)
 	walk = func(n *yaml.Node, underAction bool) {
@@ -118,7 +111,7 @@ func policyActions(t *testing.T, logicalID string) []string {
 			walk(c, underAction)
 		}
 	}
-	fn := lookup(&doc, "Resources", logicalID, "Properties", "Policies")
+	fn := lookup(doc, "Resources", logicalID, "Properties", "Policies")
 	if fn == nil {
 		t.Fatalf("template has no Policies for %s", logicalID)
 	}
@@ -149,6 +142,14 @@ func (a *audit) check(t *testing.T, logicalID string) {
 // globalEnv is the value template.yaml's Globals give every function's
 // environment variable name ("" when it sets none).
 func globalEnv(t testing.TB, name string) string {
+	if v := lookup(templateDoc(t), "Globals", "Function", "Environment", "Variables", name); v != nil {
+		return v.Value
+	}
+	return ""
+}
+
+// templateDoc is template.yaml, parsed.
+func templateDoc(t testing.TB) *yaml.Node {
 	raw, err := os.ReadFile(root + "/template.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -157,10 +158,7 @@ func globalEnv(t testing.TB, name string) string {
 	if err := yaml.Unmarshal(raw, &doc); err != nil {
 		t.Fatal(err)
 	}
-	if v := lookup(&doc, "Globals", "Function", "Environment", "Variables", name); v != nil {
-		return v.Value
-	}
-	return ""
+	return &doc
 }
 
 // lookup walks a YAML mapping by keys.

@@ -16,7 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/switchboard/switchboard/shared/config"
@@ -41,24 +40,8 @@ func TestEventBridgeAgreesWithTheSDK(t *testing.T) {
 	sdk := localaws.EventBridge(t)
 	lean := eventsout.NewEventBridge(localaws.Config(), localaws.Endpoint(t, "EVENTBRIDGE_ENDPOINT"))
 	bus := fmt.Sprintf("switchboard-diff-%d", time.Now().UnixNano())
-	if _, err := sdk.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: &bus}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _, _ = sdk.DeleteEventBus(context.Background(), &eventbridge.DeleteEventBusInput{Name: &bus}) })
 	sq := localaws.SQS(t)
-	queue, _ := localaws.Queue(t, sq, 30, 5)
-	attrs, err := sq.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: &queue, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := sdk.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("all"), EventBusName: &bus,
-		EventPattern: aws.String(`{"source":["` + eventsout.Source + `"]}`)}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := sdk.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("all"), EventBusName: &bus,
-		Targets: []ebtypes.Target{{Id: aws.String("q"), Arn: aws.String(attrs.Attributes["QueueArn"])}}}); err != nil {
-		t.Fatal(err)
-	}
+	queue := localaws.BusToQueue(t, sdk, sq, bus, eventsout.Source)
 
 	at := time.Date(2026, 12, 4, 21, 5, 7, 250_000_000, time.UTC)
 	entries := func(way string) []eventsout.Entry {

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
@@ -145,4 +146,31 @@ func EventBridge(t testing.TB) *eventbridge.Client {
 	t.Helper()
 	ep := Endpoint(t, "EVENTBRIDGE_ENDPOINT")
 	return eventbridge.NewFromConfig(Config(), func(o *eventbridge.Options) { o.BaseEndpoint = aws.String(ep) })
+}
+
+// BusToQueue creates an EventBridge bus named name (deleted after the
+// test) whose one rule sends every event of source to a new SQS queue on
+// client, and returns that queue's URL: what a subscriber of the bus
+// would receive.
+func BusToQueue(t testing.TB, eb *eventbridge.Client, client *sqs.Client, name, source string) string {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: &name}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = eb.DeleteEventBus(context.Background(), &eventbridge.DeleteEventBusInput{Name: &name}) })
+	q, _ := Queue(t, client, 30, 5)
+	attrs, err := client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: &q, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("all"), EventBusName: &name,
+		EventPattern: aws.String(`{"source":["` + source + `"]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("all"), EventBusName: &name,
+		Targets: []ebtypes.Target{{Id: aws.String("queue"), Arn: aws.String(attrs.Attributes["QueueArn"])}}}); err != nil {
+		t.Fatal(err)
+	}
+	return q
 }
