@@ -14,18 +14,7 @@ import (
 // alarm in infra/alarms.yaml, and each queue an alarm on its depth or age
 // (the nested stack's parameters map the names across).
 func TestEveryFunctionAndQueueIsAlarmed(t *testing.T) {
-	doc := func(path string) *yaml.Node {
-		raw, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var n yaml.Node
-		if err := yaml.Unmarshal(raw, &n); err != nil {
-			t.Fatal(err)
-		}
-		return &n
-	}
-	tpl, alarms := doc("../../template.yaml"), doc("../../infra/alarms.yaml")
+	tpl, alarms := yamlDoc(t, root+"/template.yaml"), yamlDoc(t, root+"/infra/alarms.yaml")
 	resources := lookup(tpl, "Resources")
 	var functions, queues []string
 	for i := 0; i+1 < len(resources.Content); i += 2 {

@@ -149,8 +149,11 @@ func globalEnv(t testing.TB, name string) string {
 }
 
 // templateDoc is template.yaml, parsed.
-func templateDoc(t testing.TB) *yaml.Node {
-	raw, err := os.ReadFile(root + "/template.yaml")
+func templateDoc(t testing.TB) *yaml.Node { return yamlDoc(t, root+"/template.yaml") }
+
+// yamlDoc is the YAML file at path, parsed.
+func yamlDoc(t testing.TB, path string) *yaml.Node {
+	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
