@@ -58,6 +58,9 @@ envfile=$(scripts/local-services.sh start)
 # -v for the lines the outage and storm tests print; the passing tests' own
 # RUN/PASS lines are filtered out, everything else (failures) is kept. The
 # timeout leaves room; it measures nothing.
+# The duplicate storms run at full size with --full (SWITCHBOARD_FULL), a
+# quarter and a third of it otherwise.
+if $full; then export SWITCHBOARD_FULL=1; fi
 go test -count=1 -race -timeout 20m -v ./shared/e2e/ | grep -vE '^(=== (RUN|PAUSE|CONT|NAME)|\s*--- PASS)'
 if $full; then
   step "fuzz (each parser, seeded from ../shared/corpus)"

@@ -46,10 +46,11 @@ func TestSMSReachesTheAgent(t *testing.T) {
 	}
 }
 
-// TestDuplicateStorm: 200 messages from 200 customers, each delivered 5
-// times at once → exactly 200 jobs and one delivery per job.
+// TestDuplicateStorm: 200 messages from 200 customers (50 outside the full
+// run: scaled), each delivered 5 times at once → exactly one job per
+// message and one delivery per job.
 func TestDuplicateStorm(t *testing.T) {
-	const messages, copies = 200, 5
+	messages, copies := scaled(200, 4), 5
 	s := newSystem(t, options{visibility: 10, sinks: []routing.Sink{{Type: routing.SinkWebhook}}})
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 24)
@@ -67,9 +68,9 @@ func TestDuplicateStorm(t *testing.T) {
 		}
 	}
 	wg.Wait()
-	s.waitFor("200 deliveries", patience, func() bool { h, _, _ := s.counts(); return h >= messages })
+	s.waitFor(fmt.Sprint(messages, " deliveries"), patience, func() bool { h, _, _ := s.counts(); return h >= messages })
 	s.settle()
-	if got := s.jobsSent.Load(); got != messages {
+	if got := s.jobsSent.Load(); got != int64(messages) {
 		t.Errorf("jobs queued = %d, want %d", got, messages)
 	}
 	s.mu.Lock()
@@ -156,13 +157,13 @@ func TestPoisonJobsOnlyReachTheDLQ(t *testing.T) {
 	}
 }
 
-// TestDuplicateStormEveryChannel: 30 customers on each of SMS, WhatsApp
-// Cloud, Messenger, Telegram and email, every event delivered 4 times at
-// once → exactly 150 inbound messages, 150 agent notifications delivered
-// once each, and 30 email acknowledgements (one per new email
-// conversation): 180 jobs.
+// TestDuplicateStormEveryChannel: 30 customers (10 outside the full run:
+// scaled) on each of SMS, WhatsApp Cloud, Messenger, Telegram and email,
+// every event delivered 4 times at once → exactly 150 inbound messages, 150
+// agent notifications delivered once each, and 30 email acknowledgements
+// (one per new email conversation): 180 jobs.
 func TestDuplicateStormEveryChannel(t *testing.T) {
-	const perChannel, copies = 30, 4
+	perChannel, copies := scaled(30, 3), 4
 	s := newSystem(t, options{visibility: 10, sinks: []routing.Sink{{Type: routing.SinkWebhook}}})
 	ctx := context.Background()
 	s3c := localaws.S3(t)

@@ -417,3 +417,13 @@ func (s *system) counts() (hooks, texts, bad int) {
 // queueDepth is what waits in a queue, visible or in flight; -1 when it
 // cannot be read (no such queue, SQS unreachable).
 func (s *system) queueDepth(u string) int { return depth(s.t, s.sqs, u) }
+
+// scaled is n in the full run (scripts/test.sh --full, what CI runs, sets
+// SWITCHBOARD_FULL=1), else n/div: the README's test command runs the same
+// storms at a fraction of their size, within its 10 minutes.
+func scaled(n, div int) int {
+	if os.Getenv("SWITCHBOARD_FULL") != "" {
+		return n
+	}
+	return n / div
+}
