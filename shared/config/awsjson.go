@@ -42,6 +42,13 @@ type JSONService struct {
 	HTTP        *http.Client
 }
 
+// NewJSONService is service's caller for cfg's region and credentials, on
+// endpoint when set, with a 10 s timeout per round trip.
+func NewJSONService(cfg aws.Config, service, endpoint string) JSONService {
+	return JSONService{Service: service, Endpoint: endpoint, Region: cfg.Region, Credentials: cfg.Credentials,
+		HTTP: &http.Client{Timeout: 10 * time.Second}}
+}
+
 // APIError is a refusal: the HTTP status and the error's code and message
 // as the service named them (never a request's values).
 type APIError struct {

@@ -3,8 +3,6 @@ package config
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 )
@@ -22,8 +20,7 @@ type SSMParameters struct{ JSONService }
 // NewSSMParameters is the reader for cfg's region and credentials, on
 // endpoint (SSM_ENDPOINT) when set.
 func NewSSMParameters(cfg aws.Config, endpoint string) *SSMParameters {
-	return &SSMParameters{JSONService{Service: "ssm", Endpoint: endpoint, Region: cfg.Region, Credentials: cfg.Credentials,
-		HTTP: &http.Client{Timeout: 10 * time.Second}}}
+	return &SSMParameters{NewJSONService(cfg, "ssm", endpoint)}
 }
 
 // GetParameters implements ParameterAPI: the values of names (at most 10),

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -45,8 +44,7 @@ type EventBridge struct{ config.JSONService }
 // NewEventBridge is the client for cfg's region and credentials, on
 // endpoint (EVENTBRIDGE_ENDPOINT) when set.
 func NewEventBridge(cfg aws.Config, endpoint string) *EventBridge {
-	return &EventBridge{config.JSONService{Service: "events", Endpoint: endpoint, Region: cfg.Region, Credentials: cfg.Credentials,
-		HTTP: &http.Client{Timeout: 10 * time.Second}}}
+	return &EventBridge{config.NewJSONService(cfg, "events", endpoint)}
 }
 
 // PutEvents implements EventBridgeAPI.

@@ -15,8 +15,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
@@ -78,8 +76,9 @@ type Client struct{ config.JSONService }
 // NewClient returns the SES v2 client for cfg's region and credentials, on
 // SES_ENDPOINT when set.
 func NewClient(cfg aws.Config, c config.Notify) *Client {
-	return &Client{config.JSONService{Service: "ses", Host: "email", Endpoint: c.SESEndpoint, Region: cfg.Region, Credentials: cfg.Credentials,
-		HTTP: &http.Client{Timeout: 10 * time.Second}}}
+	svc := config.NewJSONService(cfg, "ses", c.SESEndpoint)
+	svc.Host = "email" // email.<region>.amazonaws.com, signed as ses
+	return &Client{svc}
 }
 
 // SendEmail implements API: POST /v2/email/outbound-emails.
