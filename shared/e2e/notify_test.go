@@ -159,9 +159,10 @@ func TestPoisonJobsOnlyReachTheDLQ(t *testing.T) {
 
 // TestDuplicateStormEveryChannel: 30 customers (10 outside the full run:
 // scaled) on each of SMS, WhatsApp Cloud, Messenger, Telegram and email,
-// every event delivered 4 times at once → exactly 150 inbound messages, 150
-// agent notifications delivered once each, and 30 email acknowledgements
-// (one per new email conversation): 180 jobs.
+// every event delivered 4 times at once → exactly one inbound message and
+// one agent notification, delivered once, per customer and channel (150 in
+// the full run), and one email acknowledgement per new email conversation
+// (30): 180 jobs in the full run.
 func TestDuplicateStormEveryChannel(t *testing.T) {
 	perChannel, copies := scaled(30, 3), 4
 	s := newSystem(t, options{visibility: 10, sinks: []routing.Sink{{Type: routing.SinkWebhook}}})
